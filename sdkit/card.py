@@ -1,0 +1,235 @@
+"""Model cards: what sdkit knows about a model beyond its equations.
+
+A model card is a TOML file beside the model with the same stem
+(``models/empowerment.toml`` for ``models/empowerment.mdl``). It names the
+model's stages and how their transitions are detected, maps rows of a
+reference-modes table to model variables, and lists the named feedback loops as
+cycles of variables. Everything in it is data: nothing is executed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sdkit.errors import InputFileError
+from sdkit.stages import Stage, TransitionRule
+
+__all__ = ["LoopSpec", "ModelCard", "load_card", "card_path"]
+
+_TOP_KEYS = {"model", "stages", "transitions", "evidence", "loops"}
+_POLARITIES = ("reinforcing", "balancing")
+
+
+@dataclass(frozen=True)
+class LoopSpec:
+    """A named feedback loop.
+
+    Attributes
+    ----------
+    id : str
+        Short name, e.g. ``"R1"``.
+    polarity : str
+        ``"reinforcing"`` or ``"balancing"``.
+    name_en, name_zh : str
+        Descriptions in English and Chinese.
+    cycle : tuple of str
+        Variables the loop runs through, in causal order; the last links back to
+        the first.
+    """
+
+    id: str
+    polarity: str
+    name_en: str
+    name_zh: str
+    cycle: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """Parsed model card.
+
+    Attributes
+    ----------
+    path : Path
+        The card file.
+    title_en, title_zh : str
+        Model title.
+    stages : tuple of Stage
+    transitions : tuple of TransitionRule
+    evidence_levels : dict of str to str
+        Reference metric -> model variable.
+    evidence_transitions : dict of str to int
+        Reference metric -> stage number entered by the transition.
+    loops : tuple of LoopSpec
+    """
+
+    path: Path
+    title_en: str = ""
+    title_zh: str = ""
+    stages: tuple[Stage, ...] = ()
+    transitions: tuple[TransitionRule, ...] = ()
+    evidence_levels: dict[str, str] = field(default_factory=dict)
+    evidence_transitions: dict[str, int] = field(default_factory=dict)
+    loops: tuple[LoopSpec, ...] = ()
+
+    def variables(self) -> set[str]:
+        """Every model variable the card refers to."""
+        names = {rule.variable for rule in self.transitions}
+        names |= set(self.evidence_levels.values())
+        for loop in self.loops:
+            names |= set(loop.cycle)
+        return names
+
+
+def card_path(model_path: str | Path) -> Path:
+    """Where the card of ``model_path`` lives: same folder and stem, ``.toml``."""
+    return Path(model_path).with_suffix(".toml")
+
+
+def load_card(path: str | Path) -> ModelCard:
+    """Read and validate a model card.
+
+    Parameters
+    ----------
+    path : str or Path
+        The card (``.toml``), or the model file whose card to read.
+
+    Returns
+    -------
+    ModelCard
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing, is not valid TOML, or has an unknown key, a
+        missing key or a value of the wrong type.
+    """
+    path = Path(path)
+    if path.suffix != ".toml":
+        path = card_path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise InputFileError(f"Model card {str(path)!r} does not exist.", path=str(path)) from err
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise InputFileError(
+            f"Model card {str(path)!r} is not valid TOML: {err}", path=str(path)
+        ) from err
+    reader = _Reader(path)
+    reader.keys(data, _TOP_KEYS, "")
+    model = data.get("model", {})
+    reader.keys(model, {"file", "title_en", "title_zh"}, "model")
+    stages = tuple(
+        Stage(
+            reader.get(s, "number", int, f"stages[{i}]"),
+            reader.get(s, "name_en", str, f"stages[{i}]"),
+            reader.get(s, "name_zh", str, f"stages[{i}]"),
+        )
+        for i, s in enumerate(reader.table_list(data, "stages"))
+    )
+    transitions = tuple(
+        TransitionRule(
+            reader.get(t, "to_stage", int, f"transitions[{i}]"),
+            reader.get(t, "variable", str, f"transitions[{i}]"),
+            float(reader.get(t, "threshold", (int, float), f"transitions[{i}]")),
+        )
+        for i, t in enumerate(reader.table_list(data, "transitions"))
+    )
+    evidence = data.get("evidence", {})
+    reader.keys(evidence, {"levels", "transitions"}, "evidence")
+    levels = {
+        str(k): reader.typed(v, str, f"evidence.levels.{k}")
+        for k, v in evidence.get("levels", {}).items()
+    }
+    ev_transitions = {
+        str(k): reader.typed(v, int, f"evidence.transitions.{k}")
+        for k, v in evidence.get("transitions", {}).items()
+    }
+    loops = []
+    for i, item in enumerate(reader.table_list(data, "loops")):
+        where = f"loops[{i}]"
+        reader.keys(item, {"id", "polarity", "name_en", "name_zh", "cycle"}, where)
+        polarity = reader.get(item, "polarity", str, where)
+        if polarity not in _POLARITIES:
+            raise InputFileError(
+                f"{path}: {where}.polarity is {polarity!r}; valid values: {list(_POLARITIES)}.",
+                path=str(path),
+                key=f"{where}.polarity",
+            )
+        cycle = reader.get(item, "cycle", list, where)
+        loops.append(
+            LoopSpec(
+                reader.get(item, "id", str, where),
+                polarity,
+                reader.get(item, "name_en", str, where),
+                reader.get(item, "name_zh", str, where),
+                tuple(reader.typed(v, str, f"{where}.cycle") for v in cycle),
+            )
+        )
+    return ModelCard(
+        path,
+        str(model.get("title_en", "")),
+        str(model.get("title_zh", "")),
+        stages,
+        transitions,
+        levels,
+        ev_transitions,
+        tuple(loops),
+    )
+
+
+class _Reader:
+    """Small typed accessors that turn schema problems into InputFileError."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def keys(self, table: Any, allowed: set[str], where: str) -> None:
+        if not isinstance(table, dict):
+            raise InputFileError(
+                f"{self.path}: {where or 'the file'} must be a table.",
+                path=str(self.path),
+                key=where,
+            )
+        unknown = sorted(set(table) - allowed)
+        if unknown:
+            key = f"{where}.{unknown[0]}" if where else unknown[0]
+            raise InputFileError(
+                f"{self.path}: unknown key {key!r}; valid keys: {sorted(allowed)}.",
+                path=str(self.path),
+                key=key,
+            )
+
+    def table_list(self, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise InputFileError(
+                f"{self.path}: {key!r} must be an array of tables ([[{key}]]).",
+                path=str(self.path),
+                key=key,
+            )
+        return value
+
+    def get(
+        self, table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str
+    ) -> Any:
+        if key not in table:
+            raise InputFileError(
+                f"{self.path}: {where} is missing the key {key!r}.",
+                path=str(self.path),
+                key=f"{where}.{key}",
+            )
+        return self.typed(table[key], kind, f"{where}.{key}")
+
+    def typed(self, value: Any, kind: type | tuple[type, ...], key: str) -> Any:
+        if isinstance(value, bool) or not isinstance(value, kind):
+            names = (
+                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            )
+            raise InputFileError(
+                f"{self.path}: {key} must be {names}, got {value!r}.", path=str(self.path), key=key
+            )
+        return value

@@ -1,0 +1,189 @@
+"""Reference modes: the evidence a baseline run must reproduce.
+
+A reference-modes table (CSV) has one row per piece of evidence with the columns
+``kind, metric, time, value, low, high, unit, source``. Rows of kind
+``transition`` give the time a stage transition happened; rows of kind ``level``
+give the value a variable had at a time; both carry a tolerance band
+``[low, high]``. Other kinds (``input``, ``pool``, ``rate``) document model inputs
+and are not checked.
+
+:func:`compare_with_reference` puts a run next to each checked row, using a
+model card (:mod:`sdkit.card`) to know which variable or transition answers it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sdkit.card import ModelCard
+from sdkit.errors import InputFileError, UnknownVariableError
+from sdkit.names import close_matches
+from sdkit.stages import detect_stages
+
+__all__ = ["CHECKED_KINDS", "load_reference_modes", "compare_with_reference"]
+
+#: Row kinds that a baseline must reproduce.
+CHECKED_KINDS = ("transition", "level")
+_COLUMNS = ["kind", "metric", "time", "value", "low", "high", "unit", "source"]
+
+
+def load_reference_modes(path: str | Path) -> pd.DataFrame:
+    """Read and validate a reference-modes CSV.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per reference mode, with the columns above; ``time``, ``value``,
+        ``low`` and ``high`` as floats (NaN where a row has no band).
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing or unreadable, lacks a column, or a checked row
+        has a missing or non-numeric time or band, or ``low > high``.
+    """
+    path = Path(path)
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError as err:
+        raise InputFileError(
+            f"Reference modes file {str(path)!r} does not exist.", path=str(path)
+        ) from err
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise InputFileError(
+            f"Reference modes file {str(path)!r} is not valid CSV: {err}", path=str(path)
+        ) from err
+    missing = [c for c in _COLUMNS if c not in table.columns]
+    if missing:
+        raise InputFileError(
+            f"{path}: missing columns {missing}; expected {_COLUMNS}.",
+            path=str(path),
+            key=missing[0],
+        )
+    for column in ("time", "value", "low", "high"):
+        numbers = pd.to_numeric(table[column].replace("", np.nan), errors="coerce")
+        bad = numbers.isna() & (table[column] != "")
+        if bad.any():
+            row = int(np.argmax(bad.to_numpy()))
+            raise InputFileError(
+                f"{path}: row {row + 2} has a non-numeric {column} {table[column].iloc[row]!r}.",
+                path=str(path),
+                key=column,
+            )
+        table[column] = numbers.astype(float)
+    checked = table["kind"].isin(CHECKED_KINDS)
+    for i in np.flatnonzero(checked.to_numpy()):
+        row = table.iloc[i]
+        if np.isnan([row["time"], row["low"], row["high"]]).any():
+            raise InputFileError(
+                f"{path}: row {i + 2} ({row['metric']!r}) needs time, low and high.",
+                path=str(path),
+                key="low",
+            )
+        if row["low"] > row["high"]:
+            raise InputFileError(
+                f"{path}: row {i + 2} ({row['metric']!r}) has low {row['low']} "
+                f"> high {row['high']}.",
+                path=str(path),
+                key="low",
+            )
+    return table[_COLUMNS]
+
+
+def compare_with_reference(
+    results: pd.DataFrame, reference: pd.DataFrame, card: ModelCard
+) -> pd.DataFrame:
+    """Put a run next to every checked reference row.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A run indexed by time (real variable names as columns).
+    reference : pandas.DataFrame
+        As returned by :func:`load_reference_modes`.
+    card : ModelCard
+        Maps each metric to a variable or a stage transition.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``kind, metric, time, low, high, unit, variable, model, within``;
+        ``model`` is the transition time (NaN if never reached) or the variable's
+        value at ``time`` (linear interpolation between saved points).
+
+    Raises
+    ------
+    InputFileError
+        If a checked row's metric has no entry in the card (the message lists
+        close matches among the card's metrics).
+    UnknownVariableError
+        If the card names a variable the run does not have.
+    """
+    stages = detect_stages(results, card.transitions) if card.transitions else None
+    rows = []
+    for _, row in reference[reference["kind"].isin(CHECKED_KINDS)].iterrows():
+        metric = row["metric"]
+        mapping = card.evidence_transitions if row["kind"] == "transition" else card.evidence_levels
+        if metric not in mapping:
+            raise InputFileError(
+                f"{card.path}: no evidence entry for {row['kind']} metric {metric!r}; "
+                f"close matches: {close_matches(metric, mapping) or 'none'}.",
+                path=str(card.path),
+                key=metric,
+            )
+        if row["kind"] == "transition":
+            stage = mapping[metric]
+            value = stages.time_of(stage) if stages is not None else None
+            variable = f"transition into stage {stage}"
+            model = np.nan if value is None else value
+        else:
+            variable = mapping[metric]
+            model = value_at(results, variable, row["time"])
+        within = bool(row["low"] <= model <= row["high"]) if np.isfinite(model) else False
+        rows.append(
+            {
+                "kind": row["kind"],
+                "metric": metric,
+                "time": row["time"],
+                "low": row["low"],
+                "high": row["high"],
+                "unit": row["unit"],
+                "variable": variable,
+                "model": float(model),
+                "within": within,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=["kind", "metric", "time", "low", "high", "unit", "variable", "model", "within"],
+    )
+
+
+def value_at(results: pd.DataFrame, variable: str, time: float) -> float:
+    """Value of ``variable`` at ``time``, interpolating linearly between saved points.
+
+    Raises
+    ------
+    UnknownVariableError
+        If ``variable`` is not a column of ``results``.
+    InputFileError
+        If ``time`` is outside the run.
+    """
+    if variable not in results.columns:
+        raise UnknownVariableError(
+            variable, close_matches(variable, results.columns), "the run's results"
+        )
+    times = results.index.to_numpy(dtype=float)
+    if not times[0] <= time <= times[-1]:
+        raise InputFileError(
+            f"Time {time} is outside the run [{times[0]}, {times[-1]}].", key="time"
+        )
+    return float(np.interp(time, times, results[variable].to_numpy(dtype=float)))

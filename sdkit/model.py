@@ -1,0 +1,398 @@
+"""Load system-dynamics models with PySD and run them.
+
+This is the only sdkit module that imports PySD, and it does so inside functions
+so that importing sdkit (or running ``sdkit --version``) stays fast.
+
+A model is translated once into the cache (see :mod:`sdkit.cache`); every run
+then loads a fresh PySD model object from that translation, so parameter
+overrides and PySD's remembered run settings never leak from one run into the
+next.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sdkit import __version__, cache, structure
+from sdkit.errors import (
+    ModelFileNotFoundError,
+    ModelParseError,
+    SimulationError,
+    UnknownVariableError,
+)
+from sdkit.names import close_matches, normalize_name
+from sdkit.validation import check_finite_results, check_params, check_time_settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Variable", "Model", "load_model", "run", "KINDS", "SUFFIXES"]
+
+#: Possible values of :attr:`Variable.kind`.
+KINDS = ("stock", "flow", "auxiliary", "constant", "lookup", "data", "control")
+#: Model file suffixes understood by :func:`load_model`, with their format.
+SUFFIXES = {".mdl": "vensim", ".xmile": "xmile", ".xml": "xmile", ".stmx": "xmile"}
+_CONTROL = ("initial_time", "final_time", "time_step", "saveper")
+_PY_FILE = "model.py"
+_STRUCTURE_FILE = "structure.json"
+
+
+@dataclass(frozen=True)
+class Variable:
+    """Metadata of one model variable, as documented in the model file.
+
+    Attributes
+    ----------
+    name : str
+        Real name, as written in the model file.
+    py_name : str
+        Python identifier PySD uses for the variable.
+    kind : str
+        One of ``"stock"``, ``"flow"``, ``"auxiliary"``, ``"constant"``,
+        ``"lookup"``, ``"data"``, ``"control"``.
+    units : str
+        Units, or ``""`` when none are given.
+    limits : tuple of (float or None, float or None)
+        Documented ``[min, max]`` range; ``None`` for an unbounded side or ``?``.
+    comment : str
+        Documentation comment, or ``""``.
+    """
+
+    name: str
+    py_name: str
+    kind: str
+    units: str
+    limits: tuple[float | None, float | None]
+    comment: str
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return " ".join(str(value).split())
+
+
+def _limit(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def _kind(py_name: str, kind: Any, subtype: Any, is_flow: bool) -> str:
+    if py_name in _CONTROL:
+        return "control"
+    if kind == "Stateful" and subtype == "Integ":
+        return "stock"
+    simple = {"Constant": "constant", "Lookup": "lookup", "Data": "data"}
+    if kind in simple:
+        return simple[kind]
+    return "flow" if is_flow else "auxiliary"
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+class Model:
+    """A translated model: metadata without running, and fresh runs on demand.
+
+    Use :func:`load_model` to create one.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The model file given to :func:`load_model`.
+    format : str
+        ``"vensim"`` or ``"xmile"``.
+    variables : dict of str to Variable
+        Every variable keyed by real name, in model-file order.
+    initial_time, final_time, time_step, saveper : float
+        The model's own time settings.
+    saveper_follows_time_step : bool
+        Whether the model defines SAVEPER as TIME STEP (so it follows a new time step).
+    dependencies : dict of str to frozenset of str
+        The causal graph: for each variable, the variables it directly depends on
+        during a run (a stock depends on its flows).
+    """
+
+    def __init__(
+        self, path: Path, fmt: str, py_path: Path, variables: dict[str, Variable],
+        times: dict[str, float], saveper_follows_time_step: bool,
+        dependencies: dict[str, frozenset[str]] | None = None,
+    ) -> None:
+        self.path = path
+        self.format = fmt
+        self.variables = variables
+        self.initial_time = times["initial_time"]
+        self.final_time = times["final_time"]
+        self.time_step = times["time_step"]
+        self.saveper = times["saveper"]
+        self._py_path = py_path
+        self.saveper_follows_time_step = saveper_follows_time_step
+        self.dependencies = dependencies or {}
+        self._by_key: dict[str, str] = {}
+        for var in variables.values():
+            self._by_key.setdefault(normalize_name(var.name), var.name)
+            self._by_key.setdefault(var.py_name, var.name)
+
+    def __repr__(self) -> str:
+        return f"<sdkit.Model {self.path.name!r}: {len(self.variables)} variables>"
+
+    def variable(self, name: str) -> Variable:
+        """Return a variable by real name (ignoring case, spaces, underscores) or py name.
+
+        Raises
+        ------
+        UnknownVariableError
+            When no variable matches; carries up to three close matches.
+        """
+        if isinstance(name, str):
+            if name in self.variables:
+                return self.variables[name]
+            real = self._by_key.get(name) or self._by_key.get(normalize_name(name))
+            if real is not None:
+                return self.variables[real]
+            suggestions = close_matches(name, self.variables)
+        else:
+            suggestions = []
+        raise UnknownVariableError(str(name), suggestions, context=f"model {self.path.name!r}")
+
+    def stocks(self) -> list[Variable]:
+        """Return the stocks, in model order."""
+        return [v for v in self.variables.values() if v.kind == "stock"]
+
+    def constants(self) -> list[Variable]:
+        """Return the constants (the variables that ``params`` may override)."""
+        return [v for v in self.variables.values() if v.kind == "constant"]
+
+    def doc(self) -> pd.DataFrame:
+        """Return the variables as a table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``name, py_name, kind, units, min, max, comment``; one row per
+            variable in model order; ``min``/``max`` are NaN when unbounded.
+        """
+        import pandas as pd
+
+        rows = [
+            {"name": v.name, "py_name": v.py_name, "kind": v.kind, "units": v.units,
+             "min": math.nan if v.limits[0] is None else v.limits[0],
+             "max": math.nan if v.limits[1] is None else v.limits[1], "comment": v.comment}
+            for v in self.variables.values()
+        ]
+        columns = ["name", "py_name", "kind", "units", "min", "max", "comment"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def run(
+        self, params: Mapping[str, Any] | None = None, *, final_time: float | None = None,
+        time_step: float | None = None, saveper: float | None = None,
+        return_columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Run the model from a fresh state.
+
+        Parameters
+        ----------
+        params : mapping, optional
+            Constant overrides: variable name (real or py) to a number, or to a
+            ``pandas.Series`` indexed by time for a time-varying input.
+        final_time, time_step, saveper : float, optional
+            Time settings replacing the model's own for this run only.
+        return_columns : sequence of str, optional
+            Variables to return (real or py names); default every variable
+            except the control variables.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by time (index name ``"time"``), one column per variable,
+            named by real name (``name[subscript]`` for subscripted ones).
+
+        Raises
+        ------
+        UnknownVariableError, ParameterValueError
+            Invalid ``params``, time settings or ``return_columns``.
+        SimulationError
+            The results contain NaN or infinite values.
+        """
+        overrides = check_params(self, {} if params is None else params)
+        times = check_time_settings(self, final_time, time_step, saveper)
+        if return_columns is None:
+            wanted = None
+        else:
+            if isinstance(return_columns, str):
+                return_columns = [return_columns]
+            wanted = [self.variable(name).name for name in return_columns]
+        fresh = _load_pysd(self._py_path, self.path)
+        try:
+            result = fresh.run(params=overrides, return_columns=wanted, **times)
+        except ArithmeticError as err:
+            raise SimulationError(
+                f"The simulation of {self.path.name!r} failed at time {fresh.time():g}: "
+                f"{_one_line(err)}"
+            ) from err
+        result = self._tidy(result, wanted)
+        check_finite_results(result)
+        return result
+
+    def _tidy(self, result: pd.DataFrame, wanted: list[str] | None) -> pd.DataFrame:
+        if wanted is None:
+            rank = {name: i for i, name in enumerate(self.variables)}
+            control = {v.name for v in self.variables.values() if v.kind == "control"}
+
+            def base(column: str) -> str:
+                return column.split("[", 1)[0]
+
+            columns = [c for c in result.columns if base(c) not in control]
+            columns.sort(key=lambda c: rank.get(base(c), len(rank)))
+            result = result[columns]
+        result = result.copy()
+        result.index = result.index.astype(float)
+        result.index.name = "time"
+        result.columns.name = None
+        return result
+
+
+def _load_pysd(py_path: Path, source: Path) -> Any:
+    """Load a fresh PySD model object from a cached translation."""
+    import pysd
+
+    try:
+        return pysd.load(str(py_path))
+    except FileNotFoundError as err:
+        raise ModelParseError(
+            f"{source} reads an external data file ({_one_line(err)}); "
+            "external data files are not supported yet."
+        ) from err
+    except Exception as err:  # PySD raises many exception types while loading
+        raise ModelParseError(f"PySD could not load {source}: {_one_line(err)}") from err
+
+
+def _translate(data: bytes, source: Path, fmt: str, workdir: Path) -> None:
+    """Translate model bytes with PySD inside ``workdir`` (a cache staging dir)."""
+    from pysd.builders.python.python_model_builder import ModelBuilder
+
+    if fmt == "vensim":
+        from pysd.translators.vensim.vensim_file import VensimFile as Reader
+    else:
+        from pysd.translators.xmile.xmile_file import XmileFile as Reader
+    copy = workdir / ("model" + source.suffix.lower())
+    copy.write_bytes(data)
+    try:
+        reader = Reader(copy)
+        reader.parse()
+        abstract = reader.get_abstract_model()
+        py_file = Path(ModelBuilder(abstract).build_model())
+    except FileNotFoundError as err:
+        raise ModelParseError(
+            f"{source} refers to an external file ({_one_line(err)}); "
+            "external data files are not supported yet."
+        ) from err
+    except Exception as err:  # parsimonious, lxml and PySD raise many types
+        raise ModelParseError(f"PySD could not translate {source}: {_one_line(err)}") from err
+    if py_file.name != _PY_FILE:
+        os.replace(py_file, workdir / _PY_FILE)
+    summary = structure.summarize(abstract)
+    (workdir / _STRUCTURE_FILE).write_text(json.dumps(summary, indent=1), encoding="utf-8")
+
+
+def _variables(doc: pd.DataFrame, summary: dict[str, Any]) -> dict[str, Variable]:
+    order = {structure.normalize_reference(n): i for i, n in enumerate(summary["order"])}
+    flows = {structure.normalize_reference(n) for n in summary["flows"]}
+    found = []
+    for row in doc.to_dict("records"):
+        py_name = str(row["Py Name"])
+        if py_name == "time":
+            continue
+        name = str(row["Real Name"])
+        key = structure.normalize_reference(name)
+        limits = tuple(row["Limits"]) if isinstance(row["Limits"], tuple) else (None, None)
+        var = Variable(
+            name=name, py_name=py_name,
+            kind=_kind(py_name, row["Type"], row["Subtype"], key in flows),
+            units=_text(row["Units"]), limits=(_limit(limits[0]), _limit(limits[1])),
+            comment=_text(row["Comment"]),
+        )
+        found.append((order.get(key, len(order)), name.lower(), var))
+    found.sort(key=lambda item: item[:2])
+    return {var.name: var for _, _, var in found}
+
+
+def load_model(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None
+               ) -> Model:
+    """Translate (or reuse the cached translation of) a Vensim or XMILE model.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.mdl`` (Vensim) or ``.xmile``/``.xml``/``.stmx`` (XMILE) file.
+    cache_dir : path-like, optional
+        Cache root; default ``$SDKIT_CACHE_DIR``, ``$XDG_CACHE_HOME/sdkit`` or
+        ``~/.cache/sdkit``.  The translation is never written beside the model.
+
+    Returns
+    -------
+    Model
+
+    Raises
+    ------
+    ModelFileNotFoundError
+        ``path`` does not exist.
+    ModelParseError
+        Unknown suffix, or PySD cannot translate or load the model.
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise ModelFileNotFoundError(f"Model file not found: {source}")
+    fmt = SUFFIXES.get(source.suffix.lower())
+    if fmt is None:
+        known = ", ".join(SUFFIXES)
+        raise ModelParseError(
+            f"Cannot read {source}: unknown model file suffix {source.suffix!r}; "
+            f"expected one of {known}."
+        )
+    import pysd
+
+    data = source.read_bytes()
+    key = cache.cache_key(data, pysd.__version__, __version__)
+    entry = cache.ensure_entry(
+        cache.cache_root(cache_dir), key, lambda workdir: _translate(data, source, fmt, workdir)
+    )
+    summary = json.loads((entry / _STRUCTURE_FILE).read_text(encoding="utf-8"))
+    pysd_model = _load_pysd(entry / _PY_FILE, source)
+    variables = _variables(pysd_model.doc, summary)
+    times = {}
+    for name in _CONTROL:
+        try:
+            times[name] = float(getattr(pysd_model.components, name)())
+        except Exception as err:  # a time setting PySD cannot evaluate before running
+            raise ModelParseError(
+                f"Cannot evaluate {name.upper().replace('_', ' ')} of {source}: {_one_line(err)}"
+            ) from err
+    real_names = {v.py_name: v.name for v in variables.values()}
+    dependencies = structure.causal_dependencies(pysd_model.dependencies, real_names)
+    return Model(source, fmt, entry / _PY_FILE, variables, times,
+                 summary["saveper_follows_time_step"], dependencies)
+
+
+def run(model_or_path: Model | str | os.PathLike[str], params: Mapping[str, Any] | None = None,
+        **kwargs: Any) -> pd.DataFrame:
+    """Load a model if given a path, then run it.
+
+    ``params`` and the keyword arguments (``final_time``, ``time_step``,
+    ``saveper``, ``return_columns``) are those of :meth:`Model.run`.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    model = model_or_path if isinstance(model_or_path, Model) else load_model(model_or_path)
+    return model.run(params, **kwargs)

@@ -1,0 +1,183 @@
+"""Plain-text, Markdown and JSON renderings of models and results for the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sdkit.errors import ParameterValueError
+from sdkit.validation import format_range
+
+if TYPE_CHECKING:
+    from sdkit.model import Model
+
+__all__ = [
+    "format_number",
+    "summary_times",
+    "stock_summary",
+    "short_table",
+    "info_text",
+    "info_json",
+    "write_text",
+    "write_csv",
+]
+
+
+def format_number(value: float) -> str:
+    """Format a number compactly with six significant digits."""
+    return f"{value:.6g}"
+
+
+def summary_times(result: pd.DataFrame, years: Iterable[float] | None = None) -> list[float]:
+    """Return the times for a stock summary.
+
+    Parameters
+    ----------
+    result : pandas.DataFrame
+        Simulation results; their first and last time bound the summary.
+    years : iterable of float, optional
+        Requested times; default every whole year from the initial to the final time.
+
+    Returns
+    -------
+    list of float
+        Sorted, without duplicates.
+
+    Raises
+    ------
+    ParameterValueError
+        A requested time lies outside the simulated period.
+    """
+    start, end = float(result.index.min()), float(result.index.max())
+    if years is None:
+        return [float(t) for t in range(math.ceil(start), math.floor(end) + 1)]
+    times = sorted({float(t) for t in years})
+    for t in times:
+        if not (start <= t <= end):
+            raise ParameterValueError(
+                f"Summary time {t:g} is outside the simulated period [{start:g}, {end:g}]."
+            )
+    return times
+
+
+def _stock_table(model: Model, result: pd.DataFrame, times: list[float]) -> pd.DataFrame:
+    index = result.index.to_numpy(dtype=float)
+    columns = [c for v in model.stocks() for c in result.columns
+               if c == v.name or c.startswith(v.name + "[")]
+    data = {c: np.interp(times, index, result[c].to_numpy(dtype=float)) for c in columns}
+    return pd.DataFrame(data, index=pd.Index(times, name="time"))
+
+
+def stock_summary(
+    model: Model, result: pd.DataFrame, years: Iterable[float] | None = None,
+    params: Mapping[str, float] | None = None,
+) -> str:
+    """Render every stock at the summary times as a Markdown document.
+
+    Values between saved times are interpolated linearly.
+
+    Parameters
+    ----------
+    model : Model
+        The model that produced ``result``.
+    result : pandas.DataFrame
+        Output of :meth:`Model.run`, covering the summary times.
+    years : iterable of float, optional
+        Times to show; see :func:`summary_times`.
+    params : mapping, optional
+        Parameter overrides of the run, listed above the table.
+
+    Returns
+    -------
+    str
+        Markdown text ending with a newline.
+    """
+    table = _stock_table(model, result, summary_times(result, years))
+    lines = [f"# Stocks of {model.path.name}", ""]
+    if params:
+        settings = ", ".join(f"{name} = {format_number(v)}" for name, v in params.items())
+        lines += [f"Parameters set for this run: {settings}.", ""]
+    if table.columns.empty:
+        return "\n".join(lines + ["The model has no stocks.", ""])
+    units = {v.name: v.units for v in model.stocks()}
+    headers = ["Time"] + [
+        f"{c} ({units[c.split('[')[0]]})" if units.get(c.split("[")[0]) else c
+        for c in table.columns
+    ]
+    lines.append("| " + " | ".join(headers) + " |")
+    lines.append("|" + "---:|" * len(headers))
+    for time, row in table.iterrows():
+        cells = [format_number(time)] + [format_number(v) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def short_table(model: Model, result: pd.DataFrame, max_rows: int = 11) -> str:
+    """Render a few evenly spaced rows of the stocks (or all columns if none)."""
+    columns = [c for v in model.stocks() for c in result.columns
+               if c == v.name or c.startswith(v.name + "[")] or list(result.columns)
+    positions = np.unique(np.linspace(0, len(result) - 1, num=min(max_rows, len(result))).round())
+    shown = result[columns].iloc[positions.astype(int)]
+    return shown.to_string(float_format=format_number)
+
+
+def info_text(model: Model) -> str:
+    """Render the time settings and every variable's kind, units, range and comment."""
+    lines = [
+        f"Model: {model.path} ({model.format})",
+        f"Time: {format_number(model.initial_time)} to {format_number(model.final_time)}, "
+        f"time step {format_number(model.time_step)}, saveper {format_number(model.saveper)}",
+        "",
+    ]
+    header = ("name", "kind", "units", "range", "comment")
+    rows = [header] + [
+        (v.name, v.kind, v.units, format_range(v.limits) if v.limits != (None, None) else "",
+         v.comment if len(v.comment) <= 70 else v.comment[:67] + "...")
+        for v in model.variables.values()
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines)
+
+
+def info_json(model: Model) -> str:
+    """Render the model's metadata as JSON (open limits are ``null``)."""
+    payload = {
+        "path": str(model.path),
+        "format": model.format,
+        "time": {
+            "initial_time": model.initial_time, "final_time": model.final_time,
+            "time_step": model.time_step, "saveper": model.saveper,
+        },
+        "variables": [
+            {"name": v.name, "py_name": v.py_name, "kind": v.kind, "units": v.units,
+             "min": v.limits[0], "max": v.limits[1], "comment": v.comment}
+            for v in model.variables.values()
+        ],
+    }
+    return json.dumps(payload, indent=2)
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write text to ``path``, creating parent directories; return the path."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def write_csv(path: str | os.PathLike[str], result: pd.DataFrame) -> Path:
+    """Write results as CSV (first column ``time``), creating parent directories."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    result.to_csv(target, index_label="time")
+    return target

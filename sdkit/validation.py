@@ -1,0 +1,213 @@
+"""Validation of run inputs and results.
+
+Parameters are checked before PySD sees them, so a mistake is reported in the
+model's own terms (names, kinds, documented ranges) instead of as a PySD
+traceback; results are checked after the run so that NaN or infinite values
+never pass silently.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from sdkit.errors import ParameterValueError, SimulationError
+
+if TYPE_CHECKING:
+    from sdkit.model import Model, Variable
+
+__all__ = [
+    "check_number",
+    "check_params",
+    "check_time_settings",
+    "check_finite_results",
+    "format_range",
+]
+
+_TIME_SETTINGS = "final_time=, time_step= or saveper="
+
+
+def format_range(limits: tuple[float | None, float | None]) -> str:
+    """Format documented limits as ``[min, max]`` with ``?`` for an open side."""
+    low, high = ("?" if x is None else f"{x:g}" for x in limits)
+    return f"[{low}, {high}]"
+
+
+def check_number(
+    value: Any, label: str, limits: tuple[float | None, float | None] = (None, None)
+) -> float:
+    """Return ``value`` as a float after checking it is a usable real number.
+
+    Parameters
+    ----------
+    value : object
+        Candidate value.
+    label : str
+        What the value is for, used in messages (e.g. ``"'Room Temperature'"``).
+    limits : tuple of (float or None, float or None)
+        Inclusive range; ``None`` for an open side.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ParameterValueError
+        ``value`` is a bool, not a real number, NaN, infinite or out of range.
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise ParameterValueError(
+            f"Value {value!r} for {label} is not a number; expected a finite real number."
+        )
+    number = float(value)
+    if not math.isfinite(number):
+        raise ParameterValueError(
+            f"Value {value!r} for {label} is not finite; expected a finite real number."
+        )
+    low, high = limits
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise ParameterValueError(
+            f"Value {number:g} for {label} is outside its documented range "
+            f"{format_range(limits)}."
+        )
+    return number
+
+
+def _check_series(series: pd.Series, var: Variable) -> pd.Series:
+    label = f"{var.name!r}"
+    times = [check_number(t, f"the time index of {label}") for t in series.index]
+    if not times:
+        raise ParameterValueError(f"The time series for {label} is empty.")
+    if any(b <= a for a, b in zip(times, times[1:], strict=False)):
+        raise ParameterValueError(f"The time index of the series for {label} must be increasing.")
+    values = [check_number(v, f"{label} at time {t:g}", var.limits)
+              for t, v in zip(times, series.tolist(), strict=True)]
+    return pd.Series(values, index=pd.Index(times, dtype=float), name=series.name, dtype=float)
+
+
+def check_params(model: Model, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate constant overrides and key them by PySD name.
+
+    Parameters
+    ----------
+    model : Model
+        The model the overrides are for.
+    params : mapping
+        Variable name (real or py) to a number or a ``pandas.Series`` indexed by time.
+
+    Returns
+    -------
+    dict
+        PySD name to float or float Series.
+
+    Raises
+    ------
+    UnknownVariableError
+        A name the model does not define.
+    ParameterValueError
+        A variable that is not a constant, or an unusable value.
+    """
+    if not isinstance(params, Mapping):
+        raise ParameterValueError(
+            f"params must be a mapping of variable names to values, not {type(params).__name__}."
+        )
+    checked: dict[str, Any] = {}
+    for name, value in params.items():
+        var = model.variable(name)
+        if var.kind != "constant":
+            hint = f" Use {_TIME_SETTINGS} instead." if var.kind == "control" else ""
+            raise ParameterValueError(
+                f"Cannot set {var.name!r}: it is a {var.kind}, and only constants can be "
+                f"overridden.{hint}"
+            )
+        if isinstance(value, pd.Series):
+            checked[var.py_name] = _check_series(value, var)
+        else:
+            checked[var.py_name] = check_number(value, repr(var.name), var.limits)
+    return checked
+
+
+def _is_multiple(value: float, step: float) -> bool:
+    ratio = value / step
+    return abs(ratio - round(ratio)) <= 1e-9 * max(1.0, ratio)
+
+
+def check_time_settings(
+    model: Model, final_time: Any, time_step: Any, saveper: Any
+) -> dict[str, float]:
+    """Validate time settings given for one run.
+
+    The effective settings (given values, else the model's) are checked only when
+    at least one setting is given: a model's own settings are the modeller's choice.
+
+    Returns
+    -------
+    dict
+        The given settings only, as floats, ready for ``pysd`` ``run()``.
+
+    Raises
+    ------
+    ParameterValueError
+        Non-numeric or non-finite values, ``time_step`` or ``saveper`` not
+        positive, ``final_time`` not after the initial time, or ``saveper`` not a
+        whole multiple of ``time_step``.
+    """
+    given = {
+        name: check_number(value, name)
+        for name, value in (("final_time", final_time), ("time_step", time_step),
+                            ("saveper", saveper))
+        if value is not None
+    }
+    if not given:
+        return given
+    final = given.get("final_time", model.final_time)
+    step = given.get("time_step", model.time_step)
+    if "saveper" in given:
+        save = given["saveper"]
+    else:
+        save = step if model.saveper_follows_time_step else model.saveper
+    if step <= 0:
+        raise ParameterValueError(f"time_step must be positive, got {step:g}.")
+    if save <= 0:
+        raise ParameterValueError(f"saveper must be positive, got {save:g}.")
+    if final <= model.initial_time:
+        raise ParameterValueError(
+            f"final_time must be greater than the initial time {model.initial_time:g}, "
+            f"got {final:g}."
+        )
+    if save < step or not _is_multiple(save, step):
+        raise ParameterValueError(
+            f"saveper must be a whole multiple of time_step ({step:g}) and at least "
+            f"time_step, got {save:g}."
+        )
+    return given
+
+
+def check_finite_results(result: pd.DataFrame) -> None:
+    """Raise if simulation results contain NaN or infinite values.
+
+    Raises
+    ------
+    SimulationError
+        Naming the first time (then the first column at that time) that is
+        NaN or infinite.
+    """
+    numeric = result.select_dtypes(include="number")
+    values = numeric.to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return
+    row = int(np.argmax(bad.any(axis=1)))
+    col = int(np.argmax(bad[row]))
+    value = values[row, col]
+    what = "NaN" if math.isnan(value) else f"{value} (infinity)"
+    raise SimulationError(
+        f"The simulation produced {what} for {numeric.columns[col]!r} at time "
+        f"{numeric.index[row]:g}; check the equations feeding this variable."
+    )

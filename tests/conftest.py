@@ -1,0 +1,223 @@
+"""Shared fixtures: an isolated translation cache, the conformance suite, small models."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import sdkit
+from sdkit.card import ModelCard, load_card
+from sdkit.testing import conformance_root
+from sdkit.testing import reference_modes_path as find_reference_modes
+
+REPO = Path(__file__).resolve().parents[1]
+EMPOWERMENT_MDL = REPO / "models" / "empowerment.mdl"
+
+#: A small Vensim model with documented ranges, units and comments.
+TINY_MDL = """{UTF-8}
+Population= INTEG (
+\tbirths - deaths,
+\t\tinitial population)
+\t~\tpeople [0,?]
+\t~\tNumber of people alive.
+\t|
+
+births=
+\tPopulation * birth rate * policy effect(policy level)
+\t~\tpeople/year
+\t~\tPeople born each year.
+\t|
+
+deaths=
+\tPopulation / lifetime
+\t~\tpeople/year
+\t~\tPeople who die each year.
+\t|
+
+net growth=
+\tbirths - deaths
+\t~\tpeople/year
+\t~\tChange of the population per year; no stock uses it.
+\t|
+
+birth rate=
+\t0.03
+\t~\t1/year [0,0.1]
+\t~\tFraction of the population born each year.
+\t|
+
+lifetime=
+\t70
+\t~\tyear [1,120]
+\t~\tAverage lifetime.
+\t|
+
+policy level=
+\t5
+\t~\tdmnl [0,10]
+\t~\tPolicy intensity on a scale from 0 to 10.
+\t|
+
+initial population=
+\t1000
+\t~\tpeople
+\t~\tPopulation at the start.
+\t|
+
+policy effect(
+\t[(0,0)-(10,2)],(0,0.5),(10,1.5))
+\t~\tdmnl
+\t~\tEffect of the policy level on births.
+\t|
+
+********************************************************
+\t.Control
+********************************************************~
+\t\tSimulation Control Parameters
+\t|
+
+FINAL TIME  = 20
+\t~\tyear
+\t~\tThe final time for the simulation.
+\t|
+
+INITIAL TIME  = 0
+\t~\tyear
+\t~\tThe initial time for the simulation.
+\t|
+
+SAVEPER  =
+        TIME STEP
+\t~\tyear [0,?]
+\t~\tThe frequency with which output is stored.
+\t|
+
+TIME STEP  = 0.25
+\t~\tyear [0,?]
+\t~\tThe time step for the simulation.
+\t|
+"""
+
+_CONTROL = """
+FINAL TIME = 10
+\t~\tyear
+\t~\t|
+INITIAL TIME = 0
+\t~\tyear
+\t~\t|
+SAVEPER = TIME STEP
+\t~\tyear
+\t~\t|
+TIME STEP = 1
+\t~\tyear
+\t~\t|
+"""
+
+#: log(5 - Time) is -inf at time 5 and NaN afterwards.
+NAN_MDL = "{UTF-8}\nbad = LN(5 - Time)\n\t~\tdmnl\n\t~\t|\n" + _CONTROL
+
+#: A model reading an external file that is not there.
+EXTERNAL_MDL = (
+    "{UTF-8}\nexternal series := GET DIRECT DATA('missing.csv', ',', 'A', 'B2')\n"
+    "\t~\tdmnl\n\t~\t|\n" + _CONTROL
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sdkit_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Point the translation cache at a session temporary folder."""
+    path = tmp_path_factory.mktemp("sdkit-cache")
+    previous = os.environ.get("SDKIT_CACHE_DIR")
+    os.environ["SDKIT_CACHE_DIR"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("SDKIT_CACHE_DIR", None)
+    else:
+        os.environ["SDKIT_CACHE_DIR"] = previous
+
+
+def skip_or_fail(message: str) -> None:
+    """Skip a test for a missing optional resource; fail under SDKIT_REQUIRE_ALL=1."""
+    if os.environ.get("SDKIT_REQUIRE_ALL") == "1":
+        pytest.fail(message + " and SDKIT_REQUIRE_ALL=1")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def conformance() -> Path:
+    """Root of the SDXorg test-models suite; skip (or fail under SDKIT_REQUIRE_ALL=1)."""
+    root = conformance_root()
+    if root is None:
+        skip_or_fail("SDXorg test-models suite not found (set SDKIT_SHARED)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def reference_modes_path() -> Path:
+    """The Ouyeel reference modes in the shared folder (skip or fail when absent)."""
+    path = find_reference_modes()
+    if path is None:
+        skip_or_fail("shared/reference/ouyeel-reference-modes.csv not found (set SDKIT_SHARED)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def empowerment() -> sdkit.model.Model:
+    """The empowerment model, loaded once for the session."""
+    return sdkit.load_model(EMPOWERMENT_MDL)
+
+
+@pytest.fixture(scope="session")
+def empowerment_card() -> ModelCard:
+    return load_card(EMPOWERMENT_MDL)
+
+
+@pytest.fixture(scope="session")
+def baseline(empowerment: sdkit.model.Model):
+    """The baseline run (every variable), computed once for the session."""
+    return empowerment.run()
+
+
+@pytest.fixture(scope="session")
+def teacup_path(conformance: Path) -> Path:
+    return conformance / "samples" / "teacup" / "teacup.mdl"
+
+
+@pytest.fixture(scope="session")
+def teacup(teacup_path: Path) -> sdkit.model.Model:
+    return sdkit.load_model(teacup_path)
+
+
+def write_model(folder: Path, name: str, text: str) -> Path:
+    """Write model text into ``folder`` and return its path."""
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_model(tmp_path_factory.mktemp("tiny"), "tiny.mdl", TINY_MDL)
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_path: Path) -> sdkit.model.Model:
+    return sdkit.load_model(tiny_path)
+
+
+@pytest.fixture(scope="session")
+def nan_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_model(tmp_path_factory.mktemp("nan"), "nan.mdl", NAN_MDL)
+
+
+@pytest.fixture(scope="session")
+def external_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_model(tmp_path_factory.mktemp("external"), "external.mdl", EXTERNAL_MDL)
+
+
+@pytest.fixture(scope="session")
+def garbage_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_model(tmp_path_factory.mktemp("garbage"), "garbage.mdl", "this is {{ not a model")

@@ -1,0 +1,88 @@
+"""The baseline reproduces the reference modes (../shared/reference).
+
+The test reads the reference file itself, so adding, removing or changing a row
+changes what is checked; a checked row the model card does not map fails.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sdkit.card import load_card
+from sdkit.errors import InputFileError
+from sdkit.evidence import CHECKED_KINDS, compare_with_reference, load_reference_modes
+
+
+@pytest.fixture(scope="module")
+def comparison(baseline, empowerment_card, reference_modes_path) -> pd.DataFrame:
+    reference = load_reference_modes(reference_modes_path)
+    return compare_with_reference(baseline, reference, empowerment_card)
+
+
+def test_every_checked_row_is_compared(comparison, reference_modes_path):
+    reference = load_reference_modes(reference_modes_path)
+    checked = reference[reference["kind"].isin(CHECKED_KINDS)]
+    assert len(checked) >= 10
+    assert list(comparison["metric"]) == list(checked["metric"])
+
+
+def test_baseline_within_every_reference_band(comparison):
+    outside = comparison[~comparison["within"]]
+    assert outside.empty, "outside the reference band:\n" + outside.to_string()
+
+
+def test_transitions_are_reached(comparison):
+    transitions = comparison[comparison["kind"] == "transition"]
+    assert len(transitions) == 2
+    assert transitions["model"].notna().all()
+
+
+def test_unmapped_metric_is_reported(baseline, empowerment_card, reference_modes_path, tmp_path):
+    text = reference_modes_path.read_text(encoding="utf-8")
+    extra = "level,partner ports,2021.0,10,5,20,ports,made up for the test\n"
+    changed = tmp_path / "modes.csv"
+    changed.write_text(text.rstrip("\n") + "\n" + extra, encoding="utf-8")
+    with pytest.raises(InputFileError, match="partner ports"):
+        compare_with_reference(baseline, load_reference_modes(changed), empowerment_card)
+
+
+def test_moved_band_fails_the_row(baseline, empowerment_card, reference_modes_path, tmp_path):
+    reference = load_reference_modes(reference_modes_path)
+    row = reference.index[reference["metric"] == "partner warehouses"][0]
+    reference.loc[row, ["low", "high"]] = [1.0, 2.0]
+    result = compare_with_reference(baseline, reference, empowerment_card)
+    assert not result.loc[result["metric"] == "partner warehouses", "within"].item()
+
+
+def test_bad_reference_file(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "kind,metric,time,value,low,high,unit,source\nlevel,x,soon,1,0,2,u,s\n", encoding="utf-8"
+    )
+    with pytest.raises(InputFileError, match="non-numeric time 'soon'"):
+        load_reference_modes(bad)
+    with pytest.raises(InputFileError, match="does not exist"):
+        load_reference_modes(tmp_path / "missing.csv")
+
+
+def test_card_variables_exist_in_model(empowerment, empowerment_card):
+    for name in empowerment_card.variables():
+        assert empowerment.variable(name).name == name
+
+
+def test_card_rejects_unknown_key(tmp_path, empowerment_card):
+    text = empowerment_card.path.read_text(encoding="utf-8") + "\n[extra]\nx = 1\n"
+    card = tmp_path / "m.toml"
+    card.write_text(text, encoding="utf-8")
+    with pytest.raises(InputFileError, match="unknown key 'extra'"):
+        load_card(card)
+
+
+def test_named_loops_are_cycles_of_the_model(empowerment, empowerment_card):
+    ids = [loop.id for loop in empowerment_card.loops]
+    assert ids == ["R1", "R2", "R3", "R4", "R5", "B1", "B2", "B3", "B4", "B5"]
+    for loop in empowerment_card.loops:
+        cycle = loop.cycle
+        for cause, effect in zip(cycle, cycle[1:] + cycle[:1], strict=True):
+            assert cause in empowerment.dependencies[effect], (loop.id, cause, effect)
