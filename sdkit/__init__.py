@@ -17,9 +17,12 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "errors", "load_model", "run"]
+__all__ = ["__version__", "errors", "load_model", "run", "Scenario", "load_scenarios",
+           "run_scenarios"]
 
-_LAZY = {"load_model": "sdkit.model", "run": "sdkit.model", "errors": None}
+_LAZY = {"load_model": "sdkit.model", "run": "sdkit.model", "errors": None,
+         "Scenario": "sdkit.scenarios", "load_scenarios": "sdkit.scenarios",
+         "run_scenarios": "sdkit.runner"}
 
 
 def __getattr__(name: str) -> Any:

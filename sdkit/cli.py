@@ -15,11 +15,13 @@ from typing import Any
 import click
 
 from sdkit import __version__
-from sdkit.errors import ParameterValueError, SdkitError
+from sdkit.errors import InputFileError, ParameterValueError, SdkitError
 
 __all__ = ["main"]
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
+_ANY_PATH = click.Path(path_type=Path)
+_DEFAULT_SCENARIOS = Path("scenarios")
 
 
 def _parse_float(label: str, text: str | None) -> float | None:
@@ -116,6 +118,163 @@ def info_command(model: Path, as_json: bool) -> None:
 
     loaded = load_model(model)
     click.echo(report.info_json(loaded) if as_json else report.info_text(loaded))
+
+
+@main.command("evidence")
+@click.argument("model", type=_PATH)
+@click.option("--reference", type=_PATH, metavar="CSV",
+              help="Reference modes (default: the shared Ouyeel reference modes).")
+@click.option("--markdown", is_flag=True, help="Print a Markdown table.")
+@click.pass_context
+def evidence_command(ctx: click.Context, model: Path, reference: Path | None,
+                     markdown: bool) -> None:
+    """Compare MODEL's baseline run with the reference modes; exit 1 if a row is outside."""
+    from sdkit import report
+    from sdkit.card import load_card
+    from sdkit.evidence import compare_with_reference, load_reference_modes
+    from sdkit.model import load_model
+    from sdkit.testing import reference_modes_path
+
+    reference = reference or reference_modes_path()
+    if reference is None:
+        raise InputFileError("No reference modes file found in the shared folder "
+                             "(set SDKIT_SHARED); pass --reference CSV.")
+    card, modes = load_card(model), load_reference_modes(reference)
+    comparison = compare_with_reference(load_model(model).run(), modes, card)
+    click.echo(report.evidence_table(comparison, markdown=markdown))
+    if not comparison["within"].all():
+        ctx.exit(1)
+
+
+@main.command("doc")
+@click.argument("model", type=_PATH)
+@click.argument("page", type=_PATH)
+@click.option("--reference", type=_PATH, metavar="CSV",
+              help="Reference modes (default: the shared Ouyeel reference modes).")
+def doc_command(model: Path, page: Path, reference: Path | None) -> None:
+    """Rewrite the generated blocks of PAGE: MODEL's parameters and its evidence table."""
+    from sdkit import report
+    from sdkit.card import load_card
+    from sdkit.evidence import compare_with_reference, load_reference_modes
+    from sdkit.markers import replace_block
+    from sdkit.model import load_model
+    from sdkit.modeldoc import parameter_table
+    from sdkit.store import write_text_atomic
+
+    loaded = load_model(model)
+    baseline = loaded.run()
+    values = {v.name: float(baseline[v.name].iloc[0]) for v in loaded.constants()}
+    text = _read_page(page)
+    text = replace_block(text, "parameters", parameter_table(loaded, values), source=str(page))
+    if (reference := reference or _reference_or_none()) is not None:
+        comparison = compare_with_reference(baseline, load_reference_modes(reference),
+                                            load_card(model))
+        text = replace_block(text, "evidence", report.evidence_table(comparison, markdown=True),
+                             source=str(page))
+    click.echo(f"Updated {write_text_atomic(page, text)}")
+
+
+def _read_page(page: Path) -> str:
+    try:
+        return page.read_text(encoding="utf-8")
+    except OSError as err:
+        raise InputFileError(f"Cannot read {page}: {err}", path=str(page)) from err
+
+
+def _reference_or_none() -> Path | None:
+    from sdkit.testing import reference_modes_path
+
+    return reference_modes_path()
+
+
+@main.group("scenarios")
+def scenarios_group() -> None:
+    """List, validate, run and compare scenario files (TOML)."""
+
+
+@scenarios_group.command("list")
+@click.argument("folder", required=False, default=_DEFAULT_SCENARIOS, type=_ANY_PATH)
+def scenarios_list(folder: Path) -> None:
+    """List the scenarios in FOLDER (default: scenarios)."""
+    from sdkit.scenario_report import scenario_list
+    from sdkit.scenarios import load_scenarios
+
+    click.echo(scenario_list(load_scenarios(folder)))
+
+
+@scenarios_group.command("validate")
+@click.argument("files", nargs=-1, required=True, type=_ANY_PATH)
+def scenarios_validate(files: tuple[Path, ...]) -> None:
+    """Check scenario FILES (or folders) against the schema and their models."""
+    from sdkit.scenarios import load_scenarios
+
+    for scenario in load_scenarios(files):
+        click.echo(f"ok: {scenario.name} ({scenario.path})")
+
+
+@scenarios_group.command("run")
+@click.argument("sources", nargs=-1, type=_ANY_PATH)
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for results.parquet and transitions.csv.")
+def scenarios_run(sources: tuple[Path, ...], output: Path) -> None:
+    """Run the scenarios in SOURCES (folders or files; default: scenarios)."""
+    from sdkit.runner import run_scenarios
+    from sdkit.scenario_report import transitions_text
+    from sdkit.scenarios import load_scenarios
+    from sdkit.store import save_scenario_results
+
+    def progress(done: int, total: int, scenario: Any) -> None:
+        click.echo(f"[{done}/{total}] {scenario.name}", err=True)
+
+    results = run_scenarios(load_scenarios(sources or _DEFAULT_SCENARIOS), progress=progress)
+    for path in save_scenario_results(results, output):
+        click.echo(f"Wrote {path}")
+    click.echo(transitions_text(results.transitions))
+
+
+@scenarios_group.command("compare")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--variables", multiple=True, metavar="A[,B...]",
+              help="Outputs to compare at --years.")
+@click.option("--years", multiple=True, metavar="T[,T...]",
+              help="Times (default: every fifth year and the end).")
+@click.option("--base", default="baseline", show_default=True, help="Scenario to compare with.")
+@click.option("--markdown", is_flag=True, help="Print Markdown tables.")
+def scenarios_compare(folder: Path, variables: tuple[str, ...], years: tuple[str, ...],
+                      base: str, markdown: bool) -> None:
+    """Compare the scenario results in FOLDER with the base scenario."""
+    from sdkit import scenario_report as sr
+    from sdkit.store import load_scenario_results
+
+    results = load_scenario_results(folder)
+    results.check_scenario(base)
+    click.echo(sr.transitions_text(results.transitions, base=base, markdown=markdown))
+    names = [n.strip() for item in variables for n in item.split(",") if n.strip()]
+    if names:
+        times = _parse_years(years) or sr.default_years(results)
+        table = sr.differences(results, variables=names, years=times, base=base)
+        click.echo("\n" + sr.differences_text(table, base=base, markdown=markdown))
+
+
+@scenarios_group.command("table")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--markdown", is_flag=True, help="Print a Markdown table.")
+@click.option("--update", type=_PATH, metavar="FILE.md",
+              help="Write the Markdown table between the transitions markers in FILE.md.")
+def scenarios_table(folder: Path, markdown: bool, update: Path | None) -> None:
+    """Print the transition times and stage durations of the results in FOLDER."""
+    from sdkit.markers import replace_block
+    from sdkit.scenario_report import TABLE_BLOCK, transitions_text
+    from sdkit.store import load_scenario_results, write_text_atomic
+
+    transitions = load_scenario_results(folder).transitions
+    if update is None:
+        click.echo(transitions_text(transitions, markdown=markdown))
+        return
+    text = _read_page(update)
+    table = transitions_text(transitions, markdown=True)
+    updated = replace_block(text, TABLE_BLOCK, table, source=str(update))
+    click.echo(f"Updated {write_text_atomic(update, updated)}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ __all__ = [
     "info_json",
     "write_text",
     "write_csv",
+    "render_table",
+    "evidence_table",
 ]
 
 
@@ -181,3 +183,44 @@ def write_csv(path: str | os.PathLike[str], result: pd.DataFrame) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     result.to_csv(target, index_label="time")
     return target
+
+
+def render_table(rows: list[list[str]], header: list[str], *, markdown: bool = False,
+                 left: int = 1) -> str:
+    """Render string cells as an aligned plain-text table or a Markdown table.
+
+    The first ``left`` columns are left-aligned, the others right-aligned.
+    """
+    if markdown:
+        def line(cells: list[str]) -> str:
+            return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+        rule = "|" + "---|" * left + "---:|" * (len(header) - left)
+        return "\n".join([line(header), rule, *(line(r) for r in rows)])
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def aligned(cells: list[str]) -> str:
+        parts = [c.ljust(w) if i < left else c.rjust(w)
+                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([aligned(header), *(aligned(r) for r in rows)])
+
+
+def evidence_table(comparison: pd.DataFrame, *, markdown: bool = False) -> str:
+    """Render :func:`sdkit.evidence.compare_with_reference` output, one row per reference row.
+
+    Never-reached transitions show as ``never``; rows outside their band are
+    marked ``OUTSIDE``.
+    """
+    header = ["kind", "metric", "time", "low", "high", "model", "unit", "check"]
+    rows = [
+        [row["kind"], row["metric"], format_number(row["time"]), format_number(row["low"]),
+         format_number(row["high"]),
+         "never" if math.isnan(row["model"]) else format_number(row["model"]),
+         str(row["unit"]), "ok" if row["within"] else "OUTSIDE"]
+        for _, row in comparison.iterrows()
+    ]
+    outside = int((~comparison["within"].astype(bool)).sum())
+    summary = f"{len(rows) - outside} of {len(rows)} reference rows within their band."
+    return render_table(rows, header, markdown=markdown, left=2) + "\n\n" + summary

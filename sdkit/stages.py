@@ -150,6 +150,42 @@ class StageReport:
             }
         )
 
+    def stage_frame(self, stages: Sequence[Stage] = ()) -> pd.DataFrame:
+        """One row per stage: how and when the run entered it, and the years spent in it.
+
+        Parameters
+        ----------
+        stages : sequence of Stage, optional
+            Names for the stage numbers (e.g. a model card's); stages not named
+            get empty names.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``stage, stage_en, stage_zh, transition, variable, threshold,
+            time, reached, duration``. Stage 1 is entered at the start of the run
+            (``transition`` ``"start"``, no variable, NaN threshold); a stage
+            never entered has NaN ``time``, ``reached`` False and ``duration`` 0.
+        """
+        names = {s.number: s for s in stages}
+        into = {t.to_stage: t for t in self.transitions}
+        rows = []
+        for number, duration in sorted(self.durations.items()):
+            stage = names.get(number, Stage(number, "", ""))
+            t = into.get(number)
+            rows.append({
+                "stage": number, "stage_en": stage.name_en, "stage_zh": stage.name_zh,
+                "transition": "start" if t is None else t.label,
+                "variable": "" if t is None else t.variable,
+                "threshold": math.nan if t is None else t.threshold,
+                "time": self.start if t is None else (math.nan if t.time is None else t.time),
+                "reached": True if t is None else t.reached,
+                "duration": duration,
+            })
+        columns = ["stage", "stage_en", "stage_zh", "transition", "variable", "threshold",
+                   "time", "reached", "duration"]
+        return pd.DataFrame(rows, columns=columns)
+
 
 def crossing_time(series: pd.Series, level: float) -> float | None:
     """First time a series crosses ``level`` upwards, interpolated linearly.

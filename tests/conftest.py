@@ -221,3 +221,22 @@ def external_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def garbage_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_model(tmp_path_factory.mktemp("garbage"), "garbage.mdl", "this is {{ not a model")
+
+
+SCENARIOS_DIR = REPO / "scenarios"
+
+
+@pytest.fixture(scope="session")
+def shipped_scenarios(empowerment: sdkit.model.Model) -> list:
+    """The scenarios in scenarios/, validated once for the session."""
+    from sdkit.scenarios import load_scenarios
+
+    return load_scenarios(SCENARIOS_DIR)
+
+
+@pytest.fixture(scope="session")
+def scenario_results(shipped_scenarios: list):
+    """Every shipped scenario run once for the session (a ScenarioResults)."""
+    from sdkit.runner import run_scenarios
+
+    return run_scenarios(shipped_scenarios)

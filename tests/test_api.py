@@ -28,9 +28,12 @@ CONFORMANCE_MODELS = [
 
 
 def test_public_names_are_pinned() -> None:
-    assert sdkit.__all__ == ["__version__", "errors", "load_model", "run"]
+    assert sdkit.__all__ == ["__version__", "errors", "load_model", "run", "Scenario",
+                             "load_scenarios", "run_scenarios"]
     assert sdkit.__version__ == "0.1.0"
     assert callable(sdkit.load_model) and callable(sdkit.run)
+    assert callable(sdkit.load_scenarios) and callable(sdkit.run_scenarios)
+    assert sdkit.Scenario.__name__ == "Scenario"
     assert sdkit.errors.SdkitError.__name__ == "SdkitError"
     with pytest.raises(AttributeError):
         _ = sdkit.not_a_name

@@ -1,0 +1,155 @@
+"""Run scenarios and collect their results and stage transitions.
+
+Each scenario is run from a fresh model state (:meth:`sdkit.model.Model.run`
+loads a fresh PySD model every time); a model file is translated and loaded
+once however many scenarios use it. The stage transitions of each run are found
+with :func:`sdkit.stages.detect_stages` and the rules of the model's card
+(:mod:`sdkit.card`), when the model has one.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sdkit.card import ModelCard, card_path, load_card
+from sdkit.errors import ParameterValueError, ScenarioError
+from sdkit.model import Model, load_model
+from sdkit.names import close_matches
+from sdkit.scenarios import Scenario
+from sdkit.stages import detect_stages
+
+__all__ = ["ScenarioResults", "run_scenarios", "RESULT_COLUMNS", "TRANSITION_COLUMNS"]
+
+#: Columns of :attr:`ScenarioResults.results`.
+RESULT_COLUMNS = ["scenario", "time", "variable", "value"]
+#: Columns of :attr:`ScenarioResults.transitions`.
+TRANSITION_COLUMNS = ["scenario", "stage", "stage_en", "stage_zh", "transition", "variable",
+                      "threshold", "time", "reached", "duration"]
+# PySD warns each time a constant becomes a time series, which is what inputs are for.
+_SERIES_WARNING = "Replacing a constant value with a time-dependent value"
+
+
+@dataclass(frozen=True)
+class ScenarioResults:
+    """Results of several scenario runs, as tidy tables.
+
+    Attributes
+    ----------
+    results : pandas.DataFrame
+        Long table with columns ``scenario, time, variable, value``: one row per
+        scenario, saved time and variable.
+    transitions : pandas.DataFrame
+        One row per scenario and stage, with the columns of
+        :meth:`sdkit.stages.StageReport.stage_frame` after ``scenario``: how and
+        when (``time``, NaN if never; ``reached``) the run entered the stage, and
+        the years it spent there (``duration``). Empty when the model has no card.
+    """
+
+    results: pd.DataFrame
+    transitions: pd.DataFrame
+
+    @property
+    def scenarios(self) -> list[str]:
+        """Scenario names, in run order."""
+        return [str(name) for name in pd.unique(self.results["scenario"])]
+
+    def wide(self, scenario: str) -> pd.DataFrame:
+        """One scenario's run as :meth:`Model.run` returns it: indexed by time, a column per
+        variable.
+
+        Raises
+        ------
+        ParameterValueError
+            If there is no such scenario (the message lists close matches).
+        """
+        self.check_scenario(scenario)
+        rows = self.results[self.results["scenario"] == scenario]
+        order = list(pd.unique(rows["variable"]))
+        table = rows.pivot(index="time", columns="variable", values="value")[order]
+        table.columns.name = None
+        return table
+
+    def check_scenario(self, name: str) -> None:
+        """Raise ParameterValueError unless ``name`` is one of :attr:`scenarios`."""
+        if name not in self.scenarios:
+            hint = close_matches(name, self.scenarios)
+            raise ParameterValueError(
+                f"No scenario {name!r} in the results; valid scenarios: {self.scenarios}."
+                + (f" Did you mean {hint[0]!r}?" if hint else ""))
+
+
+def run_scenarios(
+    scenarios: Sequence[Scenario], *,
+    progress: Callable[[int, int, Scenario], None] | None = None,
+    card: ModelCard | None = None,
+) -> ScenarioResults:
+    """Run each scenario from a fresh model and collect the results.
+
+    Parameters
+    ----------
+    scenarios : sequence of Scenario
+        With unique names (see :func:`sdkit.scenarios.load_scenarios`).
+    progress : callable, optional
+        Called as ``progress(done, total, scenario)`` after each run.
+    card : ModelCard, optional
+        Stage rules and names for every scenario; default each model's own card
+        (no transitions for a model without one).
+
+    Returns
+    -------
+    ScenarioResults
+
+    Raises
+    ------
+    ScenarioError
+        If two scenarios have the same name.
+    SdkitError
+        Whatever loading a model, its card, or running it raises.
+    """
+    names = [s.name for s in scenarios]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ScenarioError(f"Scenario names must be unique; repeated: {duplicates}.",
+                            key="name")
+    models: dict[Path, Model] = {}
+    cards: dict[Path, ModelCard | None] = {}
+    long_tables, stage_tables = [], []
+    for done, scenario in enumerate(scenarios, start=1):
+        path = scenario.model_path
+        if path not in models:
+            models[path] = load_model(path)
+            cards[path] = card if card is not None else _card_of(path)
+        model = models[path]
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_SERIES_WARNING)
+            run = model.run(scenario.params(model), **scenario.run_settings)
+        long_tables.append(_long(scenario.name, run))
+        if cards[path] is not None and cards[path].transitions:
+            report = detect_stages(run, cards[path].transitions)
+            stages = report.stage_frame(cards[path].stages)
+            stages.insert(0, "scenario", scenario.name)
+            stage_tables.append(stages)
+        if progress is not None:
+            progress(done, len(scenarios), scenario)
+    results = (pd.concat(long_tables, ignore_index=True) if long_tables
+               else pd.DataFrame(columns=RESULT_COLUMNS))
+    transitions = (pd.concat(stage_tables, ignore_index=True) if stage_tables
+                   else pd.DataFrame(columns=TRANSITION_COLUMNS))
+    return ScenarioResults(results, transitions)
+
+
+def _card_of(model_path: Path) -> ModelCard | None:
+    return load_card(model_path) if card_path(model_path).is_file() else None
+
+
+def _long(name: str, run: pd.DataFrame) -> pd.DataFrame:
+    long = run.melt(ignore_index=False, var_name="variable", value_name="value").reset_index()
+    long.insert(0, "scenario", name)
+    long["time"] = long["time"].astype(float)
+    long["value"] = long["value"].astype(float)
+    return long[RESULT_COLUMNS]

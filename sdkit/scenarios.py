@@ -1,0 +1,373 @@
+"""Scenario files: schema, validation, and conversion to run inputs.
+
+A scenario is a TOML file (see ``docs/scenarios.md``)::
+
+    name = "talent-light"
+    title = { en = "...", zh = "..." }
+    description = { en = "...", zh = "..." }
+    model = "../models/empowerment.mdl"      # relative to the scenario file
+
+    [constants]
+    "talent budget share" = 0.1
+
+    [inputs."attrition rate"]                # a time-varying input, as data
+    form = "step"                            # step | ramp | pulse | table
+    before = 0.10
+    after = 0.04
+    time = 2017.5
+
+    [run]                                    # each optional
+    final_time = 2030
+    time_step = 0.03125
+    saveper = 0.25
+
+The schema is checked by hand (:data:`SCHEMA`); the variables are checked
+against the model: they must exist (close matches are suggested), be constants,
+and every value an override or input can take must lie within the variable's
+documented range. Every problem is a :class:`~sdkit.errors.ScenarioError`
+naming the file and the key. Nothing read from a file is executed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from sdkit.errors import ParameterValueError, ScenarioError, SdkitError, UnknownVariableError
+from sdkit.inputs import FORMS, TimeInput, input_problem, time_grid
+from sdkit.names import close_matches
+from sdkit.validation import check_number, check_time_settings, format_range
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sdkit.model import Model
+
+__all__ = ["SCHEMA", "Scenario", "load_scenario", "load_scenarios", "scenario_files"]
+
+#: Top-level keys: what each holds, and whether it is required.
+SCHEMA: dict[str, tuple[str, bool]] = {
+    "name": ("a lower-case slug such as 'talent-light'", True),
+    "title": ("a table with non-empty strings en and zh", True),
+    "description": ("a table with non-empty strings en and zh", True),
+    "model": ("the model file, relative to the scenario file", True),
+    "constants": ("a table of constant name = number", False),
+    "inputs": ("a table of constant name = time-varying input table", False),
+    "run": ("a table with final_time, time_step, saveper (each optional)", False),
+}
+_LANGUAGES = ("en", "zh")
+_RUN_KEYS = ("final_time", "time_step", "saveper")
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario.
+
+    Attributes
+    ----------
+    name : str
+        Short identifier (a slug), unique within a set of scenarios.
+    title, description : mapping of str to str
+        Texts keyed by language, ``"en"`` and ``"zh"``.
+    path : Path
+        The scenario file.
+    model_path : Path
+        The model file, resolved against the scenario file's folder.
+    constants : mapping of str to float
+        Constant overrides, keyed by the model's real variable names.
+    inputs : mapping of str to TimeInput
+        Time-varying inputs, keyed by real variable name.
+    run_settings : mapping of str to float
+        The given ones of ``final_time``, ``time_step``, ``saveper``.
+
+    The mappings of a loaded scenario are read-only views.
+    """
+
+    name: str
+    title: Mapping[str, str]
+    description: Mapping[str, str]
+    path: Path
+    model_path: Path
+    constants: Mapping[str, float] = field(default_factory=dict)
+    inputs: Mapping[str, TimeInput] = field(default_factory=dict)
+    run_settings: Mapping[str, float] = field(default_factory=dict)
+
+    def params(self, model: Model) -> dict[str, float | pd.Series]:
+        """Parameters for :meth:`Model.run <sdkit.model.Model.run>`.
+
+        Constants map to numbers; each time-varying input to a ``pandas.Series``
+        sampled on the run's integration grid (``INITIAL TIME`` to the final
+        time by the time step, this scenario's settings taking precedence).
+        """
+        final = self.run_settings.get("final_time", model.final_time)
+        step = self.run_settings.get("time_step", model.time_step)
+        grid = time_grid(model.initial_time, final, step)
+        params: dict[str, float | pd.Series] = dict(self.constants)
+        for name, spec in self.inputs.items():
+            params[name] = spec.series(grid)
+        return params
+
+
+def load_scenario(path: str | os.PathLike[str], *, model: Model | None = None) -> Scenario:
+    """Read a scenario file and validate it against its model.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.toml`` file.
+    model : Model, optional
+        The already loaded model the file names (saves loading it again).
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    ScenarioError
+        For a missing or unreadable file, invalid TOML, an unknown or missing
+        key, a value of the wrong type, an unknown or non-constant variable, a
+        value outside a variable's documented range, a bad input form or table,
+        inconsistent run settings, or a model file that is missing or unusable.
+    """
+    return _Validator(Path(path), {} if model is None else {None: model}).scenario()
+
+
+def scenario_files(dir_or_files: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
+                   ) -> list[Path]:
+    """Scenario files named by a folder (its ``*.toml``, sorted), a file, or several of both.
+
+    Raises
+    ------
+    ScenarioError
+        If a folder holds no ``*.toml`` file or nothing is given.
+    """
+    items = [dir_or_files] if isinstance(dir_or_files, str | os.PathLike) else list(dir_or_files)
+    files: list[Path] = []
+    for item in map(Path, items):
+        if item.is_dir():
+            found = sorted(item.glob("*.toml"))
+            if not found:
+                raise ScenarioError(f"No scenario files (*.toml) in {item}.", path=str(item))
+            files += found
+        else:
+            files.append(item)
+    if not files:
+        raise ScenarioError("No scenario files given.")
+    return files
+
+
+def load_scenarios(dir_or_files: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
+                   ) -> list[Scenario]:
+    """Read and validate several scenarios (see :func:`scenario_files`).
+
+    Each model is loaded once. Names must be unique.
+
+    Returns
+    -------
+    list of Scenario
+        In file order.
+
+    Raises
+    ------
+    ScenarioError
+        As :func:`load_scenario`, or for two files with the same name.
+    """
+    models: dict[Path | None, Model] = {}
+    scenarios: list[Scenario] = []
+    seen: dict[str, Path] = {}
+    for path in scenario_files(dir_or_files):
+        scenario = _Validator(path, models).scenario()
+        if scenario.name in seen:
+            raise ScenarioError(
+                f"{path}: name {scenario.name!r} is already used by {seen[scenario.name]}; "
+                "scenario names must be unique.", path=str(path), key="name")
+        seen[scenario.name] = path
+        scenarios.append(scenario)
+    return scenarios
+
+
+def _key(*parts: str) -> str:
+    """A TOML-style dotted key, quoting parts that are not bare keys."""
+    return ".".join(p if _BARE_KEY.fullmatch(p) else '"' + p.replace('"', '\\"') + '"'
+                    for p in parts)
+
+
+class _Validator:
+    """Checks one file against :data:`SCHEMA` and its model; errors name file and key."""
+
+    def __init__(self, path: Path, models: dict[Path | None, Model]) -> None:
+        self.path = path
+        self.models = models
+
+    def error(self, key: str | None, message: str) -> ScenarioError:
+        where = f"{self.path}: {key}: " if key else f"{self.path}: "
+        return ScenarioError(where + message, path=str(self.path), key=key)
+
+    def scenario(self) -> Scenario:
+        data = self.read()
+        self.keys(data, list(SCHEMA), None)
+        for key, (meaning, required) in SCHEMA.items():
+            if required and key not in data:
+                raise self.error(key, f"missing required key; it must be {meaning}.")
+        name = self.string(data["name"], "name")
+        if not _SLUG.fullmatch(name):
+            raise self.error("name", f"{name!r} is not {SCHEMA['name'][0]}.")
+        texts = {key: self.texts(data[key], key) for key in ("title", "description")}
+        model = self.model(self.string(data["model"], "model"))
+        constants = self.constants(data.get("constants", {}), model)
+        inputs = self.inputs(data.get("inputs", {}), model)
+        for both in sorted(inputs.keys() & constants.keys()):
+            raise self.error(_key("inputs", both),
+                             "this variable is also set in [constants]; set it in one place.")
+        settings = self.run_settings(data.get("run", {}), model)
+        frozen = [MappingProxyType(m) for m in (texts["title"], texts["description"])]
+        return Scenario(name, *frozen, self.path, model.path, MappingProxyType(constants),
+                        MappingProxyType(inputs), MappingProxyType(settings))
+
+    def read(self) -> dict[str, Any]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError as err:
+            raise self.error(None, "the scenario file does not exist.") from err
+        except (OSError, UnicodeDecodeError) as err:
+            raise self.error(None, f"cannot read the scenario file: {err}") from err
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as err:
+            raise self.error(None, f"not valid TOML: {err}") from err
+
+    def table(self, value: Any, key: str | None) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.error(key, f"must be a table, got {value!r}.")
+        return value
+
+    def keys(self, value: Any, allowed: list[str], where: str | None) -> dict[str, Any]:
+        table = self.table(value, where)
+        for key in table:
+            if key not in allowed:
+                hint = close_matches(key, allowed)
+                did = f" Did you mean {hint[0]!r}?" if hint else ""
+                full = f"{where}.{_key(key)}" if where else _key(key)
+                raise self.error(full, f"unknown key; valid keys: {allowed}.{did}")
+        return table
+
+    def string(self, value: Any, key: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(key, f"must be a non-empty string, got {value!r}.")
+        return value
+
+    def number(self, value: Any, key: str) -> float:
+        try:
+            return check_number(value, key)
+        except ParameterValueError as err:
+            kind = type(value).__name__
+            raise self.error(key, f"must be a finite number, got {value!r} ({kind}).") from err
+
+    def texts(self, value: Any, key: str) -> dict[str, str]:
+        table = self.keys(value, list(_LANGUAGES), key)
+        for lang in _LANGUAGES:
+            if lang not in table:
+                raise self.error(_key(key, lang), f"missing; {key} needs {list(_LANGUAGES)}.")
+            self.string(table[lang], _key(key, lang))
+        return {lang: " ".join(table[lang].split()) for lang in _LANGUAGES}
+
+    def model(self, text: str) -> Model:
+        from sdkit.model import load_model
+
+        if None in self.models:
+            return self.models[None]
+        path = Path(os.path.normpath(self.path.parent / text))
+        if path not in self.models:
+            if not path.is_file():
+                raise self.error("model", f"model file {text!r} ({path}) does not exist.")
+            try:
+                self.models[path] = load_model(path)
+            except SdkitError as err:
+                raise self.error("model", f"cannot load {text!r}: {err}") from err
+        return self.models[path]
+
+    def variable(self, name: str, key: str, model: Model) -> str:
+        try:
+            var = model.variable(name)
+        except UnknownVariableError as err:
+            did = f" Did you mean {', '.join(map(repr, err.suggestions))}?" if err.suggestions \
+                else " No variable has a similar name."
+            raise self.error(
+                key, f"unknown variable {name!r} in model {model.path.name!r}.{did}") from err
+        if var.kind != "constant":
+            raise self.error(key, f"{var.name!r} is a {var.kind}; only constants can be set.")
+        return var.name
+
+    def in_range(self, value: float, key: str, real: str, model: Model, what: str = "") -> None:
+        limits = model.variables[real].limits
+        try:
+            check_number(value, key, limits)
+        except ParameterValueError as err:
+            raise self.error(key, f"{what}{value:g} is outside the documented range "
+                             f"{format_range(limits)} of {real!r}.") from err
+
+    def constants(self, value: Any, model: Model) -> dict[str, float]:
+        found: dict[str, float] = {}
+        for name, number in self.table(value, "constants").items():
+            key = _key("constants", name)
+            real = self.variable(name, key, model)
+            if real in found:
+                raise self.error(key, f"{real!r} is set twice.")
+            found[real] = self.number(number, key)
+            self.in_range(found[real], key, real, model)
+        return found
+
+    def inputs(self, value: Any, model: Model) -> dict[str, TimeInput]:
+        found: dict[str, TimeInput] = {}
+        for name, spec in self.table(value, "inputs").items():
+            where = _key("inputs", name)
+            real = self.variable(name, where, model)
+            if real in found:
+                raise self.error(where, f"{real!r} has two inputs.")
+            found[real] = self.time_input(spec, where, real, model)
+        return found
+
+    def time_input(self, spec: Any, where: str, real: str, model: Model) -> TimeInput:
+        form = self.table(spec, where).get("form")
+        if form not in FORMS:
+            raise self.error(f"{where}.form",
+                             f"{form!r} is not an input form; valid forms: {list(FORMS)}.")
+        self.keys(spec, ["form", *FORMS[form]], where)
+        settings: dict[str, Any] = {}
+        for name in FORMS[form]:
+            key = f"{where}.{name}"
+            if name not in spec:
+                raise self.error(key, f"missing; a {form} input needs {list(FORMS[form])}.")
+            if form != "table":
+                settings[name] = self.number(spec[name], key)
+            elif isinstance(spec[name], list):
+                settings[name] = tuple(self.number(v, key) for v in spec[name])
+            else:
+                raise self.error(key, f"must be an array of numbers, got {spec[name]!r}.")
+        problem = input_problem(form, settings)
+        if problem is not None:
+            raise self.error(f"{where}.{problem[0]}", problem[1] + ".")
+        made = TimeInput(real, form, settings)
+        for name, level in made.levels():
+            self.in_range(level, f"{where}.{name}", real, model, "the input reaches ")
+        return made
+
+    def run_settings(self, value: Any, model: Model) -> dict[str, float]:
+        given = {key: self.number(number, _key("run", key))
+                 for key, number in self.keys(value, list(_RUN_KEYS), "run").items()}
+        try:
+            check_time_settings(model, *(given.get(key) for key in _RUN_KEYS))
+        except ParameterValueError as err:
+            first = str(err).split()[0]
+            key = _key("run", first) if first in _RUN_KEYS else "run"
+            raise self.error(key, str(err)) from err
+        return given

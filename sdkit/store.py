@@ -1,0 +1,112 @@
+"""Results on disk: atomic writes, and scenario results as Parquet and CSV.
+
+A scenario-results folder holds ``results.parquet`` (the tidy long table of
+:class:`sdkit.runner.ScenarioResults`) and ``transitions.csv`` (one row per
+scenario and stage; an empty ``time`` means never reached). Every file is first
+written to a temporary file in the same folder and then moved into place with
+:func:`os.replace`, so a reader never sees a half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from sdkit.errors import InputFileError
+from sdkit.runner import RESULT_COLUMNS, TRANSITION_COLUMNS, ScenarioResults
+
+__all__ = ["atomic_write", "write_text_atomic", "save_scenario_results",
+           "load_scenario_results", "RESULTS_FILE", "TRANSITIONS_FILE"]
+
+RESULTS_FILE = "results.parquet"
+TRANSITIONS_FILE = "transitions.csv"
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
+    """Create ``path`` by calling ``write(temporary_path)`` and then renaming.
+
+    Parent folders are created. If ``write`` fails, the temporary file is removed
+    and ``path`` is left as it was.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        write(temporary)
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write UTF-8 text to ``path`` atomically (see :func:`atomic_write`)."""
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def save_scenario_results(results: ScenarioResults, folder: str | os.PathLike[str]
+                          ) -> list[Path]:
+    """Write ``results.parquet`` and ``transitions.csv`` into ``folder``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The two files.
+    """
+    out = Path(folder)
+    table = results.results[RESULT_COLUMNS]
+    return [
+        atomic_write(out / RESULTS_FILE, lambda tmp: table.to_parquet(tmp, index=False)),
+        atomic_write(out / TRANSITIONS_FILE,
+                     lambda tmp: results.transitions.to_csv(tmp, index=False)),
+    ]
+
+
+def load_scenario_results(folder: str | os.PathLike[str]) -> ScenarioResults:
+    """Read what :func:`save_scenario_results` wrote.
+
+    Raises
+    ------
+    InputFileError
+        If a file is missing, unreadable, or lacks a column.
+    """
+    out = Path(folder)
+    results = _read(out / RESULTS_FILE, pd.read_parquet, RESULT_COLUMNS)
+    transitions = _read(out / TRANSITIONS_FILE,
+                        lambda p: pd.read_csv(p, keep_default_na=False, na_values=[""]),
+                        TRANSITION_COLUMNS)
+    for column in ("stage_en", "stage_zh", "transition", "variable"):
+        transitions[column] = transitions[column].fillna("").astype(str)
+    transitions["reached"] = transitions["reached"].astype(str).str.lower() == "true"
+    for column in ("threshold", "time", "duration"):
+        transitions[column] = pd.to_numeric(transitions[column]).astype(float)
+    return ScenarioResults(results[RESULT_COLUMNS], transitions[TRANSITION_COLUMNS])
+
+
+def _read(path: Path, reader: Callable[[Path], pd.DataFrame], columns: list[str]
+          ) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputFileError(
+            f"{path} does not exist; write it with `sdkit scenarios run ... -o {path.parent}`.",
+            path=str(path))
+    try:
+        table = reader(path)
+    except Exception as err:  # pyarrow and pandas raise many types for damaged files
+        raise InputFileError(f"Cannot read {path}: {err}", path=str(path)) from err
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputFileError(f"{path}: missing columns {missing}; expected {columns}.",
+                             path=str(path), key=missing[0])
+    return table
