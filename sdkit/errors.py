@@ -11,6 +11,7 @@ __all__ = [
     "SdkitError",
     "ModelFileNotFoundError",
     "ModelParseError",
+    "UnsafeModelError",
     "UnknownVariableError",
     "ParameterValueError",
     "SimulationError",
@@ -29,6 +30,10 @@ class ModelFileNotFoundError(SdkitError, FileNotFoundError):
 
 class ModelParseError(SdkitError, ValueError):
     """The model file cannot be parsed or translated by PySD."""
+
+
+class UnsafeModelError(ModelParseError):
+    """A model file crafted to run code (or PySD's translation of it would)."""
 
 
 class UnknownVariableError(SdkitError, KeyError):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdkit import __version__, cache, structure
+from sdkit import __version__, cache, guard, structure
 from sdkit.errors import (
     ModelFileNotFoundError,
     ModelParseError,
@@ -285,7 +285,7 @@ def _translate(data: bytes, source: Path, fmt: str, workdir: Path) -> None:
     else:
         from pysd.translators.xmile.xmile_file import XmileFile as Reader
     copy = workdir / ("model" + source.suffix.lower())
-    copy.write_bytes(data)
+    copy.write_bytes(_neutralized(data, fmt))
     try:
         reader = Reader(copy)
         reader.parse()
@@ -298,10 +298,22 @@ def _translate(data: bytes, source: Path, fmt: str, workdir: Path) -> None:
         ) from err
     except Exception as err:  # parsimonious, lxml and PySD raise many types
         raise ModelParseError(f"PySD could not translate {source}: {_one_line(err)}") from err
+    guard.audit_generated(py_file)
     if py_file.name != _PY_FILE:
         os.replace(py_file, workdir / _PY_FILE)
     summary = structure.summarize(abstract)
     (workdir / _STRUCTURE_FILE).write_text(json.dumps(summary, indent=1), encoding="utf-8")
+
+
+def _neutralized(data: bytes, fmt: str) -> bytes:
+    """The model bytes with free-text fields neutralised (see :mod:`sdkit.guard`)."""
+    encoding = "utf-8"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        encoding = "latin-1"
+        text = data.decode(encoding)
+    return guard.neutralize(text, fmt).encode(encoding)
 
 
 def _variables(doc: pd.DataFrame, summary: dict[str, Any]) -> dict[str, Variable]:
@@ -362,7 +374,7 @@ def load_model(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str
     import pysd
 
     data = source.read_bytes()
-    key = cache.cache_key(data, pysd.__version__, __version__)
+    key = cache.cache_key(data, pysd.__version__, f"{__version__}+guard{guard.REVISION}")
     entry = cache.ensure_entry(
         cache.cache_root(cache_dir), key, lambda workdir: _translate(data, source, fmt, workdir)
     )

@@ -1,0 +1,120 @@
+"""A model file can never run code through sdkit (issue 8, untrusted files).
+
+PySD writes each comment into a triple-quoted docstring of the module it
+generates; without the guard, the first payload below runs a shell command when
+the model is loaded (reproduced with PySD 3.14 directly).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import sdkit
+from sdkit import guard
+from sdkit.errors import ModelParseError, UnsafeModelError
+
+CONTROL = (
+    "FINAL TIME = 1\n\t~\tYear\n\t~\t|\nINITIAL TIME = 0\n\t~\tYear\n\t~\t|\n"
+    "SAVEPER = 1\n\t~\tYear\n\t~\t|\nTIME STEP = 1\n\t~\tYear\n\t~\t|\n"
+)
+
+
+def payloads(marker: Path) -> dict[str, str]:
+    """Model bodies that try to create ``marker`` when loaded or run."""
+    call = f'__import__("os").system("touch {marker}")'
+    return {
+        "comment closes the docstring": f'x = 1\n\t~\tDmnl\n\t~\tok """ + {call} + """ end\n\t|\n',
+        "comment with escaped quote": f'x = 1\n\t~\tDmnl\n\t~\tok \\""" + {call} + """\n\t|\n',
+        "backslash before quotes": f'x = 1\n\t~\tDmnl\n\t~\tok \\\\""" + {call}#\n\t|\n',
+        "units with quotes": f'x = 1\n\t~\tDmnl """ + str({call}) + """\n\t~\tc\n\t|\n',
+        "lookup comment": (
+            f'tbl(\n\t[(0,0)-(1,1)],(0,0),(1,1))\n\t~\tDmnl\n\t~\t""" + {call} + """\n\t|\n'
+            "x = tbl(Time)\n\t~\tDmnl\n\t~\tc\n\t|\n"
+        ),
+        "quoted name": f'"a"" + {call} + ""b" = 1\n\t~\tDmnl\n\t~\tc\n\t|\n',
+        "equation": f"x = {call}\n\t~\tDmnl\n\t~\tc\n\t|\n",
+        "data file name": (
+            f"x = GET DIRECT CONSTANTS('a.csv\\' + {call} + \\'', ',', 'B2')\n"
+            "\t~\tDmnl\n\t~\tc\n\t|\n"
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(payloads(Path("/x"))))
+def test_crafted_vensim_never_runs_code(tmp_path, case):
+    marker = tmp_path / "PWNED"
+    model_file = tmp_path / "evil.mdl"
+    model_file.write_text("{UTF-8}\n" + payloads(marker)[case] + CONTROL, encoding="utf-8")
+    try:
+        model = sdkit.load_model(model_file, cache_dir=tmp_path / "cache")
+        model.run()
+    except ModelParseError:
+        pass  # refused, or PySD could not parse it: both are fine
+    except sdkit.errors.SdkitError:
+        pass
+    assert not marker.exists(), f"{case}: code from the model file ran"
+
+
+def test_comment_with_quotes_still_loads_and_keeps_its_text(tmp_path):
+    model_file = tmp_path / "quotes.mdl"
+    model_file.write_text(
+        '{UTF-8}\nx = 1\n\t~\tDmnl\n\t~\tThe "embedded" representative\'s job \\ done.\n\t|\n'
+        + CONTROL,
+        encoding="utf-8",
+    )
+    model = sdkit.load_model(model_file, cache_dir=tmp_path / "cache")
+    assert model.variable("x").comment == "The 'embedded' representative's job / done."
+    assert model.run()["x"].iloc[0] == 1
+
+
+def test_crafted_xmile_doc_never_runs_code(tmp_path):
+    marker = tmp_path / "PWNED"
+    call = f'__import__("os").system("touch {marker}")'
+    text = f"""<?xml version="1.0" encoding="utf-8"?>
+<xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">
+<header><vendor>t</vendor><product version="1">t</product></header>
+<sim_specs method="Euler" time_units="Year"><start>0</start><stop>1</stop><dt>1</dt></sim_specs>
+<model><variables>
+<aux name="x"><eqn>1</eqn><doc>ok &quot;&quot;&quot; + {call} + &quot;&quot;&quot;</doc></aux>
+</variables></model></xmile>"""
+    model_file = tmp_path / "evil.xmile"
+    model_file.write_text(text, encoding="utf-8")
+    try:
+        sdkit.load_model(model_file, cache_dir=tmp_path / "cache").run()
+    except sdkit.errors.SdkitError:
+        pass
+    assert not marker.exists()
+
+
+def test_xmile_entities_are_refused():
+    with pytest.raises(UnsafeModelError, match="DOCTYPE or ENTITY"):
+        guard.neutralize_xmile('<!DOCTYPE x [<!ENTITY a "b">]><xmile/>')
+
+
+@pytest.mark.parametrize(
+    "code, found",
+    [
+        ("import os\n", "an import of 'os'"),
+        ("from subprocess import run\n", "an import of 'subprocess'"),
+        ("x = __import__('os')\n", "'__import__'"),
+        ("x = eval('1')\n", "'eval'"),
+        ("x = (1).__class__\n", "'__class__'"),
+        ("x = open('f')\n", "'open'"),
+    ],
+)
+def test_audit_refuses_generated_code_that_models_never_need(tmp_path, code, found):
+    module = tmp_path / "m.py"
+    module.write_text(code, encoding="utf-8")
+    with pytest.raises(UnsafeModelError, match=found):
+        guard.audit_generated(module)
+
+
+def test_audit_accepts_pysd_translation_of_the_empowerment_model(empowerment):
+    guard.audit_generated(empowerment._py_path)
+
+
+def test_vensim_continuations_survive_neutralisation():
+    text = "x = 1\n\t~\tDmnl\n\t~\tfirst line \\\n\t\tsecond line\n\t|\n"
+    assert guard.neutralize_vensim(text) == text
