@@ -2,6 +2,8 @@
 VENV ?= .venv
 PYTHON ?= python3
 OUT ?= output
+# Extra `sdkit brief` flags for `make briefing`, e.g. BRIEF_FLAGS="--embed output/embed".
+BRIEF_FLAGS ?=
 # Project-local translation cache used by `make briefing`; `make clean` removes it.
 CACHE := .sdkit-cache
 STAMP := $(VENV)/.installed
@@ -24,8 +26,29 @@ lint: $(STAMP)
 briefing: $(STAMP)
 	SDKIT_CACHE_DIR="$(abspath $(CACHE))" $(VENV)/bin/sdkit run models/empowerment.mdl \
 		-o $(OUT)/baseline.csv --summary $(OUT)/summary.md
+	SDKIT_CACHE_DIR="$(abspath $(CACHE))" $(VENV)/bin/sdkit brief -o $(OUT)/briefing.html \
+		--lang en --lang zh --sensitivity scenarios/sensitivity/talent-investment-morris.toml \
+		$(BRIEF_FLAGS)
 	@echo "Briefing written to $(abspath $(OUT))"
 
 clean:
 	rm -rf output $(CACHE) .pytest_cache .ruff_cache
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Sensitivity findings in docs/sensitivity.md. The Morris screening runs with PySD
+# (1-2 min); once the vectorised engine is in, switch to the Sobol study with
+# `make sensitivity-docs SENSITIVITY_SPEC=scenarios/sensitivity/talent-investment.toml`.
+SENSITIVITY_SPEC ?= scenarios/sensitivity/talent-investment-morris.toml
+SENSITIVITY_OUT = $(OUT)/sensitivity/$(basename $(notdir $(SENSITIVITY_SPEC)))
+
+.PHONY: sensitivity-docs
+sensitivity-docs: $(STAMP)
+	$(VENV)/bin/sdkit sensitivity $(SENSITIVITY_SPEC) -o $(SENSITIVITY_OUT) \
+		--executor processes --no-progress
+	$(VENV)/bin/sdkit sensitivity report $(SENSITIVITY_OUT) --update docs/sensitivity.md
+
+.PHONY: bench
+# Ensemble engine vs a PySD loop vs the numba floor (installs the `fast` extra).
+bench: $(STAMP)
+	$(VENV)/bin/python -m pip install -q -e '.[test,fast]'
+	$(VENV)/bin/python benchmarks/bench_engine.py

@@ -38,6 +38,9 @@ class LoopSpec:
     cycle : tuple of str
         Variables the loop runs through, in causal order; the last links back to
         the first.
+    dominant_in : tuple of int
+        Stages in which the theory expects the loop to dominate (optional key
+        ``dominant_in``: a list of stage numbers or ``"all"``; empty when not stated).
     """
 
     id: str
@@ -45,6 +48,7 @@ class LoopSpec:
     name_en: str
     name_zh: str
     cycle: tuple[str, ...]
+    dominant_in: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,7 +155,8 @@ def load_card(path: str | Path) -> ModelCard:
     loops = []
     for i, item in enumerate(reader.table_list(data, "loops")):
         where = f"loops[{i}]"
-        reader.keys(item, {"id", "polarity", "name_en", "name_zh", "cycle"}, where)
+        reader.keys(item, {"id", "polarity", "name_en", "name_zh", "cycle", "dominant_in"},
+                    where)
         polarity = reader.get(item, "polarity", str, where)
         if polarity not in _POLARITIES:
             raise InputFileError(
@@ -167,6 +172,7 @@ def load_card(path: str | Path) -> ModelCard:
                 reader.get(item, "name_en", str, where),
                 reader.get(item, "name_zh", str, where),
                 tuple(reader.typed(v, str, f"{where}.cycle") for v in cycle),
+                _dominant_in(reader, item.get("dominant_in", []), stages, where),
             )
         )
     return ModelCard(
@@ -179,6 +185,15 @@ def load_card(path: str | Path) -> ModelCard:
         ev_transitions,
         tuple(loops),
     )
+
+
+def _dominant_in(reader: _Reader, value: Any, stages: tuple[Stage, ...], where: str
+                 ) -> tuple[int, ...]:
+    """A loop's ``dominant_in``: stage numbers, or every stage for ``"all"``."""
+    if value == "all":
+        return tuple(s.number for s in stages)
+    items = reader.typed(value, list, f"{where}.dominant_in")
+    return tuple(reader.typed(v, int, f"{where}.dominant_in") for v in items)
 
 
 class _Reader:

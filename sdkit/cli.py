@@ -86,9 +86,11 @@ def main() -> None:
 @click.option("--summary", type=_PATH, help="Write a Markdown table of the stocks here.")
 @click.option("--years", multiple=True, metavar="T[,T...]",
               help="Times for --summary (default: every whole year).")
+@click.option("--engine", type=click.Choice(["pysd", "ensemble"]), default="pysd",
+              show_default=True, help="Run with PySD or with sdkit's ensemble engine.")
 def run_command(model: Path, settings: tuple[str, ...], output: Path | None,
                 final_time: str | None, time_step: str | None, saveper: str | None,
-                summary: Path | None, years: tuple[str, ...]) -> None:
+                summary: Path | None, years: tuple[str, ...], engine: str = "pysd") -> None:
     """Run MODEL and write or print the results."""
     from sdkit import report
     from sdkit.model import load_model
@@ -98,7 +100,12 @@ def run_command(model: Path, settings: tuple[str, ...], output: Path | None,
              "time_step": _parse_float("--time-step", time_step),
              "saveper": _parse_float("--saveper", saveper)}
     loaded = load_model(model)
-    result = loaded.run(params, **times)
+    if engine == "ensemble":
+        from sdkit.engine import run_model
+
+        result = run_model(loaded, params, **times)
+    else:
+        result = loaded.run(params, **times)
     if output is not None:
         click.echo(f"Wrote {report.write_csv(output, result)}")
     else:
@@ -276,6 +283,24 @@ def scenarios_table(folder: Path, markdown: bool, update: Path | None) -> None:
     updated = replace_block(text, TABLE_BLOCK, table, source=str(update))
     click.echo(f"Updated {write_text_atomic(update, updated)}")
 
+
+from sdkit.cli_sensitivity import sensitivity_group  # noqa: E402
+
+main.add_command(sensitivity_group)
+
+from sdkit.cli_brief import register as _register_brief  # noqa: E402  (brief, explore)
+
+_register_brief(main)
+from sdkit.cli_check import check_command  # noqa: E402
+
+main.add_command(check_command)
+
+from sdkit.cli_loops import loops_command  # noqa: E402
+
+main.add_command(loops_command)
+from sdkit.cli_export import export_command  # noqa: E402
+
+main.add_command(export_command)
 
 if __name__ == "__main__":
     main()

@@ -17,6 +17,10 @@ __all__ = [
     "SimulationError",
     "InputFileError",
     "ScenarioError",
+    "MissingComponentError",
+    "UnsupportedConstructError",
+    "LoopLimitError",
+    "WorkerError",
 ]
 
 
@@ -114,3 +118,47 @@ class InputFileError(SdkitError, ValueError):
 
 class ScenarioError(InputFileError):
     """A scenario file is invalid (see :class:`InputFileError` for the attributes)."""
+
+
+class MissingComponentError(SdkitError, RuntimeError):
+    """An optional component is not available: an sdkit subpackage or an external program
+    (such as a headless browser); the message says what to install."""
+
+
+class UnsupportedConstructError(SdkitError, NotImplementedError):
+    """A model construct that a backend cannot express exactly.
+
+    Raised by the ensemble engine (use PySD instead) and by the XMILE exporter
+    (the construct has no exact XMILE 1.0 form).
+
+    Parameters
+    ----------
+    message : str
+        Plain-sentence description.
+    construct : str
+        The construct, e.g. ``"subscripts"``, ``"RANDOM UNIFORM"``, ``"macro"``.
+    variable : str, optional
+        The variable whose equation uses it.
+
+    Attributes
+    ----------
+    construct : str
+    variable : str or None
+    """
+
+    def __init__(self, message: str, *, construct: str, variable: str | None = None) -> None:
+        self.construct = construct
+        self.variable = variable
+        super().__init__(message)
+
+
+class LoopLimitError(SdkitError, ValueError):
+    """A model has more feedback loops than the enumeration limit allows."""
+
+
+class WorkerError(SdkitError, RuntimeError):
+    """A unit of work (a chunk of runs) failed in every attempt, or its worker died each time.
+
+    Raised by :mod:`sdkit.faults` after the retries are used up; ``__cause__`` is
+    the last failure.
+    """

@@ -97,7 +97,10 @@ def _kind(py_name: str, kind: Any, subtype: Any, is_flow: bool) -> str:
 
 
 def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).split()) or type(err).__name__
+    text = " ".join(str(err).split())
+    if isinstance(err, LookupError) or text in ("", "None"):  # e.g. PySD's KeyError: 'y'
+        return f"{type(err).__name__}: {text}" if text else type(err).__name__
+    return text
 
 
 class Model:
@@ -362,7 +365,12 @@ def load_model(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str
         Unknown suffix, or PySD cannot translate or load the model.
     """
     source = Path(path)
-    if not source.is_file():
+    try:
+        found = source.is_file()
+    except OSError as err:  # e.g. a file name too long for the file system
+        raise ModelFileNotFoundError(f"Model file not found: {source} ({_one_line(err)})"
+                                     ) from err
+    if not found:
         raise ModelFileNotFoundError(f"Model file not found: {source}")
     fmt = SUFFIXES.get(source.suffix.lower())
     if fmt is None:
@@ -373,7 +381,10 @@ def load_model(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str
         )
     import pysd
 
-    data = source.read_bytes()
+    try:
+        data = source.read_bytes()
+    except OSError as err:
+        raise ModelParseError(f"Cannot read {source}: {_one_line(err)}") from err
     key = cache.cache_key(data, pysd.__version__, f"{__version__}+guard{guard.REVISION}")
     entry = cache.ensure_entry(
         cache.cache_root(cache_dir), key, lambda workdir: _translate(data, source, fmt, workdir)

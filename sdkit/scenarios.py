@@ -287,7 +287,11 @@ class _Validator:
             return self.models[None]
         path = Path(os.path.normpath(self.path.parent / text))
         if path not in self.models:
-            if not path.is_file():
+            try:
+                found = path.is_file()
+            except OSError as err:  # e.g. a file name too long for the file system
+                raise self.error("model", f"model file {text!r} cannot be opened: {err}") from err
+            if not found:
                 raise self.error("model", f"model file {text!r} ({path}) does not exist.")
             try:
                 self.models[path] = load_model(path)

@@ -1,0 +1,162 @@
+"""Gather what a briefing shows: run the scenarios and the sensitivity analysis, check evidence.
+
+This is the impure half of the briefing (:mod:`sdkit.briefing` is the pure
+half): it loads and runs models, calls ``sdkit.sensitivity.run_sensitivity``,
+reads the reference modes and collects package versions, and returns a
+:class:`sdkit.briefing.BriefingData`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib
+import platform
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sdkit.briefing import BriefingData
+from sdkit.errors import MissingComponentError, ScenarioError
+
+__all__ = ["DEFAULT_SPEC", "load_run_sensitivity", "versions", "parameter_frame",
+           "collect_briefing"]
+
+#: The fast talent-investment sensitivity spec used by ``sdkit brief`` and ``make briefing``.
+DEFAULT_SPEC = Path("scenarios/sensitivity/talent-investment-morris.toml")
+_PACKAGES = ("sdkit", "pysd", "numpy", "pandas", "bokeh", "SALib", "jinja2")
+
+
+def load_run_sensitivity() -> Callable[..., Any]:
+    """Return ``sdkit.sensitivity.run_sensitivity``.
+
+    Raises
+    ------
+    MissingComponentError
+        If the sensitivity package is not installed or lacks ``run_sensitivity``;
+        the briefing never silently drops its sensitivity section.
+    """
+    try:
+        module = importlib.import_module("sdkit.sensitivity")
+    except ModuleNotFoundError as err:
+        if err.name not in ("sdkit.sensitivity",):
+            raise MissingComponentError(
+                f"sdkit.sensitivity needs the package {err.name!r}; install it "
+                f"(pip install {err.name}) to write the briefing's sensitivity section."
+            ) from err
+        raise MissingComponentError(
+            "The briefing needs the sensitivity analysis (sdkit.sensitivity.run_sensitivity), "
+            "which is not available in this installation; it cannot be written without its "
+            "talent-investment sensitivity section."
+        ) from err
+    run = getattr(module, "run_sensitivity", None)
+    if run is None:
+        raise MissingComponentError(
+            "sdkit.sensitivity has no run_sensitivity(spec_path, output_dir=...); the briefing "
+            "needs it for its talent-investment sensitivity section.")
+    return run
+
+
+def versions() -> dict[str, str]:
+    """Python and the versions of the packages the results depend on."""
+    found = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def parameter_frame(model: Any) -> pd.DataFrame:
+    """The model's constants: ``name, value, units, low, high, comment``."""
+    from sdkit.modeldoc import constant_values
+
+    values = constant_values(model)
+    rows = [{"name": v.name, "value": values[v.name], "units": v.units,
+             "low": v.limits[0], "high": v.limits[1], "comment": v.comment}
+            for v in model.constants()]
+    return pd.DataFrame(rows, columns=["name", "value", "units", "low", "high", "comment"])
+
+
+def collect_briefing(
+    scenarios: Path, spec: Path, *, work_dir: Path, command: str,
+    reference: Path | None = None, base: str = "baseline", executor: str = "processes",
+    progress: Callable[[str], None] | None = None,
+) -> BriefingData:
+    """Run everything a briefing shows.
+
+    Parameters
+    ----------
+    scenarios : Path
+        Folder (or file) of scenario files; one must be named ``base``.
+    spec : Path
+        Sensitivity spec (TOML) for ``run_sensitivity``.
+    work_dir : Path
+        Folder for the sensitivity analysis' own output.
+    command : str
+        The command line that reproduces the briefing.
+    reference : Path, optional
+        Reference modes CSV (default: the shared Ouyeel reference modes, when present).
+    executor : str
+        How ``run_sensitivity`` runs the sample (``"serial"``, ``"processes"``);
+        ``work_dir`` keeps finished chunks, so an interrupted briefing resumes.
+    progress : callable, optional
+        Called with a short message before each long step.
+
+    Raises
+    ------
+    MissingComponentError
+        If the sensitivity package is absent.
+    ScenarioError
+        If no scenario is named ``base``.
+    """
+    from sdkit.card import card_path, load_card
+    from sdkit.evidence import compare_with_reference, load_reference_modes
+    from sdkit.runner import run_scenarios
+    from sdkit.scenarios import load_scenarios
+    from sdkit.testing import reference_modes_path
+
+    def say(message: str) -> None:
+        if progress is not None:
+            progress(message)
+
+    run_sensitivity = load_run_sensitivity()
+    loaded = load_scenarios(scenarios)
+    by_name = {s.name: s for s in loaded}
+    if base not in by_name:
+        raise ScenarioError(f"No scenario named {base!r} in {scenarios}; the briefing compares "
+                            f"every scenario with it. Scenarios: {sorted(by_name)}.", key="name")
+    say(f"running {len(loaded)} scenarios")
+    results = run_scenarios(loaded)
+    say(f"running the sensitivity analysis {spec}")
+    sensitivity = run_sensitivity(spec, output_dir=work_dir, executor=executor)
+    from sdkit.model import load_model
+
+    model = load_model(by_name[base].model_path)
+    card = load_card(model.path) if card_path(model.path).is_file() else None
+    reference = reference or reference_modes_path()
+    evidence = None
+    if card is not None and reference is not None:
+        evidence = compare_with_reference(results.wide(base), load_reference_modes(reference),
+                                          card)
+    loops = None
+    if card is not None and card.loops:
+        from sdkit.loops import loop_dominance
+
+        say("scoring loop dominance of the base run")
+        loops = loop_dominance(model, results.wide(base), card=card).relative
+    title = {"en": model.path.stem, "zh": model.path.stem}
+    if card is not None:
+        title = {"en": card.title_en or title["en"], "zh": card.title_zh or title["zh"]}
+    thresholds = {rule.threshold for rule in card.transitions} if card else set()
+    return BriefingData(
+        results=results, scenarios=loaded, sensitivity=sensitivity,
+        sensitivity_name=Path(spec).stem, evidence=evidence, parameters=parameter_frame(model),
+        model_title=title, command=command, versions=versions(),
+        generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), base=base,
+        threshold=thresholds.pop() if len(thresholds) == 1 else 0.5,
+        stages=card.stages if card else (), loops=loops,
+    )

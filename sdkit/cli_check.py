@@ -1,0 +1,43 @@
+"""``sdkit check MODEL``: units, mass balance, time step and extreme conditions.
+
+Prints one line per check and the failures; exits with status 1 when a check
+fails (status 2, as every command, when the model cannot be loaded).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["check_command"]
+
+
+@click.command("check")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--no-units", is_flag=True, help="Skip the units check.")
+@click.option("--no-balance", is_flag=True, help="Skip the mass-balance check.")
+@click.option("--no-dt", is_flag=True, help="Skip the time-step test.")
+@click.option("--no-extremes", is_flag=True,
+              help="Skip the extreme-condition battery (two runs per constant).")
+@click.option("--notes", is_flag=True, help="Also list what was not checked or was clipped.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def check_command(model: Path, no_units: bool, no_balance: bool, no_dt: bool,
+                  no_extremes: bool, notes: bool, as_json: bool) -> None:
+    """Check MODEL: units, stock mass balance, time step, extreme conditions."""
+    from sdkit.checks import check_model
+
+    def progress(done: int, total: int, case: Any) -> None:
+        if done % 10 == 0 or done == total:
+            click.echo(f"[extremes {done}/{total}] {case.describe()}", err=True)
+
+    report = check_model(model, units=not no_units, balance=not no_balance, dt=not no_dt,
+                         extremes=not no_extremes, progress=None if as_json else progress)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=1, ensure_ascii=False))
+    else:
+        click.echo(report.text(notes=notes))
+    if not report.passed:
+        raise click.exceptions.Exit(1)

@@ -1,0 +1,29 @@
+"""``sdkit export MODEL -o MODEL.xmile``: write a model as XMILE 1.0.
+
+The document is built from the model as PySD parses it (:mod:`sdkit.xmile`).
+A construct XMILE 1.0 cannot express is reported as one error line naming it
+and the variable (exit status 2, as every sdkit error).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+__all__ = ["export_command"]
+
+
+@click.command("export")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE.xmile", help="Where to write the XMILE (default: print it).")
+def export_command(model: Path, output: Path | None) -> None:
+    """Export MODEL (Vensim .mdl or XMILE) to XMILE 1.0."""
+    from sdkit.xmile import export_xmile
+
+    text = export_xmile(model, output)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        click.echo(f"Wrote {output}")

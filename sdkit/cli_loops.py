@@ -1,0 +1,58 @@
+"""``sdkit loops``: feedback loops, their polarity and the dominant loops per stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+__all__ = ["loops_command"]
+
+_PATH = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.command("loops")
+@click.argument("model", type=_PATH)
+@click.option("--scenario", type=_PATH, metavar="FILE.toml",
+              help="Analyse this scenario's run instead of the baseline.")
+@click.option("--window", type=float, default=1.0, show_default=True,
+              help="Years over which relative loop scores are averaged.")
+@click.option("--max-length", type=int, default=20, show_default=True,
+              help="Longest loop enumerated (links).")
+@click.option("--update", type=_PATH, metavar="FILE.md",
+              help="Write the result between the loops markers in FILE.md.")
+def loops_command(model: Path, scenario: Path | None, window: float, max_length: int,
+                  update: Path | None) -> None:
+    """Print MODEL's loops, their polarity and the dominant loops in each stage."""
+    from sdkit.card import card_path, load_card
+    from sdkit.errors import ParameterValueError
+    from sdkit.loops import loop_dominance
+    from sdkit.loops.report import BLOCK, loops_markdown
+    from sdkit.markers import replace_block
+    from sdkit.model import load_model
+    from sdkit.store import write_text_atomic
+
+    if window < 0:
+        raise ParameterValueError(f"--window must be zero or positive, got {window}.")
+    loaded = load_model(model)
+    if scenario is not None:
+        from sdkit.scenarios import load_scenario
+
+        chosen = load_scenario(scenario, model=loaded)
+        results = loaded.run(chosen.params(loaded), **chosen.run_settings)
+    else:
+        results = loaded.run()
+    card = load_card(model) if card_path(model).is_file() else None
+    dominance = loop_dominance(loaded, results, card=card, window=window, max_length=max_length)
+    text = loops_markdown(dominance, card)
+    if update is None:
+        click.echo(text)
+        return
+    try:
+        page = update.read_text(encoding="utf-8")
+    except OSError as err:
+        from sdkit.errors import InputFileError
+
+        raise InputFileError(f"Cannot read {update}: {err}", path=str(update)) from err
+    updated = replace_block(page, BLOCK, text, source=str(update))
+    click.echo(f"Updated {write_text_atomic(update, updated)}")

@@ -1,0 +1,93 @@
+"""``sdkit sensitivity``: run a sensitivity study, validate a spec, report a study.
+
+``sdkit sensitivity SPEC -o OUT`` is short for ``sdkit sensitivity run SPEC -o OUT``.
+Registered on the main group by :mod:`sdkit.cli`; errors become one line there.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+__all__ = ["sensitivity_group"]
+
+_FILE = click.Path(dir_okay=False, path_type=Path)
+_DIR = click.Path(file_okay=False, path_type=Path)
+
+
+class _DefaultRun(click.Group):
+    """A group whose first argument, when not a subcommand, is the SPEC of ``run``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("sensitivity", cls=_DefaultRun)
+def sensitivity_group() -> None:
+    """Sensitivity studies: `sdkit sensitivity SPEC -o OUT` runs one (see docs/sensitivity.md)."""
+
+
+@sensitivity_group.command("run")
+@click.argument("spec", type=_FILE)
+@click.option("-o", "--output", required=True, type=_DIR,
+              help="Study folder (chunks, indices.csv, bands.parquet, summary.md).")
+@click.option("--executor", type=click.Choice(["serial", "processes", "dask"]),
+              default="serial", show_default=True, help="Where the runs happen.")
+@click.option("--workers", type=click.IntRange(min=1), help="Processes or Dask workers.")
+@click.option("--scheduler", metavar="ADDR", help="Dask scheduler address (default: a "
+              "LocalCluster).")
+@click.option("--no-progress", is_flag=True, help="Do not show a progress bar.")
+def run_command(spec: Path, output: Path, executor: str, workers: int | None,
+                scheduler: str | None, no_progress: bool) -> None:
+    """Run the study in SPEC; rerunning an interrupted study resumes it."""
+    from sdkit.sensitivity import load_spec, run_sensitivity
+    from sdkit.sensitivity.result import summary_markdown
+
+    logging.basicConfig(level=logging.WARNING, format="sdkit: %(message)s")
+    loaded = load_spec(spec)
+    click.echo(f"{loaded.name}: {loaded.method.name}, {loaded.runs} runs in chunks of "
+               f"{loaded.chunk_size}", err=True)
+    if scheduler and executor != "dask":
+        executor = "dask"
+    result = run_sensitivity(loaded, output_dir=output, executor=executor, workers=workers,
+                             scheduler=scheduler, progress=not no_progress)
+    click.echo(f"Wrote {output}")
+    click.echo(summary_markdown(result))
+
+
+@sensitivity_group.command("validate")
+@click.argument("specs", nargs=-1, required=True, type=_FILE)
+def validate_command(specs: tuple[Path, ...]) -> None:
+    """Check sensitivity SPECS against the schema and their models."""
+    from sdkit.sensitivity import load_spec
+
+    for path in specs:
+        spec = load_spec(path)
+        click.echo(f"ok: {spec.name} ({path}): {spec.method.name}, {spec.runs} runs")
+
+
+@sensitivity_group.command("report")
+@click.argument("folder", type=_DIR)
+@click.option("--update", type=_FILE, metavar="FILE.md",
+              help="Write the findings between the study's markers in FILE.md.")
+@click.option("--block", metavar="NAME", help="Marker name (default: the spec's report.block).")
+def report_command(folder: Path, update: Path | None, block: str | None) -> None:
+    """Print the findings of the study in FOLDER, or write them into a page."""
+    from sdkit.markers import replace_block
+    from sdkit.sensitivity.result import findings_markdown, load_result
+    from sdkit.store import write_text_atomic
+
+    result = load_result(folder)
+    text = findings_markdown(result)
+    if update is None:
+        click.echo(text)
+        return
+    from sdkit.cli import _read_page
+
+    name = block or result.manifest.get("report_block") or "sensitivity-findings"
+    page = replace_block(_read_page(update), name, text, source=str(update))
+    click.echo(f"Updated {write_text_atomic(update, page)}")

@@ -1,0 +1,318 @@
+"""The causal graph of a model, its feedback loops, their polarity and names.
+
+The graph is read from the IR (:mod:`sdkit.ir`), never from model text: an
+edge ``x -> z`` for every variable x referenced in z's equation (for a stock,
+in its net rate; for a hidden stock of SMOOTH or DELAY, in its arguments).
+Constants, lookups, control variables and ``Time`` are left out: they cannot
+be part of a loop.  Nodes are real variable names.
+
+Loops are enumerated with :func:`networkx.simple_cycles` up to ``max_length``
+links and at most ``max_loops`` loops (:class:`~sdkit.errors.LoopLimitError`
+beyond).  A model card's named loops are matched to the enumerated cycles: a
+named cycle equal to an enumerated one up to rotation gets its id (and is added
+when longer than ``max_length``); a named cycle that is not a cycle of the
+graph names the enumerated loop with the largest variable overlap (Jaccard).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import pandas as pd
+
+from sdkit.errors import LoopLimitError
+from sdkit.ir import ModelIR, build_ir, references
+from sdkit.loops.polarity import link_polarity, loop_polarity
+
+if TYPE_CHECKING:
+    from sdkit.card import ModelCard
+    from sdkit.model import Model
+
+__all__ = ["Link", "Loop", "LoopSet", "causal_graph", "find_loops", "model_ir",
+           "DEFAULT_MAX_LENGTH", "DEFAULT_MAX_LOOPS"]
+
+DEFAULT_MAX_LENGTH = 20
+DEFAULT_MAX_LOOPS = 20_000
+_SKIP_KINDS = ("constant", "lookup", "control")
+_IR_CACHE: dict[tuple[str, int, int], ModelIR] = {}
+
+
+@dataclass(frozen=True)
+class Link:
+    """A causal link ``source -> target`` (real names).
+
+    ``kind`` is ``"auxiliary"`` (source in target's equation), ``"inflow"``,
+    ``"outflow"`` (a flow term of the target stock's net rate) or ``"rate"``
+    (another reference in a stock's net rate).  ``polarity`` is ``+ - ± 0``,
+    ``method`` ``"symbolic"`` or ``"numerical"``.
+    """
+
+    source: str
+    target: str
+    kind: str
+    polarity: str = "?"
+    method: str = ""
+
+
+@dataclass(frozen=True)
+class Loop:
+    """A feedback loop.
+
+    Attributes
+    ----------
+    id : str
+        The card's id (``"R1"``) for a named loop, else ``"L<n>"``.
+    variables : tuple of str
+        Real names in causal order, starting at the alphabetically first; the
+        last links back to the first.
+    polarity : str
+        ``"reinforcing"``, ``"balancing"`` or ``"undetermined"``.
+    partition : int
+        1-based index of the strongly connected component holding the loop
+        (1 is the largest).
+    name : str
+        The card's description of a named loop, else ``""``.
+    match : float
+        1.0 when the card's cycle is this loop; the variable overlap (Jaccard)
+        when it is the best match; 0.0 for unnamed loops.
+    """
+
+    id: str
+    variables: tuple[str, ...]
+    polarity: str
+    partition: int
+    name: str = ""
+    match: float = 0.0
+
+    @property
+    def links(self) -> list[tuple[str, str]]:
+        """The loop's links as (source, target) pairs."""
+        nodes = self.variables
+        return list(zip(nodes, nodes[1:] + nodes[:1], strict=True))
+
+    def __len__(self) -> int:
+        return len(self.variables)
+
+
+@dataclass
+class LoopSet:
+    """The result of :func:`find_loops`.
+
+    Attributes
+    ----------
+    ir : ModelIR
+    graph : networkx.DiGraph
+        The causal graph (real names).
+    links : dict of (str, str) to Link
+    loops : tuple of Loop
+        Named loops first (in card order), then the others by partition and length.
+    partitions : list of frozenset of str
+        Strongly connected components with at least one loop, largest first.
+    max_length : int or None
+        The enumeration bound (``None``: every loop).
+    """
+
+    ir: ModelIR
+    graph: nx.DiGraph
+    links: dict[tuple[str, str], Link]
+    loops: tuple[Loop, ...]
+    partitions: list[frozenset[str]] = field(default_factory=list)
+    max_length: int | None = None
+
+    def __getitem__(self, loop_id: str) -> Loop:
+        index = self.__dict__.get("_index")
+        if index is None or len(index) != len(self.loops):
+            index = self.__dict__["_index"] = {loop.id: loop for loop in self.loops}
+        return index[loop_id]
+
+    def named(self) -> dict[str, Loop]:
+        """Named loops by id."""
+        return {loop.id: loop for loop in self.loops if loop.name}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per loop: id, polarity, length, partition, name, match, variables."""
+        rows = [{"id": lp.id, "polarity": lp.polarity, "length": len(lp),
+                 "partition": lp.partition, "name": lp.name, "match": lp.match,
+                 "variables": " -> ".join(lp.variables)} for lp in self.loops]
+        return pd.DataFrame(rows, columns=["id", "polarity", "length", "partition", "name",
+                                           "match", "variables"])
+
+
+def model_ir(model: Any) -> ModelIR:
+    """The IR of a model or model file, cached by path, size and modification time."""
+    path = Path(getattr(model, "path", model) if not isinstance(model, str | os.PathLike)
+                else model)
+    try:
+        stat = path.stat()
+    except OSError:
+        return build_ir(model)
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _IR_CACHE:
+        _IR_CACHE[key] = build_ir(path)
+    return _IR_CACHE[key]
+
+
+def _label(ir: ModelIR, py_name: str) -> str:
+    var = ir.variables.get(py_name)
+    return var.name if var is not None else py_name
+
+
+def causal_graph(ir: ModelIR) -> nx.DiGraph:
+    """The causal graph: real names as nodes; edges carry ``kind`` and ``py`` names."""
+    graph = nx.DiGraph()
+    skip = {py for py, v in ir.variables.items() if v.kind in _SKIP_KINDS} | {"time"}
+    for py_name, var in ir.variables.items():
+        if var.kind in _SKIP_KINDS:
+            continue
+        graph.add_node(var.name, py=py_name)
+        stock = ir.stocks.get(py_name)
+        for source in sorted(references(ir.equation_of(py_name)) - skip):
+            if stock is None:
+                kind = "auxiliary"
+            else:
+                kind = "inflow" if source in stock.inflows else \
+                    "outflow" if source in stock.outflows else "rate"
+            graph.add_edge(_label(ir, source), var.name, kind=kind, source_py=source,
+                           target_py=py_name)
+    for py_name, hidden in ir.hidden.items():
+        graph.add_node(py_name, py=py_name)
+        for expr in hidden.args.values():
+            for source in sorted(references(expr) - skip):
+                graph.add_edge(_label(ir, source), py_name, kind="auxiliary",
+                               source_py=source, target_py=py_name)
+    return graph
+
+
+def _canonical(cycle: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    start = min(range(len(cycle)), key=lambda i: cycle[i])
+    return tuple(cycle[start:]) + tuple(cycle[:start])
+
+
+def _enumerate(graph: nx.DiGraph, max_length: int | None, max_loops: int) -> list[tuple]:
+    cycles = nx.simple_cycles(graph, length_bound=max_length)
+    found = [_canonical(c) for c in itertools.islice(cycles, max_loops + 1)]
+    if len(found) > max_loops:
+        bound = "any length" if max_length is None else f"at most {max_length} links"
+        raise LoopLimitError(
+            f"The model has more than {max_loops} feedback loops of {bound}; pass a smaller "
+            "max_length (--max-length) or a larger max_loops (--max-loops).")
+    return found
+
+
+def _results(model: Any, results: pd.DataFrame | None) -> pd.DataFrame:
+    if results is not None:
+        return results
+    from sdkit.model import Model, load_model
+
+    loaded = model if isinstance(model, Model) else load_model(model)
+    return loaded.run()
+
+
+def find_loops(model: Model | str | os.PathLike[str], results: pd.DataFrame | None = None, *,
+               card: ModelCard | None = None, max_length: int | None = DEFAULT_MAX_LENGTH,
+               max_loops: int = DEFAULT_MAX_LOOPS) -> LoopSet:
+    """Causal graph, feedback loops and their polarity.
+
+    Parameters
+    ----------
+    model : Model or path-like
+        A loaded model or a model file.
+    results : pandas.DataFrame, optional
+        A run of the model (every variable); the operating points at which link
+        polarities are evaluated.  Default: the model's baseline run.
+    card : ModelCard, optional
+        Named loops to match; default the card beside the model file, if any.
+    max_length : int or None, default 20
+        Longest loop enumerated (links); ``None`` for no bound.
+    max_loops : int, default 20000
+        Most loops enumerated.
+
+    Returns
+    -------
+    LoopSet
+
+    Raises
+    ------
+    LoopLimitError
+        More than ``max_loops`` loops within ``max_length``.
+    """
+    from sdkit.loops.evaluate import environment
+
+    ir = model_ir(model)
+    graph = causal_graph(ir)
+    card = _card(model, card)
+    cycles = _enumerate(graph, max_length, max_loops)
+    known = set(cycles)
+    named: dict[tuple[str, ...], tuple[str, str, float]] = {}
+    for spec in card.loops if card is not None else ():
+        cycle, score = _match(graph, spec.cycle, cycles)
+        if cycle is None or cycle in named:
+            continue
+        named[cycle] = (spec.id, spec.name_en, score)
+        if cycle not in known:
+            cycles.append(cycle)
+            known.add(cycle)
+    env = environment(ir, _results(model, results), getattr(model, "time_step", None))
+    links: dict[tuple[str, str], Link] = {}
+    cache: dict[int, Any] = {}
+    for cycle in cycles:
+        for pair in zip(cycle, cycle[1:] + cycle[:1], strict=True):
+            if pair not in links:
+                data = graph.edges[pair]
+                target = data["target_py"]
+                expr = ir.hidden[target].args.get("input") if target in ir.hidden else \
+                    ir.equation_of(target)
+                sign, method = link_polarity(expr, data["source_py"], env, ir, cache) \
+                    if expr is not None else ("?", "")
+                links[pair] = Link(pair[0], pair[1], data["kind"], sign, method)
+    partitions = sorted((frozenset(c) for c in nx.strongly_connected_components(graph)
+                         if len(c) > 1 or graph.has_edge(next(iter(c)), next(iter(c)))),
+                        key=lambda c: (-len(c), min(c)))
+    where = {node: i + 1 for i, part in enumerate(partitions) for node in part}
+    loops_named, others = [], []
+    order = {spec.id: i for i, spec in enumerate(card.loops)} if card is not None else {}
+    for cycle in cycles:
+        polarity = loop_polarity(links[p].polarity for p in _pairs(cycle))
+        if cycle in named:
+            loop_id, name, score = named[cycle]
+            loops_named.append(Loop(loop_id, cycle, polarity, where[cycle[0]], name, score))
+        else:
+            others.append(Loop("", cycle, polarity, where[cycle[0]]))
+    loops_named.sort(key=lambda lp: order.get(lp.id, len(order)))
+    others.sort(key=lambda lp: (lp.partition, len(lp), lp.variables))
+    others = [Loop(f"L{i + 1}", lp.variables, lp.polarity, lp.partition)
+              for i, lp in enumerate(others)]
+    return LoopSet(ir, graph, links, tuple(loops_named + others), partitions, max_length)
+
+
+def _pairs(cycle: tuple[str, ...]) -> list[tuple[str, str]]:
+    return list(zip(cycle, cycle[1:] + cycle[:1], strict=True))
+
+
+def _card(model: Any, card: ModelCard | None) -> ModelCard | None:
+    if card is not None:
+        return card
+    from sdkit.card import card_path, load_card
+
+    path = card_path(Path(getattr(model, "path", model)))
+    return load_card(path) if path.is_file() else None
+
+
+def _match(graph: nx.DiGraph, spec: tuple[str, ...], cycles: list[tuple[str, ...]]
+           ) -> tuple[tuple[str, ...] | None, float]:
+    """The enumerated (or the card's own) cycle a named loop refers to, and the match."""
+    if spec and all(graph.has_edge(a, b) for a, b in _pairs(tuple(spec))) \
+            and len(set(spec)) == len(spec):
+        return _canonical(tuple(spec)), 1.0
+    wanted = set(spec)
+    best, score = None, 0.0
+    for cycle in cycles:
+        overlap = len(wanted & set(cycle)) / len(wanted | set(cycle))
+        if overlap > score or (overlap == score and best is not None and len(cycle) < len(best)):
+            best, score = cycle, overlap
+    return best, round(score, 3)

@@ -1,0 +1,204 @@
+"""Bokeh charts of a sensitivity analysis: fan charts, index bars and tornado bars.
+
+Tables in, figures out, no I/O. The tables are those of a sensitivity result:
+``bands`` with columns ``variable, time, p5, p25, p50, p75, p95`` and
+``indices`` with columns ``method, output, parameter, S1, S1_conf, ST, ST_conf,
+mu_star, mu_star_conf, sigma, delta`` (NaN where an index does not apply).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from bokeh.models import ColumnDataSource, HoverTool, LayoutDOM, Span
+from bokeh.plotting import figure
+from bokeh.transform import dodge
+
+from sdkit.errors import ParameterValueError, UnknownVariableError
+from sdkit.i18n import output_label, text, variable_label
+from sdkit.names import close_matches
+from sdkit.plots import TOOLS, _check_columns, whiskers
+
+__all__ = ["BAND_COLUMNS", "INDEX_COLUMNS", "fan_chart", "index_bars", "tornado_chart"]
+
+BAND_COLUMNS = ["variable", "time", "p5", "p25", "p50", "p75", "p95"]
+INDEX_COLUMNS = ["method", "output", "parameter", "S1", "S1_conf", "ST", "ST_conf", "mu_star",
+                 "mu_star_conf", "sigma", "delta"]
+#: Which index columns a method's bars show, with their confidence column (or None).
+METHOD_INDICES: dict[str, list[tuple[str, str | None]]] = {
+    "morris": [("mu_star", "mu_star_conf"), ("sigma", None)],
+    "sobol": [("S1", "S1_conf"), ("ST", "ST_conf")],
+    "delta": [("delta", None)],
+}
+_FAN = "#1f77b4"
+
+
+def fan_chart(
+    bands: pd.DataFrame, variable: str, *, baseline: pd.Series | None = None, lang: str = "en",
+    width: int = 460, height: int = 280,
+) -> LayoutDOM:
+    """Percentile bands of one output over time: 5-95 %, 25-75 % and the median.
+
+    Parameters
+    ----------
+    bands : pandas.DataFrame
+        Columns ``variable, time, p5, p25, p50, p75, p95``.
+    variable : str
+        The output to draw.
+    baseline : pandas.Series, optional
+        A reference run of the output, indexed by time, drawn as a dashed line.
+
+    Returns
+    -------
+    bokeh.plotting.figure
+        Named ``fan_<variable>``.
+
+    Raises
+    ------
+    UnknownVariableError
+        If ``bands`` has no rows for ``variable``.
+    """
+    _check_columns(bands, BAND_COLUMNS, "bands")
+    rows = bands[bands["variable"] == variable].sort_values("time")
+    if rows.empty:
+        raise UnknownVariableError(variable, close_matches(variable, set(bands["variable"])),
+                                   "the sensitivity bands")
+    source = ColumnDataSource({c: rows[c].to_numpy(float) for c in BAND_COLUMNS[1:]})
+    label = variable_label(variable, lang)
+    fig = figure(width=width, height=height, tools=TOOLS,
+                 title=text("chart.fan", lang, variable=label),
+                 x_axis_label=text("axis.year", lang))
+    fig.varea("time", "p5", "p95", source=source, color=_FAN, alpha=0.18,
+              legend_label=text("legend.p5_p95", lang))
+    fig.varea("time", "p25", "p75", source=source, color=_FAN, alpha=0.35,
+              legend_label=text("legend.p25_p75", lang))
+    median = fig.line("time", "p50", source=source, color=_FAN, line_width=2,
+                      legend_label=text("legend.median", lang))
+    if baseline is not None:
+        fig.line(baseline.index.to_numpy(float), baseline.to_numpy(float), color="#333333",
+                 line_dash="dashed", legend_label=text("legend.baseline", lang))
+    fig.add_tools(HoverTool(renderers=[median], mode="vline", tooltips=[
+        (text("axis.year", lang), "@time{0.00}"), ("p5", "@p5{0,0.[00]}"),
+        ("p25", "@p25{0,0.[00]}"), ("p50", "@p50{0,0.[00]}"), ("p75", "@p75{0,0.[00]}"),
+        ("p95", "@p95{0,0.[00]}")]))
+    fig.yaxis.formatter.use_scientific = False
+    fig.legend.location = "top_left"
+    fig.legend.label_text_font_size = "8pt"
+    fig.name = f"fan_{variable}"
+    return fig
+
+
+def index_bars(
+    indices: pd.DataFrame, output: str, *, method: str | None = None, lang: str = "en",
+    labels: Mapping[str, str] | None = None, width: int = 460,
+) -> LayoutDOM:
+    """Horizontal bars of one method's indices for one output, parameters ranked.
+
+    Morris shows ``mu_star`` (with its confidence whisker) and ``sigma``; Sobol
+    shows ``S1`` and ``ST`` with their confidence whiskers; delta shows ``delta``.
+
+    Parameters
+    ----------
+    indices : pandas.DataFrame
+        The index table (see the module docstring).
+    output : str
+        The output whose indices to show.
+    method : str, optional
+        ``"morris"``, ``"sobol"`` or ``"delta"``; default the first method of the
+        table with rows for ``output``.
+    labels : mapping, optional
+        Parameter name -> label.
+
+    Returns
+    -------
+    bokeh.plotting.figure
+        Named ``indices_<method>``.
+    """
+    _check_columns(indices, ["method", "output", "parameter"], "indices")
+    rows = indices[indices["output"] == output]
+    if rows.empty:
+        raise UnknownVariableError(output, close_matches(output, set(indices["output"])),
+                                   "the sensitivity indices")
+    method = method or str(rows["method"].iloc[0])
+    if method not in METHOD_INDICES:
+        raise ParameterValueError(f"No bar chart for method {method!r}; "
+                                  f"valid methods: {list(METHOD_INDICES)}.")
+    rows = rows[rows["method"] == method]
+    shown = METHOD_INDICES[method]
+    _check_columns(rows, [c for pair in shown for c in pair if c], "indices")
+    rows = rows.sort_values(shown[-1][0] if method == "sobol" else shown[0][0])
+    labels = dict(labels or {})
+    names = [labels.get(p, variable_label(p, lang)) for p in rows["parameter"]]
+    data: dict[str, list | np.ndarray] = {"parameter": names}
+    for column, conf in shown:
+        values = rows[column].to_numpy(float)
+        data[column] = values
+        spread = rows[conf].to_numpy(float) if conf else np.zeros(len(values))
+        data[f"{column}_lo"] = values - np.nan_to_num(spread)
+        data[f"{column}_hi"] = values + np.nan_to_num(spread)
+    source = ColumnDataSource(data)
+    out = output_label(output, lang)
+    fig = figure(y_range=names, width=width, height=110 + 30 * max(len(names), 1), tools=TOOLS,
+                 title=text(f"chart.{method}", lang, output=out))
+    step = 0.8 / len(shown)
+    for k, (column, conf) in enumerate(shown):
+        offset = (k - (len(shown) - 1) / 2) * step
+        y = dodge("parameter", -offset, range=fig.y_range)
+        fig.hbar(y=y, right=column, height=step * 0.9, source=source,
+                 color=("#1f77b4", "#ff7f0e")[k % 2], legend_label=text(f"index.{column}", lang))
+        if conf:
+            whiskers(fig, source, "parameter", f"{column}_lo", f"{column}_hi")
+    fig.add_tools(HoverTool(tooltips=[("", "@parameter")] + [
+        (column, f"@{column}{{0.[000]}}") for column, _ in shown]))
+    fig.x_range.start = 0
+    fig.legend.orientation = "horizontal"
+    fig.legend.label_text_font_size = "8pt"
+    fig.add_layout(fig.legend[0], "below")
+    fig.ygrid.grid_line_color = None
+    fig.name = f"indices_{method}"
+    return fig
+
+
+def tornado_chart(
+    swings: pd.DataFrame, base: float, *, output: str, lang: str = "en",
+    labels: Mapping[str, str] | None = None, width: int = 460,
+) -> LayoutDOM:
+    """Tornado bars: an output at each parameter's low and high value around a base value.
+
+    Parameters
+    ----------
+    swings : pandas.DataFrame
+        Columns ``parameter, low, high``: the output with the parameter at its
+        low and at its high value, all others at base.
+    base : float
+        The output at the base parameter set (the bars' common edge).
+    output : str
+        Name of the output (for the title).
+
+    Returns
+    -------
+    bokeh.plotting.figure
+        Named ``tornado``; the widest swing on top.
+    """
+    _check_columns(swings, ["parameter", "low", "high"], "swings")
+    table = swings.assign(width=(swings["high"] - swings["low"]).abs()).sort_values("width")
+    labels = dict(labels or {})
+    names = [labels.get(p, variable_label(p, lang)) for p in table["parameter"]]
+    source = ColumnDataSource({"parameter": names, "low": table["low"].to_numpy(float),
+                               "high": table["high"].to_numpy(float)})
+    fig = figure(y_range=names, width=width, height=80 + 30 * max(len(names), 1), tools=TOOLS,
+                 title=text("chart.tornado", lang, output=variable_label(output, lang)))
+    fig.hbar(y="parameter", left=base, right="low", height=0.7, source=source, color="#6baed6",
+             legend_label=text("legend.low", lang))
+    fig.hbar(y="parameter", left=base, right="high", height=0.7, source=source, color="#fd8d3c",
+             legend_label=text("legend.high", lang))
+    fig.add_layout(Span(location=base, dimension="height", line_color="#333333"))
+    fig.add_tools(HoverTool(tooltips=[("", "@parameter"),
+                                      (text("legend.low", lang), "@low{0,0.[00]}"),
+                                      (text("legend.high", lang), "@high{0,0.[00]}")]))
+    fig.legend.location = "bottom_right"
+    fig.ygrid.grid_line_color = None
+    fig.name = "tornado"
+    return fig

@@ -1,0 +1,243 @@
+"""Run a sample chunk by chunk: serially, in local processes, or on Dask.
+
+The sample is split into chunks of ``chunk_size`` rows (chunk ``i`` holds rows
+``i*chunk_size`` to ``(i+1)*chunk_size - 1``). Each finished chunk's outputs are
+written atomically to ``OUT/chunks/chunk-00012.parquet`` with the chunk's hash in
+the file's metadata; the hash covers the evaluation settings (model, base,
+outputs, bands), the evaluator's name and the chunk's parameter values. On
+start, chunks whose file exists with the same hash are read instead of computed,
+so an interrupted study resumes where it stopped and loses nothing that was
+finished. Results do not depend on the executor: each row is computed the same
+way wherever it runs, and chunks are put back in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from sdkit.errors import ParameterValueError
+from sdkit.store import atomic_write
+
+__all__ = ["SerialExecutor", "ProcessExecutor", "DaskExecutor", "make_executor", "run_chunks",
+           "chunk_hash", "CHUNKS_DIR", "EXECUTORS"]
+
+log = logging.getLogger("sdkit.sensitivity")
+CHUNKS_DIR = "chunks"
+EXECUTORS = ("serial", "processes", "dask")
+_HASH_KEY = b"sdkit.chunk_hash"
+
+Chunk = tuple[int, pd.DataFrame]
+
+
+def _evaluate(evaluator: Any, params: pd.DataFrame) -> pd.DataFrame:
+    return evaluator.evaluate(params)
+
+
+class Executor(Protocol):
+    def map(self, evaluator: Any, chunks: Sequence[Chunk]) -> Iterator[tuple[int, pd.DataFrame]]:
+        """Yield ``(chunk number, outputs)`` as chunks finish, in any order."""
+        ...
+
+
+class SerialExecutor:
+    """Evaluates chunks one after the other in this process."""
+
+    name = "serial"
+
+    def map(self, evaluator: Any, chunks: Sequence[Chunk]) -> Iterator[tuple[int, pd.DataFrame]]:
+        for number, params in chunks:
+            yield number, _evaluate(evaluator, params)
+
+
+@dataclass
+class ProcessExecutor:
+    """Evaluates chunks in ``workers`` local processes (default: the CPU count).
+
+    A chunk whose worker dies (or that raises something other than an
+    :class:`~sdkit.errors.SdkitError`) is retried up to ``retries`` times in a
+    new pool, each retry logged on ``sdkit.faults`` (see :mod:`sdkit.faults`).
+    """
+
+    workers: int | None = None
+    retries: int = 2
+    name = "processes"
+
+    def map(self, evaluator: Any, chunks: Sequence[Chunk]) -> Iterator[tuple[int, pd.DataFrame]]:
+        from functools import partial
+
+        from sdkit.faults import map_with_retries
+
+        yield from map_with_retries(partial(_evaluate, evaluator), chunks,
+                                    workers=self.workers, retries=self.retries)
+
+
+@dataclass
+class DaskExecutor:
+    """Evaluates chunks on Dask distributed.
+
+    Connects to ``scheduler`` (an address such as ``tcp://host:8786``) when given;
+    otherwise starts a :class:`~distributed.LocalCluster` with ``workers`` workers
+    of one thread each (``processes=False`` keeps them in this process, which is
+    only safe for thread-safe evaluators).
+    """
+
+    workers: int | None = None
+    scheduler: str | None = None
+    processes: bool = True
+    name = "dask"
+
+    def map(self, evaluator: Any, chunks: Sequence[Chunk]) -> Iterator[tuple[int, pd.DataFrame]]:
+        try:
+            from dask.distributed import Client, LocalCluster, as_completed
+        except ImportError as err:  # pragma: no cover - dask is a dependency
+            raise ParameterValueError("The dask executor needs dask[distributed] installed."
+                                      ) from err
+        cluster = None
+        if self.scheduler:
+            client = Client(self.scheduler)
+        else:
+            cluster = LocalCluster(n_workers=self.workers or 2, threads_per_worker=1,
+                                   processes=self.processes, dashboard_address=None,
+                                   silence_logs=logging.ERROR)
+            client = Client(cluster)
+        try:
+            remote = client.scatter(evaluator, broadcast=True)
+            futures = {client.submit(_evaluate, remote, params, pure=False): number
+                       for number, params in chunks}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def make_executor(executor: str | Any = "serial", *, workers: int | None = None,
+                  scheduler: str | None = None) -> Any:
+    """An executor by name (``serial``, ``processes``, ``dask``), or ``executor`` itself."""
+    if not isinstance(executor, str):
+        return executor
+    if workers is not None and workers < 1:
+        raise ParameterValueError(f"workers must be at least 1, got {workers}.")
+    if executor == "serial":
+        return SerialExecutor()
+    if executor == "processes":
+        return ProcessExecutor(workers)
+    if executor == "dask":
+        return DaskExecutor(workers, scheduler)
+    raise ParameterValueError(f"Unknown executor {executor!r}; valid executors: "
+                              f"{list(EXECUTORS)}.")
+
+
+def chunk_hash(evaluation: str, evaluator_name: str, params: pd.DataFrame) -> str:
+    """Hash of one chunk's work: evaluation settings, evaluator, parameter values."""
+    digest = hashlib.sha256(f"{evaluation}\n{evaluator_name}\n".encode())
+    digest.update("\x1f".join(map(str, params.columns)).encode())
+    digest.update(params.index.to_numpy(dtype="int64").tobytes())
+    digest.update(params.to_numpy(dtype="float64").tobytes())
+    return digest.hexdigest()
+
+
+def chunk_path(folder: Path, number: int) -> Path:
+    return folder / CHUNKS_DIR / f"chunk-{number:05d}.parquet"
+
+
+def _read_chunk(path: Path, expected: str) -> pd.DataFrame | None:
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        return None
+    try:
+        table = pq.read_table(path)
+    except Exception:  # a damaged file is recomputed
+        log.warning("Recomputing unreadable chunk %s", path)
+        return None
+    if (table.schema.metadata or {}).get(_HASH_KEY, b"").decode() != expected:
+        return None
+    return table.to_pandas()
+
+
+def _write_chunk(path: Path, outputs: pd.DataFrame, digest: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(outputs, preserve_index=True)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                           _HASH_KEY: digest.encode()})
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def run_chunks(evaluator: Any, params: pd.DataFrame, *, evaluation: str, chunk_size: int,
+               executor: Any, folder: Path | None = None, progress: bool = True,
+               on_chunk: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """Evaluate every row of ``params``, resuming from and saving to ``folder``.
+
+    Parameters
+    ----------
+    evaluator : Evaluator
+        Computes a chunk's outputs.
+    params : pandas.DataFrame
+        The whole sample (index ``0..n-1``).
+    evaluation : str
+        :meth:`SensitivitySpec.evaluation_hash`.
+    chunk_size : int
+        Rows per chunk.
+    executor : object
+        From :func:`make_executor`.
+    folder : Path, optional
+        Study folder; chunks go to ``folder/chunks``. Nothing is saved without one.
+    progress : bool
+        Show a progress bar (only when stderr is a terminal).
+    on_chunk : callable, optional
+        Called as ``on_chunk(done_chunks, total_chunks)`` after each chunk.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The outputs, one row per row of ``params``, in order.
+    """
+    chunks = [(i, params.iloc[start:start + chunk_size])
+              for i, start in enumerate(range(0, len(params), chunk_size))]
+    hashes = {i: chunk_hash(evaluation, evaluator.name, part) for i, part in chunks}
+    done: dict[int, pd.DataFrame] = {}
+    if folder is not None:
+        for i, _ in chunks:
+            found = _read_chunk(chunk_path(folder, i), hashes[i])
+            if found is not None:
+                done[i] = found
+        for stale in (folder / CHUNKS_DIR).glob("chunk-*.parquet"):
+            if int(stale.stem.split("-")[1]) >= len(chunks):
+                stale.unlink()
+    todo = [(i, part) for i, part in chunks if i not in done]
+    if done:
+        log.info("Resuming: %d of %d chunks already done.", len(done), len(chunks))
+    bar = _bar(len(params), sum(len(d) for d in done.values()), progress)
+    try:
+        for number, outputs in executor.map(evaluator, todo):
+            if folder is not None:
+                _write_chunk(chunk_path(folder, number), outputs, hashes[number])
+            done[number] = outputs
+            bar.update(len(outputs))
+            if on_chunk is not None:
+                on_chunk(len(done), len(chunks))
+    finally:
+        bar.close()
+    ordered = [done[i] for i, _ in chunks]
+    result = pd.concat(ordered) if ordered else pd.DataFrame(index=params.index)
+    result.index = params.index
+    return result
+
+
+def _bar(total: int, initial: int, progress: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="run", desc="sensitivity",
+                disable=not progress or not sys.stderr.isatty(), file=sys.stderr)

@@ -1,0 +1,459 @@
+"""Sensitivity specs: TOML files validated like scenarios.
+
+A spec names a base (a scenario file, or a bare model), the parameters to vary
+with their distributions, the outputs to analyse, the method, and how to run.
+See ``docs/sensitivity.md`` for the format. Every problem is a
+:class:`SensitivitySpecError` (a :class:`~sdkit.errors.ScenarioError`) naming the
+file and the key; unknown keys and variables come with close-match suggestions,
+and every value a parameter can take must lie within the constant's documented
+range.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sdkit.errors import ScenarioError
+from sdkit.scenarios import _SLUG, _key, _Validator, load_scenario
+from sdkit.sensitivity.sampling import DISTRIBUTIONS, METHODS, Distribution, run_count
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sdkit.model import Model
+
+__all__ = ["SensitivitySpecError", "Parameter", "Output", "Method", "SensitivitySpec",
+           "load_spec", "SPEC_SCHEMA", "OUTPUT_KINDS"]
+
+#: Top-level keys of a spec: what each holds, and whether it is required.
+SPEC_SCHEMA: dict[str, tuple[str, bool]] = {
+    "name": ("a lower-case slug such as 'talent-investment'", True),
+    "title": ("a non-empty string", False),
+    "description": ("a non-empty string", False),
+    "scenario": ("the base scenario file, relative to the spec", False),
+    "model": ("the model file, relative to the spec (when there is no base scenario)", False),
+    "method": ("a table with name, samples, seed and method options", True),
+    "parameters": ("a table of constant name = distribution table", True),
+    "outputs": ("an array of output tables ([[outputs]])", True),
+    "bands": ("a table with variables = [...] for percentile bands", False),
+    "execution": ("a table with chunk_size and engine", False),
+    "report": ("a table with block and group for the findings", False),
+}
+#: Output kinds and the keys each needs (besides ``kind`` and the optional ``name``).
+OUTPUT_KINDS: dict[str, tuple[str, ...]] = {
+    "value": ("variable", "year"),
+    "transition": ("stage",),
+    "reach": ("variable", "level"),
+    "max": ("variable",),
+    "final": ("variable",),
+}
+_NEVER_KEYS = ("never", "penalty")
+_METHOD_KEYS = ("name", "samples", "seed", "levels", "resamples", "conf_level")
+_ENGINES = ("auto", "pysd", "ensemble")
+#: Default years added to the final time for a transition or level never reached.
+DEFAULT_PENALTY = 1.0
+
+
+class SensitivitySpecError(ScenarioError):
+    """A sensitivity spec is invalid (``path`` and ``key`` say where)."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A varied constant: real model name, distribution, optional group (e.g. ``"talent"``)."""
+
+    name: str
+    distribution: Distribution
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class Output:
+    """An analysed output of each run.
+
+    ``kind`` is ``"value"`` (``variable`` at ``year``, linearly interpolated),
+    ``"transition"`` (time of the transition into ``stage``, by the model card's
+    rule: ``variable`` crossing ``level``), ``"reach"`` (first time ``variable``
+    reaches ``level``), ``"max"`` or ``"final"`` (of ``variable``). A transition
+    or level never reached counts as the run's final time plus ``penalty``
+    years when ``never`` is ``"penalty"`` (the default; Sobol and Morris need
+    finite values), or as NaN when ``never`` is ``"nan"``.
+    """
+
+    name: str
+    kind: str
+    variable: str
+    year: float | None = None
+    level: float | None = None
+    stage: int | None = None
+    never: str = "penalty"
+    penalty: float = DEFAULT_PENALTY
+
+
+@dataclass(frozen=True)
+class Method:
+    """Method ``name``, sample size ``samples`` and ``seed``, and method options."""
+
+    name: str
+    samples: int
+    seed: int | None = None
+    levels: int = 4
+    resamples: int = 100
+    conf_level: float = 0.95
+
+
+@dataclass(frozen=True)
+class SensitivitySpec:
+    """A validated sensitivity spec (see :func:`load_spec`).
+
+    ``base_params`` are the base scenario's parameters for
+    :meth:`Model.run <sdkit.model.Model.run>` (numbers, and ``pandas.Series`` for
+    time-varying inputs); a varied parameter replaces the base's value.
+    """
+
+    name: str
+    path: Path
+    model_path: Path
+    method: Method
+    parameters: tuple[Parameter, ...]
+    outputs: tuple[Output, ...]
+    title: str = ""
+    description: str = ""
+    scenario_path: Path | None = None
+    base_params: Mapping[str, Any] = field(default_factory=dict)
+    run_settings: Mapping[str, float] = field(default_factory=dict)
+    bands: tuple[str, ...] = ()
+    chunk_size: int = 8
+    engine: str = "auto"
+    report_block: str = "sensitivity-findings"
+    report_group: str = ""
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return [p.name for p in self.parameters]
+
+    @property
+    def distributions(self) -> dict[str, Distribution]:
+        return {p.name: p.distribution for p in self.parameters}
+
+    @property
+    def runs(self) -> int:
+        """Number of model runs the study needs."""
+        return run_count(self.method.name, self.distributions, self.method.samples)
+
+    def variables(self) -> list[str]:
+        """Every model variable the outputs and bands read, without repeats."""
+        return list(dict.fromkeys([o.variable for o in self.outputs] + list(self.bands)))
+
+    def evaluation_hash(self) -> str:
+        """Hash of everything that decides a run's outputs for given parameter values."""
+        base = {name: (value.tolist(), list(value.index)) if hasattr(value, "tolist")
+                else value for name, value in sorted(self.base_params.items())}
+        return _hash({
+            "model": hashlib.sha256(self.model_path.read_bytes()).hexdigest(),
+            "base": base, "run": dict(self.run_settings), "bands": list(self.bands),
+            "outputs": [asdict(o) for o in self.outputs],
+        })
+
+    def fingerprint(self) -> str:
+        """Hash of the whole study: evaluation, parameters, method, seed, chunk size."""
+        return _hash({"evaluation": self.evaluation_hash(),
+                      "parameters": [asdict(p) for p in self.parameters],
+                      "method": asdict(self.method), "chunk_size": self.chunk_size})
+
+
+def _hash(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def load_spec(path: str | os.PathLike[str], *, model: Model | None = None) -> SensitivitySpec:
+    """Read a sensitivity spec and validate it against its model.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.toml`` spec.
+    model : Model, optional
+        The already loaded model the spec (or its base scenario) names.
+
+    Returns
+    -------
+    SensitivitySpec
+
+    Raises
+    ------
+    SensitivitySpecError
+        For an unreadable file or invalid TOML; an unknown, missing or mistyped
+        key; an unknown or non-constant parameter; a distribution that is unknown,
+        incomplete, inconsistent or outside the constant's documented range; an
+        unknown method or a bad sample size; an output naming an unknown
+        variable, stage or a year outside the run; an invalid base scenario.
+    """
+    return _SpecValidator(Path(path), {} if model is None else {None: model}).spec()
+
+
+class _SpecValidator(_Validator):
+    """Checks a spec; reuses the scenario validator's typed accessors and messages."""
+
+    def error(self, key: str | None, message: str) -> SensitivitySpecError:
+        where = f"{self.path}: {key}: " if key else f"{self.path}: "
+        return SensitivitySpecError(where + message, path=str(self.path), key=key)
+
+    def read(self) -> dict[str, Any]:
+        if not self.path.is_file():
+            raise self.error(None, "the sensitivity spec file does not exist.")
+        return super().read()
+
+    def integer(self, value: Any, key: str, low: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise self.error(key, f"must be an integer >= {low}, got {value!r}.")
+        return value
+
+    def spec(self) -> SensitivitySpec:
+        data = self.read()
+        self.keys(data, list(SPEC_SCHEMA), None)
+        for key, (meaning, required) in SPEC_SCHEMA.items():
+            if required and key not in data:
+                raise self.error(key, f"missing required key; it must be {meaning}.")
+        name = self.string(data["name"], "name")
+        if not _SLUG.fullmatch(name):
+            raise self.error("name", f"{name!r} is not {SPEC_SCHEMA['name'][0]}.")
+        texts = {k: " ".join(self.string(data[k], k).split()) if k in data else ""
+                 for k in ("title", "description")}
+        model, scenario_path, base, settings = self.base(data)
+        method = self.method(data["method"])
+        parameters = self.parameters(data["parameters"], model)
+        outputs = self.outputs(data["outputs"], model, settings)
+        bands = self.bands(data.get("bands", {}), model)
+        execution = self.keys(data.get("execution", {}), ["chunk_size", "engine"], "execution")
+        chunk = self.integer(execution.get("chunk_size", 8), "execution.chunk_size", 1)
+        engine = execution.get("engine", "auto")
+        if engine not in _ENGINES:
+            raise self.error("execution.engine", f"{engine!r} is not an engine; "
+                             f"valid engines: {list(_ENGINES)}.")
+        report = self.keys(data.get("report", {}), ["block", "group"], "report")
+        block = self.string(report.get("block", "sensitivity-findings"), "report.block")
+        group = report.get("group", "")
+        if group and group not in {p.group for p in parameters}:
+            raise self.error("report.group", f"no parameter is in group {group!r}.")
+        if method.name == "oat":
+            method = Method("oat", method.samples, None, method.levels, method.resamples,
+                            method.conf_level)
+        return SensitivitySpec(
+            name, self.path, model.path, method, parameters, outputs, texts["title"],
+            texts["description"], scenario_path, base, settings, bands, chunk, engine,
+            block, str(group))
+
+    def base(self, data: dict[str, Any]) -> tuple[Model, Path | None, dict, dict]:
+        if ("scenario" in data) == ("model" in data):
+            raise self.error("scenario", "give exactly one of 'scenario' (a base scenario "
+                             "file) and 'model' (a model file).")
+        if "model" in data:
+            return self.model(self.string(data["model"], "model")), None, {}, {}
+        text = self.string(data["scenario"], "scenario")
+        path = Path(os.path.normpath(self.path.parent / text))
+        if not path.is_file():
+            raise self.error("scenario", f"base scenario {text!r} ({path}) does not exist.")
+        try:
+            scenario = load_scenario(path, model=self.models.get(None))
+        except ScenarioError as err:
+            raise self.error("scenario", f"invalid base scenario: {err}") from err
+        model = self.models.get(None)
+        if model is None:
+            from sdkit.model import load_model
+
+            model = self.models.setdefault(scenario.model_path, load_model(scenario.model_path))
+        return model, path, scenario.params(model), dict(scenario.run_settings)
+
+    def method(self, value: Any) -> Method:
+        table = self.keys(value, list(_METHOD_KEYS), "method")
+        name = table.get("name")
+        if name not in METHODS:
+            raise self.error("method.name", f"{name!r} is not a method; "
+                             f"valid methods: {list(METHODS)}.")
+        if "samples" not in table:
+            raise self.error("method.samples", "missing; the sample size is required.")
+        samples = self.integer(table["samples"], "method.samples", 2 if name == "oat" else 1)
+        if name == "sobol" and samples & (samples - 1):
+            raise self.error("method.samples", f"Sobol needs a power of two, got {samples}.")
+        seed = table.get("seed")
+        if name != "oat" and seed is None:
+            raise self.error("method.seed", f"missing; the {name} method needs a seed.")
+        if seed is not None:
+            seed = self.integer(seed, "method.seed", 0)
+        levels = self.integer(table.get("levels", 4), "method.levels", 2)
+        resamples = self.integer(table.get("resamples", 100), "method.resamples", 1)
+        conf = self.number(table.get("conf_level", 0.95), "method.conf_level")
+        if not 0 < conf < 1:
+            raise self.error("method.conf_level", f"must be between 0 and 1, got {conf:g}.")
+        return Method(name, samples, seed, levels, resamples, conf)
+
+    def parameters(self, value: Any, model: Model) -> tuple[Parameter, ...]:
+        found: dict[str, Parameter] = {}
+        for name, spec in self.table(value, "parameters").items():
+            where = _key("parameters", name)
+            real = self.variable(name, where, model)
+            if real in found:
+                raise self.error(where, f"{real!r} is varied twice.")
+            group = self.table(spec, where).get("group", "")
+            if not isinstance(group, str):
+                raise self.error(f"{where}.group", f"must be a string, got {group!r}.")
+            found[real] = Parameter(real, self.distribution(spec, where, real, model), group)
+        if not found:
+            raise self.error("parameters", "vary at least one parameter.")
+        return tuple(found.values())
+
+    def distribution(self, spec: dict, where: str, real: str, model: Model) -> Distribution:
+        kind = spec.get("distribution", "uniform")
+        if kind not in DISTRIBUTIONS:
+            raise self.error(f"{where}.distribution", f"{kind!r} is not a distribution; "
+                             f"valid distributions: {list(DISTRIBUTIONS)}.")
+        self.keys(spec, ["distribution", "group", *DISTRIBUTIONS[kind]], where)
+        for key in DISTRIBUTIONS[kind]:
+            if key not in spec:
+                needs = list(DISTRIBUTIONS[kind])
+                raise self.error(f"{where}.{key}", f"missing; a {kind} distribution needs {needs}.")
+        if kind == "levels":
+            levels = spec["levels"]
+            if not isinstance(levels, list) or len(levels) < 2:
+                raise self.error(f"{where}.levels", f"must be an array of at least two "
+                                 f"numbers, got {levels!r}.")
+            values = tuple(self.number(v, f"{where}.levels") for v in levels)
+            if len(set(values)) != len(values):
+                raise self.error(f"{where}.levels", "levels must be distinct.")
+            for v in values:
+                self.in_range(v, f"{where}.levels", real, model, "the level ")
+            return Distribution("levels", min(values), max(values), levels=values)
+        got = {key: self.number(spec[key], f"{where}.{key}") for key in DISTRIBUTIONS[kind]}
+        if not got["low"] < got["high"]:
+            raise self.error(f"{where}.high", f"high ({got['high']:g}) must be greater than "
+                             f"low ({got['low']:g}).")
+        for key in ("low", "high", "mode", "mean"):
+            if key in got:
+                self.in_range(got[key], f"{where}.{key}", real, model, f"{key} ")
+        if kind == "triangular" and not got["low"] <= got["mode"] <= got["high"]:
+            raise self.error(f"{where}.mode", "mode must lie between low and high.")
+        if kind == "normal" and not got["std"] > 0:
+            raise self.error(f"{where}.std", f"must be positive, got {got['std']:g}.")
+        return Distribution(kind, got["low"], got["high"], got.get("mode"), got.get("mean"),
+                            got.get("std"))
+
+    def outputs(self, value: Any, model: Model, settings: dict) -> tuple[Output, ...]:
+        if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
+            raise self.error("outputs", "must be a non-empty array of tables ([[outputs]]).")
+        start = model.initial_time
+        end = settings.get("final_time", model.final_time)
+        found: dict[str, Output] = {}
+        for i, table in enumerate(value):
+            where = f"outputs[{i}]"
+            kind = table.get("kind")
+            if kind not in OUTPUT_KINDS:
+                raise self.error(f"{where}.kind", f"{kind!r} is not an output kind; "
+                                 f"valid kinds: {list(OUTPUT_KINDS)}.")
+            extra = list(_NEVER_KEYS) if kind in ("transition", "reach") else []
+            self.keys(table, ["kind", "name", *OUTPUT_KINDS[kind], *extra], where)
+            for key in OUTPUT_KINDS[kind]:
+                if key not in table:
+                    raise self.error(f"{where}.{key}", f"missing; a {kind} output needs "
+                                     f"{list(OUTPUT_KINDS[kind])}.")
+            output = self.output(table, kind, where, model, (start, end))
+            if output.name in found:
+                raise self.error(f"{where}.name", f"output name {output.name!r} is used twice.")
+            found[output.name] = output
+        return tuple(found.values())
+
+    def output(self, table: dict, kind: str, where: str, model: Model,
+               span: tuple[float, float]) -> Output:
+        never = table.get("never", "penalty")
+        if never not in ("penalty", "nan"):
+            raise self.error(f"{where}.never", f"{never!r} is not valid; use 'penalty' or 'nan'.")
+        penalty = self.number(table.get("penalty", DEFAULT_PENALTY), f"{where}.penalty")
+        if penalty < 0:
+            raise self.error(f"{where}.penalty", f"must be >= 0, got {penalty:g}.")
+        if kind == "transition":
+            stage = self.integer(table["stage"], f"{where}.stage", 1)
+            rule = self.rule(stage, f"{where}.stage", model)
+            auto = f"stage {stage} transition"
+            out = Output(auto, kind, rule.variable, level=rule.threshold, stage=stage,
+                         never=never, penalty=penalty)
+        else:
+            variable = self.any_variable(table["variable"], f"{where}.variable", model)
+            year = level = None
+            if kind == "value":
+                year = self.number(table["year"], f"{where}.year")
+                if not span[0] <= year <= span[1]:
+                    raise self.error(f"{where}.year", f"{year:g} is outside the run "
+                                     f"({span[0]:g} to {span[1]:g}).")
+                auto = f"{variable} {year:g}"
+            elif kind == "reach":
+                level = self.number(table["level"], f"{where}.level")
+                auto = f"{variable} reaches {level:g}"
+            else:
+                auto = f"{kind} {variable}"
+            out = Output(auto, kind, variable, year, level, None, never, penalty)
+        if "name" in table:
+            name = self.string(table["name"], f"{where}.name")
+            out = Output(name, *list(asdict(out).values())[1:])
+        return out
+
+    def rule(self, stage: int, key: str, model: Model) -> Any:
+        from sdkit.card import card_path, load_card
+
+        if not card_path(model.path).is_file():
+            raise self.error(key, f"model {model.path.name!r} has no card "
+                             f"({card_path(model.path).name}), so no stage transitions.")
+        rules = {r.to_stage: r for r in load_card(model.path).transitions}
+        if stage not in rules:
+            raise self.error(key, f"no transition into stage {stage}; "
+                             f"valid stages: {sorted(rules)}.")
+        return rules[stage]
+
+    def any_variable(self, name: Any, key: str, model: Model) -> str:
+        from sdkit.errors import UnknownVariableError
+
+        if not isinstance(name, str):
+            raise self.error(key, f"must be a variable name, got {name!r}.")
+        try:
+            var = model.variable(name)
+        except UnknownVariableError as err:
+            did = f" Did you mean {', '.join(map(repr, err.suggestions))}?" \
+                if err.suggestions else ""
+            raise self.error(key, f"unknown variable {name!r} in model "
+                             f"{model.path.name!r}.{did}") from err
+        if var.kind in ("lookup", "control"):
+            raise self.error(key, f"{var.name!r} is a {var.kind}, not a result variable.")
+        return var.name
+
+    def bands(self, value: Any, model: Model) -> tuple[str, ...]:
+        table = self.keys(value, ["variables"], "bands")
+        names = table.get("variables", [])
+        if not isinstance(names, list):
+            raise self.error("bands.variables", f"must be an array of names, got {names!r}.")
+        return tuple(dict.fromkeys(self.any_variable(n, "bands.variables", model)
+                                   for n in names))
+
+
+def base_values(spec: SensitivitySpec, model: Model) -> dict[str, float]:
+    """Each varied constant's value in the base (scenario override, else the model's).
+
+    Reads the model's own values from one run of a single time step.
+    """
+    values = {n: spec.base_params[n] for n in spec.parameter_names
+              if isinstance(spec.base_params.get(n), int | float)}
+    missing = [n for n in spec.parameter_names if n not in values]
+    if missing:
+        step = model.time_step
+        run: pd.DataFrame = model.run(final_time=model.initial_time + step, time_step=step,
+                                      saveper=step, return_columns=missing)
+        for name in missing:
+            value = float(run[name].iloc[0])
+            values[name] = value if math.isfinite(value) else math.nan
+    return {n: float(values[n]) for n in spec.parameter_names}

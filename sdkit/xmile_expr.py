@@ -1,0 +1,256 @@
+"""Render sdkit IR expressions as XMILE 1.0 equation text.
+
+One job: turn an expression tree of :mod:`sdkit.ir` into the text of an XMILE
+``<eqn>``, with Vensim's built-ins mapped to XMILE's names (see
+:data:`BUILTINS` and ``docs/formats.md``).  Anything without an exact XMILE 1.0
+form raises :class:`~sdkit.errors.UnsupportedConstructError` naming the
+construct and the variable; nothing is ever written approximately.
+
+The text is parenthesised so that PySD's XMILE reader rebuilds the same tree:
+the operations happen in the same order as in PySD's translation of the
+original model (``a - b + c`` stays ``(a - b) + c``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+
+from sdkit.errors import UnsupportedConstructError
+from sdkit.ir import (
+    BinOp,
+    Call,
+    Expr,
+    HiddenStock,
+    InlineLookup,
+    LookupCall,
+    Num,
+    Opaque,
+    Ref,
+    UnaryOp,
+)
+
+__all__ = ["BUILTINS", "EXPANDED", "HIDDEN", "SMALL_VENSIM", "EquationWriter", "quote_name",
+           "format_number"]
+
+#: PySD's call name -> XMILE 1.0 builtin, for calls whose arguments keep their order.
+BUILTINS = {
+    "abs": "ABS", "min": "MIN", "max": "MAX", "sqrt": "SQRT", "exp": "EXP", "ln": "LN",
+    "sin": "SIN", "cos": "COS", "tan": "TAN", "arcsin": "ARCSIN", "arccos": "ARCCOS",
+    "arctan": "ARCTAN", "integer": "INT", "xidz": "SAFEDIV", "zidz": "SAFEDIV",
+    "step": "STEP", "ramp": "RAMP",
+}
+#: Vensim functions written as an equivalent XMILE expression (documented forms).
+EXPANDED = {
+    "if_then_else": "IF c THEN a ELSE b",
+    "power": "a ^ b",
+    "log": "LN(x) / LN(base)",
+    "modulo": "a MOD b",
+    "quantum": "IF q < 1e-06 THEN x ELSE q * INT(x / q)",
+    "pulse": "IF TIME >= start - 1e-06 AND TIME < start + width THEN 1 ELSE 0",
+    "pulse_train": "IF repeat = 0 THEN <PULSE> ELSE IF TIME >= start AND TIME < end "
+                   "AND (TIME - start + 1e-06) MOD repeat < width THEN 1 ELSE 0",
+    "pi": "3.141592653589793",
+}
+#: Hidden-stock kind (and order) -> (XMILE builtin, argument names in XMILE's order).
+HIDDEN: dict[tuple[str, int | None], tuple[str, tuple[str, ...]]] = {
+    ("smooth", 1): ("SMTH1", ("input", "smooth_time", "initial")),
+    ("smooth", 3): ("SMTH3", ("input", "smooth_time", "initial")),
+    ("smooth_n", None): ("SMTHN", ("input", "smooth_time", "order", "initial")),
+    ("delay", 1): ("DELAY1", ("input", "delay_time", "initial")),
+    ("delay", 3): ("DELAY3", ("input", "delay_time", "initial")),
+    ("delay_n", None): ("DELAYN", ("input", "delay_time", "order", "initial")),
+    ("delay_fixed", None): ("DELAY", ("input", "delay_time", "initial")),
+    ("trend", None): ("TREND", ("input", "average_time", "initial_trend")),
+    ("forecast", None): ("FORCST", ("input", "average_time", "horizon", "initial_trend")),
+    ("initial", None): ("INIT", ("initial",)),
+}
+#: PySD's tolerance for time comparisons in PULSE, PULSE TRAIN and QUANTUM.
+SMALL_VENSIM = 1e-06
+
+_WHY = {
+    "ACTIVE INITIAL": "XMILE 1.0 has no ACTIVE INITIAL",
+    "SAMPLE IF TRUE": "XMILE 1.0 has no SAMPLE IF TRUE",
+    "subscripts": "the exporter writes scalar models only",
+    "macro": "PySD's XMILE reader does not read macros",
+}
+_KEYWORDS = {"if", "then", "else", "and", "or", "not", "mod", "time"}
+_PLAIN = re.compile(r"[^\W\d]\w*")
+_COMPARE = ("=", "<>", "<", "<=", ">", ">=")
+# Binding strength of each operator (higher binds tighter); atoms are 9.  Unary
+# operators (and negative numbers) rank below every binary operator, so they are
+# parenthesised wherever they are an operand; ``mod`` ranks with ``+`` because PySD's
+# grammar binds it more loosely than ``*`` and ``/``.
+_LEVEL: dict[str, float] = {"or": 1, "and": 2, **{op: 3 for op in _COMPARE}, "+": 4, "-": 4,
+                            "*": 5, "/": 5, "^": 6}
+_UNARY = 3.5
+_MOD = 4
+_ATOM = 9
+
+
+def quote_name(name: str) -> str:
+    """Write a variable name as an XMILE identifier (quoted when it must be)."""
+    plain = name.replace(" ", "_")
+    lowered = plain.lower()
+    if _PLAIN.fullmatch(plain) and lowered not in _KEYWORDS and not lowered.startswith("not"):
+        return plain
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def format_number(value: float | int, variable: str = "") -> str:
+    """Write a number exactly (``repr`` of the float, or the integer)."""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int) or type(value).__name__.startswith(("int", "uint")):
+        return str(int(value))
+    number = float(value)
+    if not math.isfinite(number):
+        raise UnsupportedConstructError(
+            f"Cannot export the number {number!r} in {variable!r}: XMILE 1.0 has no literal "
+            "for it.", construct=repr(number), variable=variable)
+    return repr(number)
+
+
+class EquationWriter:
+    """Render expressions of one model.
+
+    Parameters
+    ----------
+    names : mapping of str to str
+        Python name -> real name of every variable (and control variable).
+    hidden : mapping of str to HiddenStock
+        The model's hidden stocks (SMOOTH, DELAY... inside equations).
+    lookups : set of str
+        Python names of the graphical functions.
+    """
+
+    def __init__(self, names: Mapping[str, str], hidden: Mapping[str, HiddenStock],
+                 lookups: set[str]) -> None:
+        self.names = names
+        self.hidden = hidden
+        self.lookups = lookups
+        self.variable = ""
+
+    def equation(self, expr: Expr, variable: str) -> str:
+        """The XMILE text of ``expr``, the equation of ``variable`` (for messages)."""
+        self.variable = variable
+        return self._render(expr)[0]
+
+    # ----------------------------------------------------------------- helpers
+    def refuse(self, construct: str, why: str = "") -> UnsupportedConstructError:
+        reason = why or _WHY.get(construct, "it has no exact XMILE 1.0 form")
+        return UnsupportedConstructError(
+            f"Cannot export {construct} in {self.variable!r}: {reason}.",
+            construct=construct, variable=self.variable)
+
+    def _child(self, expr: Expr, minimum: float) -> str:
+        text, level = self._render(expr)
+        return text if level >= minimum else f"({text})"
+
+    def _call(self, fn: str, args: tuple[Expr, ...]) -> str:
+        return fn + "(" + ", ".join(self._child(a, 1) for a in args) + ")"
+
+    def _if(self, cond: str, then: str, other: str) -> tuple[str, float]:
+        return f"IF {cond} THEN {then} ELSE {other}", 0
+
+    # ----------------------------------------------------------------- nodes
+    def _render(self, expr: Expr) -> tuple[str, float]:
+        if isinstance(expr, Num):
+            text = format_number(expr.value, self.variable)
+            return (text, _ATOM) if not text.startswith("-") else (text, _UNARY)
+        if isinstance(expr, Ref):
+            return self._ref(expr.name), _ATOM
+        if isinstance(expr, BinOp):
+            return self._binop(expr)
+        if isinstance(expr, UnaryOp):
+            if expr.op == "-":
+                return "-" + self._child(expr.operand, _ATOM), _UNARY
+            return "NOT " + self._child(expr.operand, _ATOM), _UNARY
+        if isinstance(expr, Call):
+            return self._function(expr)
+        if isinstance(expr, LookupCall):
+            if expr.table not in self.lookups:
+                raise self.refuse(f"a call of {expr.table!r}", "it is not a graphical function")
+            return quote_name(self.names[expr.table]) + "(" + self._render(expr.arg)[0] + ")", \
+                _ATOM
+        if isinstance(expr, InlineLookup):
+            raise self.refuse("WITH LOOKUP inside a larger expression",
+                              "XMILE embeds a graphical function only as a whole equation")
+        if isinstance(expr, Opaque):
+            raise self.refuse(expr.construct)
+        raise self.refuse(type(expr).__name__)
+
+    def _ref(self, name: str) -> str:
+        if name == "time":
+            return "TIME"
+        if name in self.hidden:
+            return self._hidden(self.hidden[name])
+        if name in self.lookups:
+            raise self.refuse(f"a reference to graphical function {self.names[name]!r}",
+                              "a graphical function can only be called")
+        if name not in self.names:
+            raise self.refuse(f"a reference to {name!r}", "the model does not define it")
+        return quote_name(self.names[name])
+
+    def _hidden(self, stock: HiddenStock) -> str:
+        order = stock.args.get("order")
+        exact = order.value if isinstance(order, Num) else None
+        spec = HIDDEN.get((stock.kind, exact)) or HIDDEN.get((stock.kind, None))
+        if spec is None:
+            label = stock.kind.upper().replace("_", " ")
+            raise self.refuse(label if exact is None else f"{label} of order {exact}")
+        fn, order_names = spec
+        return self._call(fn, tuple(stock.args[key] for key in order_names))
+
+    def _binop(self, expr: BinOp) -> tuple[str, float]:
+        op = expr.op
+        level = _LEVEL[op]
+        word = op.upper() if op in ("and", "or") else op
+        if op in ("and", "or"):
+            left, right = self._child(expr.left, 4), self._child(expr.right, 4)
+        elif op in _COMPARE:
+            left, right = self._child(expr.left, 4), self._child(expr.right, 4)
+        elif op == "^":
+            left, right = self._child(expr.left, _ATOM), self._child(expr.right, _ATOM)
+        else:
+            left, right = self._child(expr.left, level), self._child(expr.right, level + 1)
+        return f"{left} {word} {right}", level
+
+    def _function(self, expr: Call) -> tuple[str, float]:
+        fn, args = expr.fn, expr.args
+        special: dict[str, Callable[[], tuple[str, float]]] = {
+            "if_then_else": lambda: self._if(self._child(args[0], 1),
+                                             self._child(args[1], 1), self._child(args[2], 1)),
+            "power": lambda: self._binop(BinOp("^", args[0], args[1])),
+            "log": lambda: (f"LN({self._render(args[0])[0]}) / LN({self._render(args[1])[0]})",
+                            5),
+            "modulo": lambda: (f"{self._child(args[0], 6)} mod {self._child(args[1], 6)}",
+                               _MOD),
+            "quantum": lambda: self._quantum(args),
+            "pulse": lambda: self._pulse(args[0], args[1]),
+            "pulse_train": lambda: self._pulse_train(args),
+            "pi": lambda: (repr(math.pi), _ATOM),
+        }
+        if fn in special and (fn != "pulse" or len(args) == 2):
+            return special[fn]()
+        if fn in BUILTINS and not (fn == "ramp" and len(args) != 3):
+            return self._call(BUILTINS[fn], args), _ATOM
+        raise self.refuse(fn.upper().replace("_", " "))
+
+    def _quantum(self, args: tuple[Expr, ...]) -> tuple[str, float]:
+        x, q = self._child(args[0], 6), self._child(args[1], 6)
+        return self._if(f"{q} < {SMALL_VENSIM!r}", x, f"{q} * INT({x} / {q})")
+
+    def _pulse(self, start: Expr, width: Expr) -> tuple[str, float]:
+        s, w = self._child(start, 5), self._child(width, 5)
+        return self._if(f"(TIME >= {s} - {SMALL_VENSIM!r}) AND (TIME < {s} + {w})", "1", "0")
+
+    def _pulse_train(self, args: tuple[Expr, ...]) -> tuple[str, float]:
+        start, repeat, width, end = args
+        s, r = self._child(start, 5), self._child(repeat, 6)
+        w, e = self._child(width, 4), self._child(end, 4)
+        single = self._pulse(start, width)[0]
+        phase = f"(TIME - {s} + {SMALL_VENSIM!r}) mod {r}"
+        train = f"(TIME >= {s}) AND (TIME < {e}) AND ({phase} < {w})"
+        return self._if(f"{r} = 0", f"({single})", f"(IF {train} THEN 1 ELSE 0)")

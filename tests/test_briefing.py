@@ -1,0 +1,171 @@
+"""The briefing page: sections, languages, findings from the numbers, escaping, the command."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import synthetic
+from click.testing import CliRunner
+
+from sdkit import briefing_inputs
+from sdkit.briefing import BriefingData, briefing_charts, findings, render_briefing
+from sdkit.cli import main
+from sdkit.cli_brief import language_paths
+from sdkit.errors import MissingComponentError, ParameterValueError
+from sdkit.i18n import MESSAGES, output_label, text
+
+XSS = "<script>alert('xss')</script>"
+
+PARAMETERS = pd.DataFrame({
+    "name": ["talent budget share", "attrition rate"], "value": [0.3, 0.1],
+    "units": ["Dmnl", "1/Year"], "low": [0.0, 0.0], "high": [0.6, None],
+    "comment": ["Share of spending on talent <b>(assumed)</b>.", "Leavers a year."]})
+
+
+def make_data(scenario_results, scenarios, **changes) -> BriefingData:
+    data = BriefingData(
+        results=scenario_results, scenarios=scenarios, sensitivity=synthetic.sensitivity(),
+        sensitivity_name="talent-investment-morris", evidence=synthetic.evidence(),
+        parameters=PARAMETERS, model_title={"en": "Empowerment", "zh": "动态赋能"},
+        command="make briefing", versions={"sdkit": "0.1.0", "bokeh": "3.9.2"},
+        generated="2025-01-01")
+    return dataclasses.replace(data, **changes)
+
+
+@pytest.fixture(scope="module")
+def data(scenario_results, shipped_scenarios) -> BriefingData:
+    return make_data(scenario_results, shipped_scenarios)
+
+
+@pytest.fixture(scope="module")
+def pages(data: BriefingData) -> dict[str, str]:
+    return {lang: render_briefing(data, lang=lang) for lang in ("en", "zh")}
+
+
+SECTIONS = ["findings", "comparison", "transitions", "sensitivity", "evidence", "assumptions",
+            "reproduce"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_page_has_every_section_in_its_language(pages: dict[str, str], lang: str) -> None:
+    page = pages[lang]
+    for section in SECTIONS:
+        assert f'<section id="{section}">' in page
+        assert f"<h2>{text('section.' + section, lang)}</h2>" in page
+    other = "zh" if lang == "en" else "en"
+    assert text("section.findings", other) not in page
+    assert f'<html lang="{"zh-CN" if lang == "zh" else "en"}">' in page
+
+
+def test_page_is_self_contained(pages: dict[str, str]) -> None:
+    page = pages["en"]
+    assert not re.search(r"<(script|link)[^>]+(src|href)=\"https?:", page)
+    assert "Bokeh" in page and len(page) > 500_000  # BokehJS inline
+    assert page.count('class="chart-box"') == 5  # comparison, timeline, bars, fan, evidence
+
+
+def test_findings_are_generated_from_the_numbers(data: BriefingData,
+                                                 scenario_results) -> None:
+    found = findings(data, "en")
+    rows = scenario_results.transitions.set_index(["scenario", "stage"])
+    t2 = rows.loc[("baseline", 2), "time"]
+    assert found[0] == text("finding.base_stages", "en", base="Baseline",
+                            stage2="intelligentization", t2=f"{t2:.2f}",
+                            stage3="ecologization",
+                            t3=f"{rows.loc[('baseline', 3), 'time']:.2f}")
+    assert any("talent budget share has the largest influence" in s for s in found)
+    assert found[-1] == "2 of 3 reference modes lie within their tolerance band. Outside: mills."
+    zh = findings(data, "zh")
+    assert len(zh) == len(found) and zh[-1].startswith("3 个参考模式中有 2 个")
+
+
+def test_findings_follow_changed_numbers(data: BriefingData, scenario_results) -> None:
+    transitions = scenario_results.transitions.copy()
+    transitions.loc[(transitions["scenario"] == "baseline") & (transitions["stage"] == 2),
+                    "time"] = 2016.25
+    moved = dataclasses.replace(data, results=dataclasses.replace(scenario_results,
+                                                                  transitions=transitions))
+    assert "intelligentization in 2016.25" in findings(moved, "en")[0]
+
+
+def test_scenario_text_is_escaped(scenario_results, shipped_scenarios) -> None:
+    first = dataclasses.replace(shipped_scenarios[0], title={"en": XSS, "zh": XSS},
+                                description={"en": "a <img src=x onerror=alert(1)>", "zh": "b"})
+    page = render_briefing(make_data(scenario_results, [first, *shipped_scenarios[1:]]))
+    assert "<script>alert(" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(&#39;xss&#39;)&lt;/script&gt;" in page
+    assert "&lt;b&gt;(assumed)&lt;/b&gt;" in page  # parameter comments too
+
+
+def test_every_message_has_both_languages() -> None:
+    for key, texts in MESSAGES.items():
+        assert set(texts) == {"en", "zh"}, key
+    assert output_label("stage 2 transition", "zh") == "进入第 2 阶段的年份"
+    assert output_label("Buyers on platform 2025", "zh") == "平台买家数 2025"
+    with pytest.raises(ParameterValueError, match="valid languages"):
+        text("section.findings", "fr")
+
+
+def test_charts_are_named_and_new_on_every_call(data: BriefingData) -> None:
+    first, second = briefing_charts(data, "en"), briefing_charts(data, "en")
+    assert list(first) == ["scenario_comparison", "stage_timeline", "indices_morris_0",
+                           "fan_Buyers on platform", "evidence_fit"]
+    assert all(chart.name == name for name, chart in first.items())
+    assert first["stage_timeline"] is not second["stage_timeline"]
+
+
+def test_language_paths() -> None:
+    assert language_paths(Path("o/b.html"), ("zh",)) == {"zh": Path("o/b.html")}
+    assert language_paths(Path("o/b.html"), ("en", "zh")) == {
+        "en": Path("o/b.en.html"), "zh": Path("o/b.zh.html")}
+
+
+def test_brief_fails_clearly_without_the_sensitivity_package(monkeypatch, tmp_path) -> None:
+    monkeypatch.setitem(sys.modules, "sdkit.sensitivity", None)
+    with pytest.raises(MissingComponentError, match="sensitivity"):
+        briefing_inputs.load_run_sensitivity()
+    result = CliRunner().invoke(main, ["brief", "-o", str(tmp_path / "b.html")])
+    assert result.exit_code == 2
+    assert "sdkit: error:" in result.stderr and "sensitivity" in result.stderr
+    assert not (tmp_path / "b.html").exists()
+
+
+def test_brief_command_writes_pages_and_embeddable_pieces(monkeypatch, tmp_path: Path,
+                                                          empowerment) -> None:
+    calls = []
+
+    def fake_run_sensitivity(spec, *, output_dir, executor):
+        calls.append((Path(spec).name, Path(output_dir).name, executor))
+        return synthetic.sensitivity()
+
+    monkeypatch.setattr(briefing_inputs, "load_run_sensitivity", lambda: fake_run_sensitivity)
+    out = tmp_path / "out" / "briefing.html"
+    result = CliRunner().invoke(main, [
+        "brief", "-o", str(out), "--lang", "en", "--lang", "zh", "--scenarios",
+        "scenarios/baseline.toml", "--embed", str(tmp_path / "embed"), "--no-images"])
+    assert result.exit_code == 0, result.output + result.stderr
+    assert calls == [("talent-investment-morris.toml", "sensitivity-talent-investment-morris",
+                      "processes")]
+    en, zh = (out.with_name(f"briefing.{lang}.html").read_text("utf-8") for lang in ("en", "zh"))
+    assert "Key findings" in en and "主要发现" in zh and 'href="briefing.zh.html"' in en
+    assert "sdkit brief -o" in en and "pysd" in en  # the command and the versions
+    pieces = sorted(p.name for p in (tmp_path / "embed" / "en").iterdir())
+    assert "scenario-comparison.html" in pieces and "scenario-comparison.json" in pieces
+    snippet = (tmp_path / "embed" / "en" / "stage-timeline.html").read_text("utf-8")
+    assert snippet.startswith("<div") and "<script>" in snippet
+
+
+def test_loop_dominance_section_appears_with_loop_scores(data: BriefingData) -> None:
+    times = [2015.25 + 0.25 * i for i in range(40)]
+    loops = pd.DataFrame([{"time": t, "loop": name, "score": score}
+                          for t in times for name, score in (("R1", 0.6), ("B3", -0.4))])
+    with_loops = dataclasses.replace(data, loops=loops)
+    assert "loop_dominance" in briefing_charts(with_loops)
+    page = render_briefing(with_loops, lang="zh")
+    assert '<section id="loops">' in page and text("section.loops", "zh") in page
+    assert '<section id="loops">' not in render_briefing(data, lang="en")

@@ -1,0 +1,171 @@
+"""The ensemble engine: bitwise equality with PySD, refusals, conformance list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sdkit
+from sdkit.engine import Ensemble, run_ensemble
+from sdkit.engine.conformance import MISMATCH, PASSED, check_suite, markdown
+from sdkit.errors import ParameterValueError, UnsupportedConstructError
+from sdkit.ir import BinOp, Num, Ref, UnaryOp, build_ir
+from sdkit.markers import extract_block
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "engine.md"
+
+
+def _random_sets(model: sdkit.model.Model, n: int, seed: int) -> pd.DataFrame:
+    """Random values of every constant with a documented range, inside the range."""
+    rng = np.random.default_rng(seed)
+    data = {}
+    for var in model.constants():
+        low, high = var.limits
+        if low is None or high is None:
+            continue
+        if var.name.endswith("switch"):
+            data[var.name] = rng.integers(int(low), int(high) + 1, n).astype(float)
+        else:
+            data[var.name] = rng.uniform(low, high, n)
+    return pd.DataFrame(data)
+
+
+def _assert_bitwise(reference: pd.DataFrame, result, i: int) -> None:
+    assert np.array_equal(reference.index.to_numpy(dtype=float), result.times)
+    assert set(reference.columns) <= set(result.values)
+    for column in reference.columns:
+        got = result.values[column][i]
+        assert np.array_equal(reference[column].to_numpy(dtype=float), got), column
+
+
+def test_baseline_is_bitwise_equal(empowerment, baseline):
+    result = run_ensemble(empowerment)
+    _assert_bitwise(baseline, result, 0)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_random_parameter_sets_are_bitwise_equal(empowerment):
+    params = _random_sets(empowerment, 4, seed=7)
+    assert len(params.columns) > 40
+    result = run_ensemble(empowerment, params)
+    for i, row in params.iterrows():
+        _assert_bitwise(empowerment.run(row.to_dict()), result, int(i))
+
+
+def test_time_settings_follow_model_run(empowerment):
+    params = pd.DataFrame({"theme shift time": [0.3, 1.2]})
+    result = run_ensemble(empowerment, params, final_time=2022, time_step=0.0625, saveper=0.5)
+    for i, value in enumerate(params["theme shift time"]):
+        reference = empowerment.run({"theme shift time": value}, final_time=2022,
+                                    time_step=0.0625, saveper=0.5)
+        _assert_bitwise(reference, result, i)
+
+
+def test_reducer_streams_and_matches(empowerment):
+    params = _random_sets(empowerment, 50, seed=3)
+    full = run_ensemble(empowerment, params, outputs=["Buyers on platform"])
+    reduced = run_ensemble(empowerment, params, outputs=["Buyers on platform"],
+                           reducer=lambda name, t, v: float(v.mean()))
+    assert reduced.values == {}
+    assert np.array_equal(np.array(reduced.reduced["Buyers on platform"]),
+                          full["Buyers on platform"].mean(axis=0))
+
+
+def test_chunks_do_not_change_results(empowerment):
+    params = _random_sets(empowerment, 9, seed=5)
+    ensemble = Ensemble(empowerment, list(params.columns), outputs=["stage index"])
+    whole = ensemble.run(params)["stage index"]
+    ensemble.chunk = 4
+    assert np.array_equal(ensemble.run(params)["stage index"], whole)
+
+
+def test_bad_parameters_are_rejected(empowerment):
+    with pytest.raises(ParameterValueError, match="documented range"):
+        run_ensemble(empowerment, pd.DataFrame({"theme shift time": [100.0]}))
+    with pytest.raises(ParameterValueError, match="only constants"):
+        run_ensemble(empowerment, pd.DataFrame({"stage index": [1.0]}))
+
+
+def test_refusal_names_construct_and_variable(tmp_path):
+    path = tmp_path / "random.mdl"
+    path.write_text(
+        "{UTF-8}\nnoise = RANDOM UNIFORM(0, 1, 3)\n\t~\tdmnl\n\t~\t|\n"
+        "FINAL TIME = 2\n\t~\t~\t|\nINITIAL TIME = 0\n\t~\t~\t|\n"
+        "SAVEPER = 1\n\t~\t~\t|\nTIME STEP = 1\n\t~\t~\t|\n", encoding="utf-8")
+    with pytest.raises(UnsupportedConstructError) as caught:
+        run_ensemble(path)
+    assert caught.value.construct == "RANDOM UNIFORM"
+    assert caught.value.variable == "noise"
+    assert isinstance(caught.value, NotImplementedError)
+    assert "RANDOM UNIFORM" in str(caught.value) and "noise" in str(caught.value)
+
+
+def test_ir_of_empowerment(empowerment):
+    model = build_ir(empowerment)
+    assert len(model.stocks) == len(empowerment.stocks())
+    kinds = {v.name: v.kind for v in model.variables.values()}
+    for var in empowerment.variables.values():
+        assert kinds[var.name] == var.kind, var.name
+    stock = model.stocks["angel_resources"]
+    assert stock.inflows == ("equity_financing",)
+    assert stock.outflows == ("resource_development",)
+
+
+def test_ir_follows_python_precedence(tmp_path):
+    path = tmp_path / "ops.mdl"
+    path.write_text(
+        "{UTF-8}\na = -2^2\n\t~\t~\t|\nb = x - y + x\n\t~\t~\t|\n"
+        "x = 1\n\t~\t~\t|\ny = 2\n\t~\t~\t|\n"
+        "FINAL TIME = 1\n\t~\t~\t|\nINITIAL TIME = 0\n\t~\t~\t|\n"
+        "SAVEPER = 1\n\t~\t~\t|\nTIME STEP = 1\n\t~\t~\t|\n", encoding="utf-8")
+    model = build_ir(path)
+    assert model.variables["a"].equation == UnaryOp("-", BinOp("^", Num(2), Num(2)))
+    assert model.variables["b"].equation == BinOp("+", BinOp("-", Ref("x"), Ref("y")), Ref("x"))
+
+
+@pytest.mark.slow
+def test_conformance_models_accepted_are_bitwise_equal(conformance):
+    outcomes = check_suite(conformance)
+    table = markdown(outcomes)
+    print("\n" + table)
+    passed = [o.model for o in outcomes if o.status == PASSED]
+    print(f"\naccepted and bitwise equal: {len(passed)}: " + ", ".join(passed))
+    bad = [o for o in outcomes if o.status == MISMATCH]
+    assert not bad, bad
+    documented = extract_block(DOCS.read_text(encoding="utf-8"), "conformance",
+                               source=str(DOCS))
+    assert documented == table.strip(), "docs/engine.md: run python -m sdkit.engine.conformance"
+
+
+def test_cli_engine_ensemble_writes_the_same_csv(tiny_path, tmp_path):
+    from click.testing import CliRunner
+
+    from sdkit.cli import main
+
+    runner = CliRunner()
+    paths = {}
+    for engine in ("pysd", "ensemble"):
+        paths[engine] = tmp_path / f"{engine}.csv"
+        outcome = runner.invoke(main, ["run", str(tiny_path), "--engine", engine,
+                                       "-s", "birth rate=0.05", "-o", str(paths[engine])])
+        assert outcome.exit_code == 0, outcome.output
+    assert paths["pysd"].read_bytes() == paths["ensemble"].read_bytes()
+
+
+def test_cli_engine_ensemble_refusal_is_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from sdkit.cli import main
+
+    path = tmp_path / "macro.mdl"
+    path.write_text(
+        "{UTF-8}\n:MACRO: double(x)\ndouble = 2 * x\n\t~\t~\t|\n:END OF MACRO:\n"
+        "y = double(3)\n\t~\t~\t|\n"
+        "FINAL TIME = 2\n\t~\t~\t|\nINITIAL TIME = 0\n\t~\t~\t|\n"
+        "SAVEPER = 1\n\t~\t~\t|\nTIME STEP = 1\n\t~\t~\t|\n", encoding="utf-8")
+    outcome = CliRunner().invoke(main, ["run", str(path), "--engine", "ensemble"])
+    assert outcome.exit_code == 2
+    assert "cannot run macros" in outcome.output

@@ -1,0 +1,63 @@
+"""Loop analysis of the empowerment model: named loops, evaluator, the docs block."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import REPO
+
+from sdkit.loops import loop_dominance
+from sdkit.loops.evaluate import environment, evaluate
+from sdkit.loops.report import BLOCK, loops_markdown, stage_table
+from sdkit.markers import extract_block
+
+
+@pytest.fixture(scope="module")
+def dominance(empowerment, baseline, empowerment_card):
+    return loop_dominance(empowerment, baseline, card=empowerment_card)
+
+
+def test_named_loops_are_enumerated_with_their_polarity(dominance, empowerment_card):
+    named = dominance.loops.named()
+    assert list(named) == [spec.id for spec in empowerment_card.loops]
+    for spec in empowerment_card.loops:
+        loop = named[spec.id]
+        assert loop.match == 1.0, spec.id
+        assert set(loop.variables) == set(spec.cycle)
+        if spec.id != "B1":
+            assert loop.polarity == spec.polarity, spec.id
+    # Buyers raise adoption by word of mouth and lower it by saturation: the one
+    # link of B1 changes sign over the run, so its polarity is undetermined.
+    assert dominance.loops.links[("Buyers on platform", "buyer adoption")].polarity == "±"
+
+
+def test_evaluator_reproduces_every_equation_of_the_baseline(dominance, baseline):
+    ir = dominance.loops.ir
+    env = environment(ir, baseline)
+    checked = 0
+    for var in ir.variables.values():
+        if var.kind in ("auxiliary", "flow") and var.name in baseline.columns:
+            value = np.broadcast_to(evaluate(var.equation, env, ir), (len(baseline),))
+            np.testing.assert_allclose(value, baseline[var.name], rtol=1e-9, atol=1e-12,
+                                       err_msg=var.name)
+            checked += 1
+    assert checked > 80
+
+
+def test_relative_scores_are_shares_of_each_partition(dominance):
+    for part in {lp.partition for lp in dominance.loops.loops}:
+        ids = [lp.id for lp in dominance.loops.loops if lp.partition == part]
+        total = dominance.relative_all[ids].abs().sum(axis=1)
+        assert np.allclose(total[total > 0], 1.0)
+    assert list(dominance.relative.columns) == ["time", "loop", "score"]
+    assert {"R1", "R5", "B4"} <= set(dominance.relative["loop"])
+    table = stage_table(dominance)
+    assert sorted(table["stage"].unique()) == [1, 2, 3]
+
+
+def test_docs_block_is_current(dominance, empowerment_card):
+    page = (REPO / "docs" / "model.md").read_text(encoding="utf-8")
+    expected = loops_markdown(dominance, empowerment_card)
+    assert extract_block(page, BLOCK) == expected.strip(), (
+        "docs/model.md is out of date: run "
+        "`sdkit loops models/empowerment.mdl --update docs/model.md`")

@@ -1,0 +1,121 @@
+"""Sensitivity building blocks: distributions, metrics, the engine adapter, the docs block."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO
+from sensitivity_helpers import LINEAR_MDL, spec_text, write_spec
+
+from sdkit.markers import extract_block
+from sdkit.sensitivity import load_spec
+from sdkit.sensitivity.evaluate import EnsembleEvaluator, PysdEvaluator, make_evaluator
+from sdkit.sensitivity.metrics import crossing_times, values_at
+from sdkit.sensitivity.sampling import Distribution, make_sample, ppf
+from sdkit.stages import crossing_time
+
+
+def test_distributions_map_the_unit_interval() -> None:
+    u = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
+    np.testing.assert_allclose(ppf(Distribution("uniform", 2, 4), u), [2, 2.5, 3, 3.5, 4])
+    tri = ppf(Distribution("triangular", 0, 2, mode=1), u)
+    assert tri[0] == 0 and tri[2] == pytest.approx(1) and tri[-1] == 2
+    normal = ppf(Distribution("normal", 0, 1, mean=0.5, std=10), u)
+    assert normal[0] == pytest.approx(0) and normal[-1] == pytest.approx(1)
+    assert normal[2] == pytest.approx(0.5)
+    levels = ppf(Distribution("levels", 1, 3, levels=(1, 2, 3)), u)
+    np.testing.assert_array_equal(levels, [1, 1, 2, 3, 3])
+
+
+@pytest.mark.parametrize("method", ["montecarlo", "lhs", "morris", "sobol"])
+def test_samples_are_reproducible_and_inside_the_ranges(method: str) -> None:
+    dists = {"x": Distribution("uniform", 0, 1),
+             "y": Distribution("normal", 0.1, 0.3, mean=0.2, std=0.1),
+             "z": Distribution("levels", 1, 4, levels=(1, 2, 4))}
+    first = make_sample(method, dists, samples=8, seed=3)
+    again = make_sample(method, dists, samples=8, seed=3)
+    other = make_sample(method, dists, samples=8, seed=4)
+    pd.testing.assert_frame_equal(first.values, again.values)
+    assert not first.values.equals(other.values)
+    assert first.values["x"].between(0, 1).all() and first.values["y"].between(0.1, 0.3).all()
+    assert set(first.values["z"]) <= {1, 2, 4}
+    assert len(first.values) == {"montecarlo": 8, "lhs": 8, "morris": 32, "sobol": 40}[method]
+
+
+def test_crossing_times_agree_with_stages() -> None:
+    rng = np.random.default_rng(0)
+    times = np.linspace(0, 10, 41)
+    values = np.cumsum(rng.random((20, 41)) * 0.05, axis=1)
+    values[3] = 0.9                                         # starts above
+    values[5] = 0.1                                         # never reaches
+    got = crossing_times(values, times, 0.5)
+    for row, value in zip(values, got, strict=True):
+        expected = crossing_time(pd.Series(row, index=times), 0.5)
+        assert (np.isnan(value) and expected is None) or value == pytest.approx(expected)
+    assert np.isnan(got).any() and got[3] == 0.0
+    np.testing.assert_allclose(values_at(np.array([[0.0, 2.0, 4.0]]), np.array([0, 1, 2.0]),
+                                         1.5), [3.0])
+
+
+class _Result:
+    def __init__(self, times, arrays):
+        self.time, self.arrays = times, arrays
+
+
+@pytest.fixture
+def linear_spec(tmp_path):
+    (tmp_path / "linear.mdl").write_text(LINEAR_MDL, encoding="utf-8")
+    text = spec_text("morris", samples=2).replace("[execution]", '[execution]\nengine = "auto"')
+    return load_spec(write_spec(tmp_path, text))
+
+
+def test_engine_adapter_and_fallback(linear_spec, monkeypatch: pytest.MonkeyPatch,
+                                     caplog: pytest.LogCaptureFixture) -> None:
+    params = pd.DataFrame({"a": [0.0, 1.0], "b": [0.5, 0.5], "c": [1.0, 0.0]})
+    expected = PysdEvaluator(linear_spec).evaluate(params)
+    monkeypatch.setitem(sys.modules, "sdkit.engine", None)          # not importable
+    assert type(make_evaluator(linear_spec)) is PysdEvaluator
+
+    fake = types.ModuleType("sdkit.engine")
+    seen = {}
+
+    def run_ensemble(model, table, *, outputs=None, **settings):
+        seen["columns"], seen["outputs"] = list(table.columns), outputs
+        times = np.arange(0, 2.5, 0.5)
+        rate = table["a"] + 2 * table["b"] + 3 * table["c"]
+        return _Result(times, {"Stock": np.outer(rate.to_numpy(), times)})
+
+    fake.run_ensemble = run_ensemble
+    monkeypatch.setitem(sys.modules, "sdkit.engine", fake)
+    monkeypatch.setattr("sdkit.engine", fake, raising=False)
+    evaluator = make_evaluator(linear_spec)
+    assert type(evaluator) is EnsembleEvaluator
+    pd.testing.assert_frame_equal(evaluator.evaluate(params), expected)
+    assert seen["outputs"] == ["Stock"] and seen["columns"] == ["a", "b", "c"]
+
+    class UnsupportedConstructError(Exception):
+        pass
+
+    def refuse(*args, **kwargs):
+        raise UnsupportedConstructError("DELAY FIXED is not vectorised")
+
+    fake.run_ensemble = refuse
+    fallback = EnsembleEvaluator(linear_spec)
+    with caplog.at_level("WARNING", logger="sdkit.sensitivity"):
+        pd.testing.assert_frame_equal(fallback.evaluate(params), expected)
+    assert "Falling back to PySD" in caplog.text and "DELAY FIXED" in caplog.text
+
+
+def test_docs_hold_generated_talent_findings() -> None:
+    page = (REPO / "docs" / "sensitivity.md").read_text(encoding="utf-8")
+    block = extract_block(page, "talent-findings", source="docs/sensitivity.md")
+    assert block.startswith("Study `talent-investment")
+    for lever in ("talent budget share", "hiring delay", "attrition rate", "learning time",
+                  "talent role continuity", "technology budget share"):
+        assert f"| {lever} |" in block
+    assert "**stage 2 transition**" in block and "**stage 3 transition**" in block
+    assert "The talent lever that matters most is" in block
