@@ -1,14 +1,12 @@
 """Model checks (issue 8): units, mass balance, time step, extreme conditions.
 
 Each check is shown to pass on a clean model and to catch a planted error.
-The full extreme battery of the empowerment model (about 190 runs) is run by
-``sdkit check models/empowerment.mdl`` and by the ``slow`` test at the end, which
-only runs with ``SDKIT_FULL_CHECK=1``.
+The empowerment model passes all of them, including the full extreme battery
+(about 190 cases, run at once by the ensemble engine).
 """
 
 from __future__ import annotations
 
-import os
 from fractions import Fraction
 
 import pytest
@@ -204,11 +202,21 @@ def test_cli_check_exit_status(growth_path, tmp_path):
     assert "FAIL units" in failed.output and "'bad sum'" in failed.output
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("SDKIT_FULL_CHECK") != "1",
-                    reason="about 190 PySD runs (5 min or more); set SDKIT_FULL_CHECK=1")
-def test_empowerment_full_check():
-    """The whole battery on the empowerment model (about 190 runs)."""
-    report = check_model(EMPOWERMENT_MDL, units=False)
+def test_empowerment_passes_every_check():
+    """Units, balance, dt and the whole extreme battery (about 190 cases, run at
+    once by the ensemble engine) on the empowerment model."""
+    report = check_model(EMPOWERMENT_MDL)
     assert report.passed, report.text()
     assert int(report.result("extremes").summary.split()[0]) > 150
+
+
+def test_battery_engine_and_pysd_agree_on_a_planted_failure(tmp_path):
+    """The ensemble path reports the same failing cases as one PySD run per case."""
+    from sdkit.checks.battery import run_battery
+
+    model = load_model(write_model(tmp_path, "tank.mdl", mdl(NEGATIVE)))
+    baseline = model.run()
+    fast, slow = run_battery(model, baseline), run_battery(model, baseline, engine=False)
+    assert (fast.engine, slow.engine) == ("ensemble", "pysd")
+    assert fast.failures and [f.split(":")[0] for f in fast.failures] == [
+        f.split(":")[0] for f in slow.failures]
