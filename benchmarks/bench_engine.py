@@ -16,27 +16,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import sdkit  # noqa: E402
 from sdkit.engine import Ensemble  # noqa: E402
-
-
-def random_sets(model: sdkit.model.Model, n: int, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    data = {}
-    for var in model.constants():
-        low, high = var.limits
-        if low is None or high is None:
-            continue
-        if var.name.endswith("switch"):
-            data[var.name] = rng.integers(int(low), int(high) + 1, n).astype(float)
-        else:
-            data[var.name] = rng.uniform(low, high, n)
-    return pd.DataFrame(data)
+from sdkit.testing import random_parameter_sets  # noqa: E402
 
 
 def best_of(fn, repeat: int) -> float:
@@ -62,7 +48,7 @@ def main() -> None:
     warnings.simplefilter("ignore")
     model = sdkit.load_model(args.model)
     sizes = [int(s) for s in args.sizes.split(",")]
-    sets = random_sets(model, max(sizes + [args.pysd_runs]))
+    sets = random_parameter_sets(model, max(sizes + [args.pysd_runs]))
     names = list(sets.columns)
     print(f"model {Path(args.model).name}: {len(model.variables)} variables, "
           f"{len(names)} varying constants")
@@ -116,7 +102,7 @@ def child_big(model_path: str, n: int) -> None:
     """Run N sets with a reducer (mean, 5 % and 95 % quantiles); print time and peak RSS."""
     warnings.simplefilter("ignore")
     model = sdkit.load_model(model_path)
-    big = random_sets(model, n, seed=1)
+    big = random_parameter_sets(model, n, seed=1)
     ensemble = Ensemble(model, list(big.columns))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     start = time.perf_counter()

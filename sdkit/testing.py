@@ -19,6 +19,7 @@ __all__ = [
     "conformance_root",
     "reference_modes_path",
     "read_reference_output",
+    "random_parameter_sets",
     "assert_matches_reference",
 ]
 
@@ -163,3 +164,36 @@ def assert_matches_reference(
             f"{compared[col]!r} at time {ref_times[row]:g}: simulated {got!r}, "
             f"reference {want!r} (relative tolerance {rtol:g})"
         )
+
+
+def random_parameter_sets(model, n: int, *, seed: int = 0) -> pd.DataFrame:
+    """Random values of every constant with a documented range, inside the range.
+
+    Constants whose name ends in ``switch`` get whole numbers; the others are
+    uniform over their ``[min, max]``. Constants without a two-sided range are
+    left out.
+
+    Parameters
+    ----------
+    model : sdkit.model.Model
+    n : int
+        Number of parameter sets (rows).
+    seed : int
+        Seed of numpy's default generator.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per set, one column per constant (real names).
+    """
+    rng = np.random.default_rng(seed)
+    data = {}
+    for var in model.constants():
+        low, high = var.limits
+        if low is None or high is None:
+            continue
+        if var.name.endswith("switch"):
+            data[var.name] = rng.integers(int(low), int(high) + 1, n).astype(float)
+        else:
+            data[var.name] = rng.uniform(low, high, n)
+    return pd.DataFrame(data)

@@ -101,20 +101,15 @@ TIME STEP  = 0.25
 \t|
 """
 
-_CONTROL = """
-FINAL TIME = 10
-\t~\tyear
-\t~\t|
-INITIAL TIME = 0
-\t~\tyear
-\t~\t|
-SAVEPER = TIME STEP
-\t~\tyear
-\t~\t|
-TIME STEP = 1
-\t~\tyear
-\t~\t|
-"""
+def control(*, dt: float | str = 1, unit: str = "year", final: float = 10,
+            initial: float = 0, saveper: float | str = "TIME STEP") -> str:
+    """The control section of a small test model (Vensim text)."""
+    lines = [("FINAL TIME", final), ("INITIAL TIME", initial), ("SAVEPER", saveper),
+             ("TIME STEP", dt)]
+    return "".join(f"\n{name} = {value}\n\t~\t{unit}\n\t~\t|" for name, value in lines) + "\n"
+
+
+_CONTROL = control()
 
 #: log(5 - Time) is -inf at time 5 and NaN afterwards.
 NAN_MDL = "{UTF-8}\nbad = LN(5 - Time)\n\t~\tdmnl\n\t~\t|\n" + _CONTROL

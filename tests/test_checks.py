@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import pytest
 from click.testing import CliRunner
-from conftest import EMPOWERMENT_MDL, write_model
+from conftest import EMPOWERMENT_MDL, control, write_model
 
 from sdkit.checks import check_model
 from sdkit.checks.algebra import DMNL, parse_units
@@ -21,24 +21,9 @@ from sdkit.cli import main
 from sdkit.ir import build_ir
 from sdkit.model import load_model
 
-CONTROL = """
-FINAL TIME = 10
-\t~\tYear
-\t~\t|
-INITIAL TIME = 0
-\t~\tYear
-\t~\t|
-SAVEPER = TIME STEP
-\t~\tYear
-\t~\t|
-TIME STEP = {dt}
-\t~\tYear
-\t~\t|
-"""
-
 
 def mdl(body: str, dt: float = 0.5) -> str:
-    return "{UTF-8}\n" + body + CONTROL.format(dt=dt)
+    return "{UTF-8}\n" + body + control(dt=dt, unit="Year")
 
 
 def var(name: str, equation: str, units: str) -> str:

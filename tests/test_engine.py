@@ -8,29 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import sdkit
 from sdkit.engine import Ensemble, run_ensemble
 from sdkit.engine.conformance import MISMATCH, PASSED, check_suite, markdown
 from sdkit.errors import ParameterValueError, UnsupportedConstructError
 from sdkit.ir import BinOp, Num, Ref, UnaryOp, build_ir
 from sdkit.markers import extract_block
+from sdkit.testing import random_parameter_sets
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "engine.md"
 
 
-def _random_sets(model: sdkit.model.Model, n: int, seed: int) -> pd.DataFrame:
-    """Random values of every constant with a documented range, inside the range."""
-    rng = np.random.default_rng(seed)
-    data = {}
-    for var in model.constants():
-        low, high = var.limits
-        if low is None or high is None:
-            continue
-        if var.name.endswith("switch"):
-            data[var.name] = rng.integers(int(low), int(high) + 1, n).astype(float)
-        else:
-            data[var.name] = rng.uniform(low, high, n)
-    return pd.DataFrame(data)
 
 
 def _assert_bitwise(reference: pd.DataFrame, result, i: int) -> None:
@@ -48,7 +35,7 @@ def test_baseline_is_bitwise_equal(empowerment, baseline):
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_random_parameter_sets_are_bitwise_equal(empowerment):
-    params = _random_sets(empowerment, 4, seed=7)
+    params = random_parameter_sets(empowerment, 4, seed=7)
     assert len(params.columns) > 40
     result = run_ensemble(empowerment, params)
     for i, row in params.iterrows():
@@ -65,7 +52,7 @@ def test_time_settings_follow_model_run(empowerment):
 
 
 def test_reducer_streams_and_matches(empowerment):
-    params = _random_sets(empowerment, 50, seed=3)
+    params = random_parameter_sets(empowerment, 50, seed=3)
     full = run_ensemble(empowerment, params, outputs=["Buyers on platform"])
     reduced = run_ensemble(empowerment, params, outputs=["Buyers on platform"],
                            reducer=lambda name, t, v: float(v.mean()))
@@ -75,7 +62,7 @@ def test_reducer_streams_and_matches(empowerment):
 
 
 def test_chunks_do_not_change_results(empowerment):
-    params = _random_sets(empowerment, 9, seed=5)
+    params = random_parameter_sets(empowerment, 9, seed=5)
     ensemble = Ensemble(empowerment, list(params.columns), outputs=["stage index"])
     whole = ensemble.run(params)["stage index"]
     ensemble.chunk = 4

@@ -10,15 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import control
 
 import sdkit
 from sdkit import guard
 from sdkit.errors import ModelParseError, UnsafeModelError
 
-CONTROL = (
-    "FINAL TIME = 1\n\t~\tYear\n\t~\t|\nINITIAL TIME = 0\n\t~\tYear\n\t~\t|\n"
-    "SAVEPER = 1\n\t~\tYear\n\t~\t|\nTIME STEP = 1\n\t~\tYear\n\t~\t|\n"
-)
+CONTROL = control(final=1, saveper=1, unit="Year")
 
 
 def payloads(marker: Path) -> dict[str, str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import control
 
 import sdkit
 from sdkit.cli import main
@@ -22,20 +23,7 @@ EMPOWERMENT_MDL = REPO / "models" / "empowerment.mdl"
 EMPOWERMENT_XMILE = REPO / "models" / "empowerment.xmile"
 NS = {"x": NAMESPACE}
 
-CONTROL = """
-FINAL TIME = 10
-\t~\tyear
-\t~\t|
-INITIAL TIME = 0
-\t~\tyear
-\t~\t|
-SAVEPER = TIME STEP
-\t~\tyear
-\t~\t|
-TIME STEP = 1
-\t~\tyear
-\t~\t|
-"""
+CONTROL = control()
 
 
 def _key(name: str) -> str:
