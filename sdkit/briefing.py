@@ -210,8 +210,12 @@ def _parameter_rows(parameters: pd.DataFrame) -> list[list[str]]:
 def _evidence_rows(comparison: pd.DataFrame | None, lang: str) -> list[list[str]]:
     if comparison is None:
         return []
-    return [[r.metric, f"{r.time:g}", f"{number(r.low)} - {number(r.high)} {r.unit}",
-             text("never", lang) if pd.isna(r.model) else number(float(r.model)),
+    def fmt(value: float, kind: str) -> str:
+        # transition times are years: two decimals, no digit grouping
+        return f"{value:.2f}" if kind == "transition" else number(value)
+
+    return [[r.metric, f"{r.time:g}", f"{fmt(r.low, r.kind)} - {fmt(r.high, r.kind)} {r.unit}",
+             text("never", lang) if pd.isna(r.model) else fmt(float(r.model), r.kind),
              text("ok", lang) if r.within else text("outside", lang)]
             for r in comparison.itertuples()]
 

@@ -147,7 +147,11 @@ def collect_briefing(
         from sdkit.loops import loop_dominance
 
         say("scoring loop dominance of the base run")
-        loops = loop_dominance(model, results.wide(base), card=card).relative
+        dominance = loop_dominance(model, results.wide(base), card=card)
+        # shares are relative within a partition: chart the largest one only
+        # (a loop alone in its partition, like B4, would always show 100 %)
+        main = {loop.id for loop in dominance.loops.loops if loop.partition == 1}
+        loops = dominance.relative[dominance.relative["loop"].isin(main)]
     title = {"en": model.path.stem, "zh": model.path.stem}
     if card is not None:
         title = {"en": card.title_en or title["en"], "zh": card.title_zh or title["zh"]}

@@ -44,11 +44,20 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) 
     temporary = Path(name)
     try:
         write(temporary)
+        # mkstemp makes the file private (0600); give it the mode a plain open() would
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     return target
+
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:

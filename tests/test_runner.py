@@ -302,3 +302,15 @@ def test_cli_evidence(baseline, empowerment_card, reference_modes_path, tmp_path
     assert result.exit_code == 1
     row = next(line for line in result.stdout.splitlines() if "partner warehouses" in line)
     assert row.startswith("| level | partner warehouses |") and "OUTSIDE" in row
+
+
+def test_atomic_write_gives_the_file_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    from sdkit.store import write_text_atomic
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x", encoding="utf-8")
+    written = write_text_atomic(tmp_path / "atomic.txt", "x")
+    assert stat.S_IMODE(os.stat(written).st_mode) == stat.S_IMODE(os.stat(plain).st_mode)
