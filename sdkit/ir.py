@@ -403,12 +403,12 @@ class _Builder:
                          self._from_python(node.right, args))
         if isinstance(node, pyast.Compare):
             parts = [node.left, *node.comparators]
-            result: Expr | None = None
-            for i, op in enumerate(node.ops):
-                pair = BinOp(_AST_OPS[type(op)], self._from_python(parts[i], args),
-                             self._from_python(parts[i + 1], args))
-                result = pair if result is None else BinOp("and", result, pair)
-            assert result is not None
+            pairs = [BinOp(_AST_OPS[type(op)], self._from_python(parts[i], args),
+                           self._from_python(parts[i + 1], args))
+                     for i, op in enumerate(node.ops)]
+            result = pairs[0]
+            for pair in pairs[1:]:
+                result = BinOp("and", result, pair)
             return result
         raise ModelParseError(f"Unexpected operator structure {pyast.dump(node)}")
 

@@ -185,9 +185,8 @@ class _Checker:
                 return None
             if LITERAL in (left, right) and _free(left) and _free(right):
                 return LITERAL
-            a = DMNL if left == LITERAL else left
-            b = DMNL if right == LITERAL else right
-            assert isinstance(a, Unit) and isinstance(b, Unit)
+            a: Unit = DMNL if left == LITERAL else left  # type: ignore[assignment]
+            b: Unit = DMNL if right == LITERAL else right  # type: ignore[assignment]
             return a * b if op == "*" else a / b
         if op == "^":
             return self.power(expr.left, left, expr.right, right)

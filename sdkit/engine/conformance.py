@@ -103,4 +103,4 @@ if __name__ == "__main__":  # pragma: no cover - documentation helper
     if suite is None:
         sys.exit("conformance suite not found (set SDKIT_SHARED)")
     results = check_suite(suite)
-    print(markdown(results))
+    sys.stdout.write(markdown(results) + "\n")

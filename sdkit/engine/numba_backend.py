@@ -82,7 +82,8 @@ class _ScalarGen(_Gen):
     def expr(self, e: I.Expr) -> str:
         if isinstance(e, I.LookupCall):
             var = self.ir.variables[e.table]
-            assert var.lookup is not None
+            if var.lookup is None:
+                raise refuse("a call to a variable that is not a lookup table", self.owner)
             key = "_lk_" + e.table
             if key not in self.lookups:
                 from sdkit.engine.runtime import Lookup
