@@ -29,12 +29,13 @@ CONFORMANCE_MODELS = [
 
 def test_public_names_are_pinned() -> None:
     assert sdkit.__all__ == ["__version__", "errors", "load_model", "run", "Scenario",
-                             "load_scenarios", "run_scenarios", "sensitivity",
+                             "load_scenarios", "run_scenarios", "detect_stages", "sensitivity",
                              "find_loops", "loop_dominance", "check_model",
                              "export_xmile", "render_briefing"]
     assert callable(sdkit.export_xmile)
     assert callable(sdkit.render_briefing)
     assert callable(sdkit.check_model)
+    assert callable(sdkit.detect_stages)
     assert callable(sdkit.find_loops) and callable(sdkit.loop_dominance)
     assert callable(sdkit.sensitivity.run_sensitivity) and callable(sdkit.sensitivity.load_spec)
     assert sdkit.__version__ == "0.1.0"
