@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from sdkit.errors import ModelFileNotFoundError, ModelParseError
+from sdkit.structure import doc_limit, doc_text
 
 __all__ = [
     "Num", "Ref", "BinOp", "UnaryOp", "Call", "LookupCall", "InlineLookup", "Opaque",
@@ -315,18 +316,6 @@ _STATEFUL = {
 }
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else " ".join(str(value).split())
-
-
-def _limit(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if number != number else number
-
-
 class _Builder:
     """Convert one section of a PySD AbstractModel."""
 
@@ -358,7 +347,7 @@ class _Builder:
             return method(node)
         if kind in _STATEFUL:
             return self._stateful(node, *_STATEFUL[kind])
-        return Opaque(kind.removesuffix("Structure").lower(), _text(node)[:200])
+        return Opaque(kind.removesuffix("Structure").lower(), doc_text(node)[:200])
 
     def _ReferenceStructure(self, node: Any) -> Expr:
         if getattr(node, "subscripts", None):
@@ -535,10 +524,10 @@ def build_ir(model: Any) -> ModelIR:
         if py_name in CONTROL:
             kind = "control"
         variables[py_name] = IRVariable(
-            name=element.name, py_name=py_name, kind=kind, units=_text(element.units),
-            limits=(_limit(element.limits[0]), _limit(element.limits[1]))
+            name=element.name, py_name=py_name, kind=kind, units=doc_text(element.units),
+            limits=(doc_limit(element.limits[0]), doc_limit(element.limits[1]))
             if element.limits else (None, None),
-            comment=_text(element.documentation), equation=equation, lookup=lookup,
+            comment=doc_text(element.documentation), equation=equation, lookup=lookup,
             subscripts=subscripts)
     terms = {structure.normalize_reference(t) for rate in rates
              for t in structure.flow_terms(rate)}

@@ -27,6 +27,7 @@ from sdkit.errors import (
     UnknownVariableError,
 )
 from sdkit.names import close_matches, normalize_name
+from sdkit.structure import doc_limit, doc_text
 from sdkit.validation import check_finite_results, check_params, check_time_settings
 
 if TYPE_CHECKING:
@@ -70,19 +71,6 @@ class Variable:
     units: str
     limits: tuple[float | None, float | None]
     comment: str
-
-
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return " ".join(str(value).split())
-
-
-def _limit(value: Any) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return None if math.isnan(value) else value
 
 
 def _kind(py_name: str, kind: Any, subtype: Any, is_flow: bool) -> str:
@@ -333,8 +321,8 @@ def _variables(doc: pd.DataFrame, summary: dict[str, Any]) -> dict[str, Variable
         var = Variable(
             name=name, py_name=py_name,
             kind=_kind(py_name, row["Type"], row["Subtype"], key in flows),
-            units=_text(row["Units"]), limits=(_limit(limits[0]), _limit(limits[1])),
-            comment=_text(row["Comment"]),
+            units=doc_text(row["Units"]), limits=(doc_limit(limits[0]), doc_limit(limits[1])),
+            comment=doc_text(row["Comment"]),
         )
         found.append((order.get(key, len(order)), name.lower(), var))
     found.sort(key=lambda item: item[:2])

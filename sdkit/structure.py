@@ -21,7 +21,14 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["normalize_reference", "summarize", "flow_terms"]
+__all__ = [
+    "normalize_reference",
+    "summarize",
+    "flow_terms",
+    "causal_dependencies",
+    "doc_text",
+    "doc_limit",
+]
 
 #: Arithmetic operators that keep a reference a *direct* term of the net rate.
 _ADDITIVE = frozenset({"+", "-", "negative", "positive"})
@@ -161,3 +168,19 @@ def causal_dependencies(
         return found
 
     return {real: frozenset(causes(py_name, {py_name})) for py_name, real in real_names.items()}
+
+
+def doc_text(value: Any) -> str:
+    """A documentation field (units, comment) as one line; ``""`` for None or NaN."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return " ".join(str(value).split())
+
+
+def doc_limit(value: Any) -> float | None:
+    """One side of a documented range as a float; None for a missing, NaN or non-numeric side."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number

@@ -140,8 +140,12 @@ def assert_matches_reference(
     columns = {_key(c): c for c in result.columns}
     compared = [c for c in reference.columns if _key(c) not in _CONTROL]
     missing = [c for c in compared if _key(c) not in columns]
-    assert not missing, f"Variables missing from the results: {missing}"
-    assert compared, "The reference output has no variables to compare."
+    # explicit raises, not assert: a helper that stops checking under ``python -O``
+    # would pass every comparison
+    if missing:
+        raise AssertionError(f"Variables missing from the results: {missing}")
+    if not compared:
+        raise AssertionError("The reference output has no variables to compare.")
     sim_times = result.index.to_numpy(dtype=float)
     ref_times = reference.index.to_numpy(dtype=float)
     positions = np.clip(np.searchsorted(sim_times, ref_times - 1e-9), 0, len(sim_times) - 1)
