@@ -21,6 +21,9 @@ __all__ = [
     "UnsupportedConstructError",
     "LoopLimitError",
     "WorkerError",
+    "UnsafeCacheError",
+    "ResourceLimitError",
+    "OutputWriteError",
 ]
 
 
@@ -161,4 +164,26 @@ class WorkerError(SdkitError, RuntimeError):
 
     Raised by :mod:`sdkit.faults` after the retries are used up; ``__cause__`` is
     the last failure.
+    """
+
+
+class UnsafeCacheError(SdkitError, PermissionError):
+    """A translation-cache directory or entry that cannot be trusted.
+
+    Owned by another user, writable by others, or whose content no longer matches
+    the digest recorded when it was built.
+    """
+
+
+class ResourceLimitError(SdkitError, ValueError):
+    """A run, time grid, sample or input file larger than the set limit.
+
+    The message names the value and the limit, and how to raise the limit.
+    """
+
+
+class OutputWriteError(SdkitError, OSError):
+    """A result file could not be written (full disk, read-only folder...).
+
+    The previous version of the file, if any, is left intact.
     """

@@ -1,169 +1,210 @@
-"""Untrusted-input defences applied around PySD's translation.
+"""Untrusted model files: what sdkit lets PySD read, build and import.
 
-PySD 3.14 turns a model file into Python source and then imports it. Two fields of
-a model reach that source as text: a variable's comment, written into a
-triple-quoted docstring, and (for data functions) file names, written as string
-literals. A comment that closes the docstring and continues as an expression runs
-arbitrary code when the model is loaded: a real attack on anyone who opens a
-model they did not write.
+PySD 3.14 parses a model file into an abstract model, writes Python source from
+it through string templates, and imports that source. A field of the model file
+that reaches a template unescaped (a comment in a docstring, a file name in
+``r'%s'``, an unknown function name) can close the literal and add code, which
+then runs when the model is loaded. sdkit never trusts the text PySD writes;
+it controls every step instead (threat model and design in ``docs/security.md``):
 
-sdkit defends in two layers, so that a model file can never execute code:
+1. **Reading** (:func:`vensim_encoding`, :func:`check_xmile_bytes`): PySD is told
+   the encoding explicitly, from an allow-list, so nothing decodes the file
+   differently from PySD; XMILE files with a DTD or entity declaration are
+   refused before any XML parser sees them.
+2. **Building** (:func:`make_inert`): the parsed abstract model is checked and
+   made inert before PySD's builder runs. Documentation (the one free-text field
+   PySD writes raw) loses the characters that could end a docstring; every other
+   string that a template could write raw (file names, sheet names, cells,
+   subscript names, names of unknown functions) must be plain text or the model
+   is refused, naming the variable.
+3. **Importing** (:mod:`sdkit.audit`): every generated module, the main one and
+   each macro's, is parsed and checked node by node against an allow-list of what
+   PySD's builder emits, when it is built and again before every import.
 
-1. :func:`neutralize_vensim` and :func:`neutralize_xmile` rewrite the model text
-   before PySD sees it: in comments and units (which are free text) double quotes
-   become single quotes and stray backslashes become ``/``; control
-   characters are removed. Comments keep their meaning for readers.
-2. :func:`audit_generated` parses the Python that PySD wrote and refuses it, before
-   anything imports it, if it contains a name or attribute that model code never
-   needs (``__import__``, ``eval``, ``exec``, ``open``, ``getattr``, ``os``,
-   dunder attributes, ...) or imports a module outside PySD's own set.
-
-Both raise :class:`~sdkit.errors.UnsafeModelError` (a :class:`ModelParseError`)
-naming what was found.
+Comments and units are kept verbatim for sdkit's own metadata: they are read from
+the abstract model before step 2 (see :func:`sdkit.structure.summarize`).
 """
 
 from __future__ import annotations
 
-import ast
+import dataclasses
 import re
 from pathlib import Path
+from typing import Any
 
-from sdkit.errors import UnsafeModelError
+from sdkit import audit
+from sdkit.errors import ModelParseError, UnsafeModelError
+from sdkit.structure import normalize_reference
 
-__all__ = ["REVISION", "neutralize_vensim", "neutralize_xmile", "neutralize", "audit_generated"]
+__all__ = [
+    "REVISION",
+    "ENCODINGS",
+    "vensim_encoding",
+    "check_xmile_bytes",
+    "make_inert",
+    "audit_generated",
+    "audit_translation",
+]
 
 #: Part of the translation cache key: a translation made under older rules is
 #: never reused.
-REVISION = 1
+REVISION = 2
 
-#: Names that generated model code never uses and that an injection needs.
-FORBIDDEN_NAMES = frozenset({
-    "__import__", "__builtins__", "__loader__", "__spec__", "builtins", "eval", "exec",
-    "compile", "open", "getattr", "setattr", "delattr", "globals", "locals", "vars", "input",
-    "breakpoint", "help", "memoryview", "os", "sys", "subprocess", "shutil", "socket",
-    "importlib", "pickle", "marshal", "ctypes", "type", "object", "super", "classmethod",
+#: Vensim ``{ENCODING}`` headers sdkit accepts (lower case): ASCII-compatible
+#: codecs in which every byte below 0x80 means its ASCII character, so quotes,
+#: ``|`` and ``~`` are what they look like. UTF-7 and UTF-16/32 are refused.
+ENCODINGS = frozenset({
+    "utf-8", "utf8", "ascii", "us-ascii", "latin-1", "latin1", "iso-8859-1", "cp1252",
+    "windows-1252", "gbk", "gb2312", "gb18030", "cp936",
 })
-#: Dunder names PySD's generated modules use legitimately.
-ALLOWED_DUNDERS = frozenset({"__file__", "__pysd_version__", "__data", "__name__"})
-#: Top-level modules the generated code may import.
-ALLOWED_IMPORTS = frozenset({"pysd", "numpy", "xarray", "pathlib", "scipy", "pandas", "math"})
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# A backslash that is not a Vensim line continuation (backslash, blanks, newline).
-_STRAY_BACKSLASH = re.compile(r"\\(?![ \t]*\r?\n)")
-_SKETCH = "\\\\\\---///"
+_HEADER = re.compile(rb"\A(?:\xef\xbb\xbf)?[ \t]*\{([^}\r\n]{0,40})\}")
+_DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.I)
+#: Text a template may write raw between quotes: no quote, backslash or control
+#: character (so it can neither close the literal nor escape out of it).
+_PLAIN = re.compile(r"[^'\"\\\x00-\x1f\x7f\u2028\u2029]*")
+_DOC_UNSAFE = re.compile(r"[\"\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _clean_free_text(text: str) -> str:
-    text = _CONTROL.sub("", text)
-    text = _STRAY_BACKSLASH.sub("/", text)
-    return text.replace('"', "'")
-
-
-def neutralize_vensim(text: str) -> str:
-    """Make the free-text fields of a Vensim model harmless.
-
-    The units and comment fields of every equation (the second and later
-    ``~``-separated fields of each ``|``-terminated record) lose double quotes,
-    stray backslashes and control characters. Equations are left as they are:
-    PySD parses them with a grammar, so they cannot carry code.
+def vensim_encoding(data: bytes, source: Path) -> str:
+    """Return the encoding PySD must use for a Vensim file, from its header.
 
     Parameters
     ----------
-    text : str
-        The ``.mdl`` file's text.
+    data : bytes
+        The ``.mdl`` file's bytes.
+    source : pathlib.Path
+        The file, for messages.
 
     Returns
     -------
     str
-        The same model with neutralised comments and units.
+        The header's encoding (``"utf-8"`` when there is none).
+
+    Raises
+    ------
+    ModelParseError
+        The header names an encoding outside :data:`ENCODINGS`.
     """
-    body, sep, sketch = text.partition(_SKETCH)
-    records = body.split("|")
-    cleaned = []
-    for record in records:
-        fields = record.split("~")
-        cleaned.append("~".join([fields[0], *(_clean_free_text(f) for f in fields[1:])]))
-    return "|".join(cleaned) + sep + sketch
+    match = _HEADER.match(data)
+    if match is None:
+        return "utf-8"
+    name = match.group(1).decode("ascii", "replace").strip()
+    if name.lower().replace("_", "-") not in ENCODINGS:
+        known = ", ".join(sorted({"UTF-8", "ASCII", "latin-1", "cp1252", "GBK", "GB18030"}))
+        raise ModelParseError(
+            f"{source} declares the encoding {{{name}}}, which sdkit does not read; "
+            f"save the model as UTF-8 (or one of {known})."
+        )
+    return name
 
 
-def neutralize_xmile(text: str) -> str:
-    """Make the free text of an XMILE model harmless (``<doc>`` and ``<units>``).
+def check_xmile_bytes(data: bytes, source: Path) -> None:
+    """Refuse an XMILE file that is not UTF-8 or that declares a DTD or entities.
+
+    PySD parses XMILE as UTF-8 whatever the file declares; sdkit checks the same
+    text PySD will parse.
+
+    Raises
+    ------
+    ModelParseError
+        The bytes are not UTF-8.
+    UnsafeModelError
+        A ``<!DOCTYPE``, ``<!ENTITY``, ``<!ELEMENT`` or ``<!ATTLIST`` declaration
+        (entity expansion and external entities are refused).
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ModelParseError(
+            f"{source} is not UTF-8 text (byte {err.start}); XMILE files must be UTF-8."
+        ) from err
+    found = _DECLARATION.search(text)
+    if found:
+        raise UnsafeModelError(
+            f"{source} contains an XML <!{found.group(1).upper()} declaration; XMILE files "
+            "with a DTD or entity declarations are refused."
+        )
+
+
+def make_inert(abstract: Any) -> None:
+    """Make PySD's abstract model safe to give to PySD's builder (in place).
 
     Parameters
     ----------
-    text : str
-        The XMILE file's text.
-
-    Returns
-    -------
-    str
-        The same model with neutralised documentation and units.
+    abstract : pysd AbstractModel
+        As returned by ``get_abstract_model()``; every section (the model and
+        its macros) is treated.
 
     Raises
     ------
     UnsafeModelError
-        If the file declares a DTD or entities (XML entity expansion is refused).
+        A string that a code template would write raw contains a quote,
+        backslash or control character; the message names the variable.
     """
-    if re.search(r"<!(DOCTYPE|ENTITY)", text, re.I):
-        raise UnsafeModelError("XMILE files with a DOCTYPE or ENTITY declaration are refused.")
+    for section in abstract.sections:
+        known = {normalize_reference(e.name) for e in section.elements}
+        known |= {normalize_reference(p) for p in getattr(section, "params", ()) or ()}
+        _check_plain(section.name, f"the macro name {section.name!r}")
+        for subscript in getattr(section, "subscripts", ()) or ():
+            _walk(subscript, f"subscript range {subscript.name!r}", known)
+        for element in section.elements:
+            element.documentation = _DOC_UNSAFE.sub(_doc_replacement, element.documentation or "")
+            for component in element.components:
+                _walk(component, f"variable {element.name!r}", known)
 
-    def clean(match: re.Match[str]) -> str:
-        inner = _clean_free_text(match.group(2).replace("&quot;", '"'))
-        return f"{match.group(1)}{inner}{match.group(3)}"
 
-    return re.sub(r"(<(?:doc|units)\b[^>]*>)(.*?)(</(?:doc|units)>)", clean, text, flags=re.S)
+def _doc_replacement(match: re.Match[str]) -> str:
+    return {'"': "\u201d", "\\": "/"}.get(match.group(0), " ")
 
 
-def neutralize(text: str, fmt: str) -> str:
-    """Neutralise a model of format ``"vensim"`` or ``"xmile"``."""
-    return neutralize_vensim(text) if fmt == "vensim" else neutralize_xmile(text)
+def _walk(node: Any, owner: str, known: set[str]) -> None:
+    """Check every string below ``node`` (dataclasses, sequences, mappings)."""
+    if isinstance(node, str):
+        _check_plain(node, owner)
+    elif type(node).__name__ == "ReferenceStructure":
+        if normalize_reference(node.reference) not in known:
+            _check_plain(node.reference, owner)
+        _walk(getattr(node, "subscripts", None), owner, known)
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for field in dataclasses.fields(node):
+            _walk(getattr(node, field.name, None), owner, known)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            _walk(key, owner, known)
+            _walk(value, owner, known)
+    elif isinstance(node, list | tuple | set | frozenset):
+        for item in node:
+            _walk(item, owner, known)
+
+
+def _check_plain(text: str, owner: str) -> None:
+    if not _PLAIN.fullmatch(text):
+        raise UnsafeModelError(
+            f"The equation of {owner} contains the text {text[:60]!r} with a quote, backslash "
+            "or control character where PySD writes text into Python code; refused."
+        )
 
 
 def audit_generated(py_file: str | Path) -> None:
-    """Refuse generated Python that does anything model code never does.
+    """Audit one module PySD wrote (see :mod:`sdkit.audit`)."""
+    audit.audit_file(py_file)
 
-    Parameters
-    ----------
-    py_file : path-like
-        The module PySD wrote, before it is imported.
+
+def audit_translation(folder: str | Path) -> int:
+    """Audit every module of a translation folder (main module and macros).
+
+    Returns
+    -------
+    int
+        The number of modules audited.
 
     Raises
     ------
     UnsafeModelError
-        Naming the forbidden name, attribute or import and its line.
+        If any module contains a construct outside the allow-list, or none exists.
     """
-    source = Path(py_file).read_text(encoding="utf-8")
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as err:
-        raise UnsafeModelError(
-            f"The translated model is not valid Python (line {err.lineno}): refused."
-        ) from err
-    for node in ast.walk(tree):
-        problem = _problem(node)
-        if problem:
-            line = getattr(node, "lineno", "?")
-            raise UnsafeModelError(
-                f"The translated model uses {problem} (line {line}), which model code never "
-                "needs; the model file may be crafted to run code, so it was refused."
-            )
-
-
-def _problem(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Name):
-        if node.id in FORBIDDEN_NAMES:
-            return f"the name {node.id!r}"
-        if node.id.startswith("__") and node.id not in ALLOWED_DUNDERS:
-            return f"the name {node.id!r}"
-    elif isinstance(node, ast.Attribute) and node.attr.startswith("__"):
-        return f"the attribute {node.attr!r}"
-    elif isinstance(node, ast.Import | ast.ImportFrom):
-        modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
-        for module in modules:
-            if (module or "").split(".")[0] not in ALLOWED_IMPORTS:
-                return f"an import of {module!r}"
-    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        if node.func.id in FORBIDDEN_NAMES:
-            return f"a call to {node.func.id!r}"
-    return None
+    count = audit.audit_folder(folder)
+    if count == 0:
+        raise UnsafeModelError(f"No translated module found in {folder}.")
+    return count

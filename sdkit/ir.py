@@ -448,16 +448,9 @@ class _Builder:
 
 
 def _abstract_model(path: Path, fmt: str) -> Any:
-    if fmt == "vensim":
-        from pysd.translators.vensim.vensim_file import VensimFile as Reader
-    else:
-        from pysd.translators.xmile.xmile_file import XmileFile as Reader
-    try:
-        reader = Reader(path)
-        reader.parse()
-        return reader.get_abstract_model()
-    except Exception as err:  # parsimonious, lxml and PySD raise many types
-        raise ModelParseError(f"PySD could not parse {path}: {err}") from err
+    from sdkit.model import read_abstract
+
+    return read_abstract(path, fmt)
 
 
 def build_ir(model: Any) -> ModelIR:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from sdkit.errors import (
     ModelParseError,
     SimulationError,
     UnknownVariableError,
+    UnsafeCacheError,
 )
 from sdkit.names import close_matches, normalize_name
 from sdkit.structure import doc_limit, doc_text
@@ -33,7 +35,7 @@ from sdkit.validation import check_finite_results, check_params, check_time_sett
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Variable", "Model", "load_model", "run", "KINDS", "SUFFIXES"]
+__all__ = ["Variable", "Model", "load_model", "read_abstract", "run", "KINDS", "SUFFIXES"]
 
 #: Possible values of :attr:`Variable.kind`.
 KINDS = ("stock", "flow", "auxiliary", "constant", "lookup", "data", "control")
@@ -253,9 +255,22 @@ class Model:
 
 
 def _load_pysd(py_path: Path, source: Path) -> Any:
-    """Load a fresh PySD model object from a cached translation."""
+    """Load a fresh PySD model object from a cached translation.
+
+    This is sdkit's only import of generated code: the translation's modules are
+    audited (:func:`sdkit.guard.audit_translation`) right before every import.
+    """
     import pysd
 
+    problem = cache.verify_entry(py_path.parent)
+    if problem is not None:
+        raise UnsafeCacheError(
+            f"The cached translation of {source} changed after it was built ({problem}); "
+            "refused. Load the model again to rebuild it."
+        )
+    guard.audit_translation(py_path.parent)
+    writes_bytecode = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True  # no __pycache__ in the entry (it would fail its digest)
     try:
         return pysd.load(str(py_path))
     except FileNotFoundError as err:
@@ -265,51 +280,95 @@ def _load_pysd(py_path: Path, source: Path) -> Any:
         ) from err
     except Exception as err:  # PySD raises many exception types while loading
         raise ModelParseError(f"PySD could not load {source}: {_one_line(err)}") from err
+    finally:
+        sys.dont_write_bytecode = writes_bytecode
+
+
+def read_abstract(path: Path, fmt: str, *, data: bytes | None = None,
+                  source: Path | None = None) -> Any:
+    """Parse a model file into PySD's abstract model, after sdkit's reading checks.
+
+    The encoding PySD uses is decided here from an allow-list (Vensim) and XMILE
+    files with a DTD or entities are refused (see :mod:`sdkit.guard`). Parsing
+    runs no model code.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file PySD reads.
+    fmt : str
+        ``"vensim"`` or ``"xmile"``.
+    data : bytes, optional
+        The file's bytes, if already read.
+    source : pathlib.Path, optional
+        The user's file, for messages (default ``path``).
+
+    Returns
+    -------
+    pysd AbstractModel
+
+    Raises
+    ------
+    ModelParseError
+        The file cannot be read or parsed; :class:`UnsafeModelError` for a
+        refused encoding declaration or DTD.
+    """
+    source = source or path
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise ModelParseError(f"Cannot read {source}: {_one_line(err)}") from err
+    if fmt == "vensim":
+        from pysd.translators.vensim.vensim_file import VensimFile
+
+        encoding = guard.vensim_encoding(data, source)
+        make_reader = lambda: VensimFile(path, encoding=encoding)  # noqa: E731
+    else:
+        from pysd.translators.xmile.xmile_file import XmileFile
+
+        guard.check_xmile_bytes(data, source)
+        make_reader = lambda: XmileFile(path)  # noqa: E731
+    try:
+        reader = make_reader()
+        reader.parse()
+        return reader.get_abstract_model()
+    except Exception as err:  # parsimonious, lxml and PySD raise many types
+        raise ModelParseError(f"PySD could not parse {source}: {_one_line(err)}") from err
 
 
 def _translate(data: bytes, source: Path, fmt: str, workdir: Path) -> None:
-    """Translate model bytes with PySD inside ``workdir`` (a cache staging dir)."""
+    """Translate model bytes with PySD inside ``workdir`` (a cache staging dir).
+
+    The abstract model is summarised (keeping comments and units verbatim), made
+    inert, built, and every generated module is audited before anything imports it.
+    """
     from pysd.builders.python.python_model_builder import ModelBuilder
 
-    if fmt == "vensim":
-        from pysd.translators.vensim.vensim_file import VensimFile as Reader
-    else:
-        from pysd.translators.xmile.xmile_file import XmileFile as Reader
     copy = workdir / ("model" + source.suffix.lower())
-    copy.write_bytes(_neutralized(data, fmt))
+    copy.write_bytes(data)
+    abstract = read_abstract(copy, fmt, data=data, source=source)
+    summary = structure.summarize(abstract)
+    guard.make_inert(abstract)
     try:
-        reader = Reader(copy)
-        reader.parse()
-        abstract = reader.get_abstract_model()
         py_file = Path(ModelBuilder(abstract).build_model())
     except FileNotFoundError as err:
         raise ModelParseError(
             f"{source} refers to an external file ({_one_line(err)}); "
             "external data files are not supported yet."
         ) from err
-    except Exception as err:  # parsimonious, lxml and PySD raise many types
+    except Exception as err:  # PySD and black raise many types
         raise ModelParseError(f"PySD could not translate {source}: {_one_line(err)}") from err
-    guard.audit_generated(py_file)
+    guard.audit_translation(workdir)
     if py_file.name != _PY_FILE:
         os.replace(py_file, workdir / _PY_FILE)
-    summary = structure.summarize(abstract)
     (workdir / _STRUCTURE_FILE).write_text(json.dumps(summary, indent=1), encoding="utf-8")
-
-
-def _neutralized(data: bytes, fmt: str) -> bytes:
-    """The model bytes with free-text fields neutralised (see :mod:`sdkit.guard`)."""
-    encoding = "utf-8"
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError:
-        encoding = "latin-1"
-        text = data.decode(encoding)
-    return guard.neutralize(text, fmt).encode(encoding)
 
 
 def _variables(doc: pd.DataFrame, summary: dict[str, Any]) -> dict[str, Variable]:
     order = {structure.normalize_reference(n): i for i, n in enumerate(summary["order"])}
     flows = {structure.normalize_reference(n) for n in summary["flows"]}
+    docs = summary.get("docs", {})
     found = []
     for row in doc.to_dict("records"):
         py_name = str(row["Py Name"])
@@ -321,8 +380,9 @@ def _variables(doc: pd.DataFrame, summary: dict[str, Any]) -> dict[str, Variable
         var = Variable(
             name=name, py_name=py_name,
             kind=_kind(py_name, row["Type"], row["Subtype"], key in flows),
-            units=doc_text(row["Units"]), limits=(doc_limit(limits[0]), doc_limit(limits[1])),
-            comment=doc_text(row["Comment"]),
+            units=doc_text(docs.get(name, {}).get("units", row["Units"])),
+            limits=(doc_limit(limits[0]), doc_limit(limits[1])),
+            comment=doc_text(docs.get(name, {}).get("comment", row["Comment"])),
         )
         found.append((order.get(key, len(order)), name.lower(), var))
     found.sort(key=lambda item: item[:2])

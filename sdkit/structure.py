@@ -112,7 +112,9 @@ def summarize(abstract_model: Any) -> dict[str, Any]:
         ``order``: real names in model-file order (first definition wins);
         ``flows``: real names of variables that are direct terms of a stock's
         net rate, in model order; ``saveper_follows_time_step``: whether
-        ``SAVEPER`` is defined as ``TIME STEP``.
+        ``SAVEPER`` is defined as ``TIME STEP``; ``docs``: real name to the
+        ``units`` and ``comment`` as written in the model file (verbatim: PySD
+        only ever sees a made-inert copy of the comments).
     """
     section = abstract_model.sections[0]
     order: list[str] = []
@@ -129,7 +131,12 @@ def summarize(abstract_model: Any) -> dict[str, Any]:
     for element in section.elements:
         if normalize_reference(element.name) == "saveper":
             follows = any(_is_reference_to(c.ast, "time_step") for c in element.components)
-    return {"order": order, "flows": flows, "saveper_follows_time_step": follows}
+    docs = {}
+    for element in section.elements:
+        docs.setdefault(element.name, {"units": str(element.units or ""),
+                                       "comment": str(element.documentation or "")})
+    return {"order": order, "flows": flows, "saveper_follows_time_step": follows,
+            "docs": docs}
 
 
 def causal_dependencies(

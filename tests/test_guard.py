@@ -1,8 +1,9 @@
-"""A model file can never run code through sdkit (issue 8, untrusted files).
+"""A model file can never run code through sdkit (untrusted files; docs/security.md).
 
 PySD writes each comment into a triple-quoted docstring of the module it
 generates; without the guard, the first payload below runs a shell command when
-the model is loaded (reproduced with PySD 3.14 directly).
+the model is loaded (reproduced with PySD 3.14 directly). The wider payload
+corpus is in ``tests/security/``; the allow-list audit in ``tests/test_audit.py``.
 """
 
 from __future__ import annotations
@@ -56,14 +57,13 @@ def test_crafted_vensim_never_runs_code(tmp_path, case):
 
 
 def test_comment_with_quotes_still_loads_and_keeps_its_text(tmp_path):
+    comment = 'The "embedded" representative\'s job \\ done, with """ triple quotes.'
     model_file = tmp_path / "quotes.mdl"
     model_file.write_text(
-        '{UTF-8}\nx = 1\n\t~\tDmnl\n\t~\tThe "embedded" representative\'s job \\ done.\n\t|\n'
-        + CONTROL,
-        encoding="utf-8",
+        '{UTF-8}\nx = 1\n\t~\tDmnl\n\t~\t' + comment + '\n\t|\n' + CONTROL, encoding="utf-8",
     )
     model = sdkit.load_model(model_file, cache_dir=tmp_path / "cache")
-    assert model.variable("x").comment == "The 'embedded' representative's job / done."
+    assert model.variable("x").comment == comment
     assert model.run()["x"].iloc[0] == 1
 
 
@@ -86,33 +86,21 @@ def test_crafted_xmile_doc_never_runs_code(tmp_path):
     assert not marker.exists()
 
 
-def test_xmile_entities_are_refused():
-    with pytest.raises(UnsafeModelError, match="DOCTYPE or ENTITY"):
-        guard.neutralize_xmile('<!DOCTYPE x [<!ENTITY a "b">]><xmile/>')
-
-
-@pytest.mark.parametrize(
-    "code, found",
-    [
-        ("import os\n", "an import of 'os'"),
-        ("from subprocess import run\n", "an import of 'subprocess'"),
-        ("x = __import__('os')\n", "'__import__'"),
-        ("x = eval('1')\n", "'eval'"),
-        ("x = (1).__class__\n", "'__class__'"),
-        ("x = open('f')\n", "'open'"),
-    ],
-)
-def test_audit_refuses_generated_code_that_models_never_need(tmp_path, code, found):
-    module = tmp_path / "m.py"
-    module.write_text(code, encoding="utf-8")
-    with pytest.raises(UnsafeModelError, match=found):
-        guard.audit_generated(module)
+def test_xmile_entities_are_refused(tmp_path):
+    model_file = tmp_path / "bomb.xmile"
+    model_file.write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><xmile/>',
+                          encoding="utf-8")
+    with pytest.raises(UnsafeModelError, match="DTD or entity"):
+        sdkit.load_model(model_file, cache_dir=tmp_path / "cache")
 
 
 def test_audit_accepts_pysd_translation_of_the_empowerment_model(empowerment):
-    guard.audit_generated(empowerment._py_path)
+    guard.audit_translation(empowerment._py_path.parent)
 
 
-def test_vensim_continuations_survive_neutralisation():
-    text = "x = 1\n\t~\tDmnl\n\t~\tfirst line \\\n\t\tsecond line\n\t|\n"
-    assert guard.neutralize_vensim(text) == text
+def test_vensim_continuations_survive(tmp_path):
+    model_file = tmp_path / "cont.mdl"
+    model_file.write_text("{UTF-8}\nx = 1\n\t~\tDmnl\n\t~\tfirst line \\\n\t\tsecond line\n\t|\n"
+                          + CONTROL, encoding="utf-8")
+    model = sdkit.load_model(model_file, cache_dir=tmp_path / "cache")
+    assert model.variable("x").comment == "first line second line"
