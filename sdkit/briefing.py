@@ -4,10 +4,13 @@
 already computed) and a language and returns the page as a string. The page is
 rendered by :func:`bokeh.embed.file_html` with BokehJS inline
 (:data:`bokeh.resources.INLINE`), so it opens without a network, through the
-Jinja2 template ``sdkit/templates/briefing.html`` with autoescaping: text from
-scenario files is shown, never interpreted. :func:`briefing_charts` builds the
-page's charts (also used for the embeddable pieces of :mod:`sdkit.embed`).
-Gathering the data (running models) is :mod:`sdkit.briefing_inputs`' job.
+Jinja2 template ``sdkit/templates/briefing.html`` with autoescaping always on:
+text from files (scenario titles, the model card's names, the model's variable
+names, units and comments, the sensitivity spec's name) is shown, never
+interpreted; in the charts it is only drawn as text (see :mod:`sdkit.plots`).
+:func:`briefing_charts` builds the page's charts (also used for the embeddable
+pieces of :mod:`sdkit.embed`). Gathering the data (running models) is
+:mod:`sdkit.briefing_inputs`' job.
 """
 
 from __future__ import annotations
@@ -235,10 +238,11 @@ def findings(data: BriefingData, lang: str = "en") -> list[str]:
 
 
 def _environment() -> Any:
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from jinja2 import Environment, FileSystemLoader
 
     folder = Path(__file__).with_name("templates")
-    return Environment(loader=FileSystemLoader(folder), autoescape=select_autoescape(["html"]),
+    # escape every value, whatever the template's file name (text from files is never markup)
+    return Environment(loader=FileSystemLoader(folder), autoescape=True,
                        trim_blocks=True, lstrip_blocks=True)
 
 

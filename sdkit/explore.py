@@ -7,6 +7,10 @@ that engine is installed, else PySD with a coarser time step (1/8 year by
 default; see :class:`Runner`), which keeps a re-run near one second.
 ``benchmarks/bench_explore.py`` measures it.
 
+Text from the model and its card (variable and stage names) and error messages
+are shown as text, never as HTML or TeX: the page's ``Div`` models render as
+text and titles pass through :func:`sdkit.i18n.no_math`.
+
 :func:`make_server` builds a :class:`bokeh.server.server.Server`
 programmatically; ``sdkit explore`` starts it.
 """
@@ -24,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from sdkit.i18n import text, variable_label
+from sdkit.i18n import no_math, text, variable_label
 
 __all__ = ["LEVERS", "SHOWN", "Lever", "levers", "Runner", "make_app", "make_server"]
 
@@ -187,8 +191,8 @@ def _build_document(doc: Any, model: Any, runner: Runner, specs: list[Lever],
     x_range = Range1d(float(baseline.index[0]), float(baseline.index[-1]))
     figures = []
     for i, name in enumerate(runner.columns):
-        fig = figure(title=variable_label(name, lang), width=420, height=250, x_range=x_range,
-                     tools="pan,wheel_zoom,box_zoom,reset,hover",
+        fig = figure(title=no_math(variable_label(name, lang)), width=420, height=250,
+                     x_range=x_range, tools="pan,wheel_zoom,box_zoom,reset,hover",
                      tooltips=[(text("axis.year", lang), "@time{0.00}"),
                                (text("axis.value", lang), f"@v{i}{{0,0.[000]}}")])
         fig.line("time", f"v{i}", source=base, color="#999999", line_dash="dashed",
@@ -198,11 +202,13 @@ def _build_document(doc: Any, model: Any, runner: Runner, specs: list[Lever],
         fig.legend.location = "top_left"
         fig.yaxis.formatter.use_scientific = False
         figures.append(fig)
-    sliders = [Slider(title=variable_label(s.name, lang), start=s.start, end=s.end, step=s.step,
-                      value=s.value, name=s.name, width=280, format="0[.]000")
+    sliders = [Slider(title=no_math(variable_label(s.name, lang)), start=s.start, end=s.end,
+                      step=s.step, value=s.value, name=s.name, width=280, format="0[.]000")
                for s in specs]
-    status = Div(text="", name="status", width=280)
-    stages = Div(text=_transitions_text(model, baseline, lang), name="stages", width=840)
+    # text-only Divs: stage names (from the model card) and error messages are never HTML
+    status = Div(text="", name="status", width=280, render_as_text=True)
+    stages = Div(text=_transitions_text(model, baseline, lang), name="stages", width=840,
+                 render_as_text=True)
     executor = ThreadPoolExecutor(max_workers=1)
     state: dict[str, Any] = {"busy": False, "pending": None}
 
@@ -219,7 +225,7 @@ def _build_document(doc: Any, model: Any, runner: Runner, specs: list[Lever],
         try:
             run = future.result()
         except Exception as err:  # show any model failure in the page, keep the app alive
-            status.text = f"<b>{type(err).__name__}</b>: {err}"
+            status.text = f"{type(err).__name__}: {err}"
         else:
             current.data = data(run)
             stages.text = _transitions_text(model, run, lang)

@@ -5,6 +5,11 @@ short id; :func:`text` picks the language and fills ``{placeholders}`` with
 :meth:`str.format`. Text read from files (scenario titles, parameter comments)
 is not translated here; it comes in both languages from the scenario files or
 stays as the model wrote it.
+
+Text from files is never markup: the briefing's template escapes it (Jinja2
+autoescaping), the explorer shows it in text-only models, and :func:`no_math`
+keeps Bokeh from reading it as TeX where Bokeh would (titles, labels, slider
+titles).
 """
 
 from __future__ import annotations
@@ -15,7 +20,12 @@ from collections.abc import Mapping
 from sdkit.errors import ParameterValueError
 
 __all__ = ["LANGUAGES", "MESSAGES", "VARIABLES", "check_lang", "text", "variable_label",
-           "output_label", "short_title", "number", "year"]
+           "output_label", "short_title", "number", "year", "no_math"]
+
+#: Where Bokeh and its MathJax start reading TeX (``$$``, ``\[``, ``\(``).
+_TEX_START = re.compile(r"\$(?=\$)|\\(?=[\[(])")
+#: Zero-width space: splits a TeX delimiter without changing what a reader sees.
+_ZWSP = "\u200b"
 
 #: Languages of the catalogue.
 LANGUAGES = ("en", "zh")
@@ -259,3 +269,26 @@ def year(value: float | None, lang: str) -> str:
     if value is None or value != value:
         return text("never", lang)
     return f"{value:.2f}"
+
+
+def no_math(value: str) -> str:
+    """Text that Bokeh draws as typed, never as TeX.
+
+    Bokeh reads ``$$...$$``, ``\\[...\\]`` and ``\\(...\\)`` in a title, a
+    label, an axis label or a slider title as TeX and renders it with MathJax; a
+    slider title with TeX is even put into the page as HTML. This splits every
+    opening delimiter with a zero-width space, so text from a file (a stage or
+    variable name) is shown as it is written.
+
+    Parameters
+    ----------
+    value : str
+        Text from a file.
+
+    Returns
+    -------
+    str
+        ``value`` with a zero-width space after each ``$`` followed by ``$`` and
+        after each backslash followed by ``[`` or ``(``; unchanged without them.
+    """
+    return _TEX_START.sub(lambda match: match.group(0) + _ZWSP, value)

@@ -5,7 +5,10 @@ Every function takes plain pandas tables (those of :mod:`sdkit.runner`,
 model, and takes ``lang`` for its fixed labels (see :mod:`sdkit.i18n`). The
 sensitivity charts (fan charts, index bars, tornado) are in
 :mod:`sdkit.plots_sensitivity`. Each returned model has a ``name`` so a page
-template can place it.
+template can place it. Text from files (scenario labels, stage and variable
+names) goes into text-only places: legends, axis factors, tooltip fields (which
+BokehJS escapes) and titles and labels passed through :func:`sdkit.i18n.no_math`,
+never into a tooltip template or other HTML.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from bokeh.palettes import Category10_10, Set2_8
 from bokeh.plotting import figure
 
 from sdkit.errors import ParameterValueError, UnknownVariableError
-from sdkit.i18n import text, variable_label
+from sdkit.i18n import no_math, text, variable_label
 from sdkit.names import close_matches
 
 __all__ = ["colors", "stage_spans", "scenario_comparison", "stage_timeline", "evidence_fit",
@@ -135,7 +138,7 @@ def scenario_comparison(
     x_range = Range1d(float(results["time"].min()), float(results["time"].max()))
     figures = []
     for i, variable in enumerate(variables):
-        fig = figure(title=variable_label(variable, lang), width=width, height=height,
+        fig = figure(title=no_math(variable_label(variable, lang)), width=width, height=height,
                      x_range=x_range, tools=TOOLS, x_axis_label=text("axis.year", lang))
         rows = {name: one for name, one in
                 results[results["variable"] == variable].groupby("scenario", sort=False)}
@@ -321,7 +324,7 @@ def loop_dominance(
                                      fill_color=STAGE_COLORS[(int(span.stage) - 1) % 5],
                                      level="underlay"))
         fig.add_layout(Label(x=span.start, y=1.0, y_offset=-16, x_offset=3, text_font_size="8pt",
-                             text=f"{span.stage} {getattr(span, stage_key)}".strip()))
+                             text=no_math(f"{span.stage} {getattr(span, stage_key)}".strip())))
     palette = list(islice(cycle(Set2_8), len(loops)))
     areas = fig.varea_stack([f"l{i}" for i in range(len(loops))], x="time", color=palette,
                             alpha=0.75, source=ColumnDataSource(data),

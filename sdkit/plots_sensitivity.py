@@ -17,7 +17,7 @@ from bokeh.plotting import figure
 from bokeh.transform import dodge
 
 from sdkit.errors import ParameterValueError, UnknownVariableError
-from sdkit.i18n import output_label, text, variable_label
+from sdkit.i18n import no_math, output_label, text, variable_label
 from sdkit.names import close_matches
 from sdkit.plots import TOOLS, _check_columns, whiskers
 
@@ -68,7 +68,7 @@ def fan_chart(
     source = ColumnDataSource({c: rows[c].to_numpy(float) for c in BAND_COLUMNS[1:]})
     label = variable_label(variable, lang)
     fig = figure(width=width, height=height, tools=TOOLS,
-                 title=text("chart.fan", lang, variable=label),
+                 title=no_math(text("chart.fan", lang, variable=label)),
                  x_axis_label=text("axis.year", lang))
     fig.varea("time", "p5", "p95", source=source, color=_FAN, alpha=0.18,
               legend_label=text("legend.p5_p95", lang))
@@ -141,7 +141,7 @@ def index_bars(
     source = ColumnDataSource(data)
     out = output_label(output, lang)
     fig = figure(y_range=names, width=width, height=110 + 30 * max(len(names), 1), tools=TOOLS,
-                 title=text(f"chart.{method}", lang, output=out))
+                 title=no_math(text(f"chart.{method}", lang, output=out)))
     step = 0.8 / len(shown)
     for k, (column, conf) in enumerate(shown):
         offset = (k - (len(shown) - 1) / 2) * step
@@ -189,7 +189,7 @@ def tornado_chart(
     source = ColumnDataSource({"parameter": names, "low": table["low"].to_numpy(float),
                                "high": table["high"].to_numpy(float)})
     fig = figure(y_range=names, width=width, height=80 + 30 * max(len(names), 1), tools=TOOLS,
-                 title=text("chart.tornado", lang, output=variable_label(output, lang)))
+                 title=no_math(text("chart.tornado", lang, output=variable_label(output, lang))))
     fig.hbar(y="parameter", left=base, right="low", height=0.7, source=source, color="#6baed6",
              legend_label=text("legend.low", lang))
     fig.hbar(y="parameter", left=base, right="high", height=0.7, source=source, color="#fd8d3c",

@@ -33,6 +33,9 @@ _TOKEN = re.compile(r'"(?:\\.|[^"\\])*"|\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][
 _VARIABLES = ("stock", "flow", "aux", "gf")
 
 
+_DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.I)
+
+
 def _key(name: str) -> str:
     return " ".join(name.replace("_", " ").split()).lower()
 
@@ -84,11 +87,16 @@ def xmile_problems(source: str | os.PathLike[str]) -> list[str]:
     """
     try:
         if isinstance(source, str) and source.lstrip().startswith("<"):
-            root = ET.fromstring(source.encode("utf-8"))
+            data = source.encode("utf-8")
         else:
-            root = ET.parse(Path(source)).getroot()
+            data = Path(source).read_bytes()
+        if _DECLARATION.search(data):
+            return ["contains a DTD or entity declaration (refused: entity expansion)"]
+        root = ET.fromstring(data)
     except ET.ParseError as err:
         return [f"not well-formed XML: {err}"]
+    except OSError as err:
+        return [f"cannot be read: {err.strerror or err}"]
     ns = {"x": _NS}
     problems = []
     if root.tag != "{" + _NS + "}xmile":

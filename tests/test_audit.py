@@ -104,7 +104,8 @@ REFUSED = [
     ("top-level-expression", "rate()\n"),
     ("import-time-call", "y = rate()\n"),
     ("other-decorator", "@staticmethod\ndef x():\n    return 1\n"),
-    ("decorator-stack", "@component.add(name='a')\n@component.add(name='b')\ndef x():\n    return 1\n"),
+    ("decorator-stack",
+     "@component.add(name='a')\n@component.add(name='b')\ndef x():\n    return 1\n"),
     ("undefined-name", "def x():\n    return system('id')\n"),
     ("private-attribute", "def x():\n    return component._components\n"),
     ("unknown-attribute", "def x():\n    return stock.system\n"),
@@ -121,6 +122,33 @@ def test_constructs_outside_the_allow_list_are_refused(code: str) -> None:
     with pytest.raises(UnsafeModelError) as info:
         audit.audit_source(HEADER + "\n" + code)
     assert "\n" not in str(info.value)
+
+
+EXTERNAL = HEADER.replace(
+    "from pysd import Component",
+    "from pysd.py_backend.external import ExtConstant\nfrom pysd import Component")
+
+
+@pytest.mark.parametrize("file_name, ok", [
+    ("input.xlsx", True), ("data down.csv", True), ("/etc/passwd", False),
+    ("../../secret.csv", False), ("sub/dir.csv", False), ("C:\\x.csv", False),
+])
+def test_external_data_must_be_a_plain_file_name_in_the_model_folder(file_name, ok) -> None:
+    code = (f"_ext_constant_c = ExtConstant(r{file_name!r}, 'Sheet1', 'B2', {{}}, _root, {{}}, "
+            "'_ext_constant_c')\n"
+            f"_ext_constant_c.add(r{'input.xlsx'!r}, 'Sheet1', 'B3', {{}})\n")
+    if ok:
+        audit.audit_source(EXTERNAL + code)
+    else:
+        with pytest.raises(UnsafeModelError, match="outside the model's folder"):
+            audit.audit_source(EXTERNAL + code)
+
+
+def test_external_add_checks_its_file_too() -> None:
+    code = ("_ext_constant_c = ExtConstant('a.csv', 'S', 'B2', {}, _root, {}, '_ext_constant_c')\n"
+            "_ext_constant_c.add('/etc/passwd', 'S', 'B3', {})\n")
+    with pytest.raises(UnsafeModelError, match="outside the model's folder"):
+        audit.audit_source(EXTERNAL + code)
 
 
 def test_refusal_names_line_and_variable() -> None:

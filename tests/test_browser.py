@@ -2,7 +2,9 @@
 
 The briefing opens from a file URL without console errors and draws every chart;
 text from scenario files is displayed, not run; charts export as PNG and SVG; in
-the explorer, moving a slider re-runs the model and changes the plotted line.
+the explorer, moving a slider re-runs the model and changes the plotted line;
+script planted in a model, its card, scenario files and a sensitivity spec runs
+in neither the briefing nor the explorer.
 Skipped without Chromium and chromedriver, failed instead under SDKIT_REQUIRE_ALL=1.
 """
 
@@ -15,16 +17,21 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import planted
 import pytest
 import synthetic
 from conftest import REPO, skip_or_fail
 from test_briefing import XSS, make_data
 
+from sdkit import briefing_inputs
 from sdkit.briefing import render_briefing
 from sdkit.embed import find_browser, make_webdriver, write_embeds
 from sdkit.errors import MissingComponentError
+from sdkit.i18n import text
 from sdkit.plots import stage_timeline
 
 
@@ -103,11 +110,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def explorer(sdkit_cache):
+@contextmanager
+def _serve_explorer(*args: str) -> Iterator[str]:
+    """Run ``sdkit explore ARGS`` on a free port; yield its URL once it answers."""
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "sdkit.cli", "explore", "--port", str(port)], cwd=REPO,
+        [sys.executable, "-m", "sdkit.cli", "explore", *args, "--port", str(port)], cwd=REPO,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}/"
     end = time.monotonic() + 120
@@ -121,12 +129,20 @@ def explorer(sdkit_cache):
                 log = process.stderr.read().decode(errors="replace")[-2000:]
                 raise AssertionError(f"explorer did not start: {log}") from err
             time.sleep(0.5)
-    yield url
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def explorer(sdkit_cache):
+    with _serve_explorer() as url:
+        yield url
 
 
 CURRENT = ("const s = Bokeh.documents[0].get_model_by_name('current');"
@@ -157,3 +173,71 @@ def test_moving_a_slider_changes_the_plotted_line(browser, explorer: str) -> Non
         "return Bokeh.documents[0].get_model_by_name('status').text")
     assert "Re-run in" in status
     assert _errors(browser) == []
+
+
+#: Every element, in the page and in the shadow roots Bokeh renders into, that
+#: would run script: an event-handler attribute, a javascript: URL, a script
+#: element inside a Bokeh view.
+LIVE_ELEMENTS = """
+const found = [];
+const walk = (root, shadow) => {
+  for (const el of root.querySelectorAll('*')) {
+    for (const a of el.attributes) {
+      if (a.name.startsWith('on') || /^\\s*javascript:/i.test(a.value)) {
+        found.push(`${el.tagName} ${a.name}=${a.value}`);
+      }
+    }
+    if (shadow && el.tagName === 'SCRIPT') found.push('SCRIPT in a Bokeh view');
+    if (el.shadowRoot) walk(el.shadowRoot, true);
+  }
+};
+walk(document, false);
+return found;
+"""
+#: The text of the page, shadow roots included.
+ALL_TEXT = """
+const texts = [document.body.innerText];
+const walk = (root) => {
+  for (const el of root.querySelectorAll('*')) {
+    if (el.shadowRoot) { texts.push(el.shadowRoot.textContent); walk(el.shadowRoot); }
+  }
+};
+walk(document);
+return texts.join(' ');
+"""
+
+
+def _assert_inert(driver, url: str, title: str, shown: str) -> None:
+    """Open ``url``: no planted script ran, none is live in the DOM, ``shown`` is shown as text."""
+    driver.get_log("browser")  # drop earlier entries
+    driver.get(url)
+    _wait(driver, IDLE)
+    _wait(driver, "return document.readyState === 'complete'")
+    time.sleep(1.0)  # an image's error handler would have run by now
+    assert driver.execute_script("return window.__pwned") is None
+    assert driver.title == title
+    assert driver.execute_script(LIVE_ELEMENTS) == []
+    assert _errors(driver) == []  # e.g. no failed load of the planted image
+    assert shown in driver.execute_script(ALL_TEXT)
+
+
+def test_script_planted_in_files_never_runs(browser, tmp_path: Path, monkeypatch) -> None:
+    model = planted.plant_model(tmp_path / "model")
+    scenarios = planted.plant_scenarios(tmp_path / "scenarios", model)
+    monkeypatch.setattr(briefing_inputs, "load_run_sensitivity",
+                        lambda: lambda spec, *, output_dir, executor: planted.sensitivity())
+    # the spec's name is its file's stem: the payloads that fit in a file name
+    spec = tmp_path / (" ".join(p for p in planted.PAYLOADS if "/" not in p) + ".toml")
+    data = briefing_inputs.collect_briefing(scenarios, spec, work_dir=tmp_path / "work",
+                                            command=planted.planted("sdkit brief"),
+                                            executor="serial")
+    assert data.model_title["en"] == planted.planted(
+        "Dynamic empowerment of an industrial internet platform (Ouyeel, 2015-2030)")
+    for lang in ("en", "zh"):
+        page = tmp_path / f"briefing.{lang}.html"
+        page.write_text(render_briefing(data, lang=lang), encoding="utf-8")
+        title = text("page.title", lang, model=data.model_title[lang])
+        _assert_inert(browser, page.as_uri(), title, planted.planted("Comment"))
+    with _serve_explorer(str(model)) as url:
+        _assert_inert(browser, url, text("explore.title", "en", model=model.name),
+                      planted.planted("intelligentization"))
