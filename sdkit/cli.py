@@ -94,6 +94,7 @@ def run_command(model: Path, settings: tuple[str, ...], output: Path | None,
     """Run MODEL and write or print the results."""
     from sdkit import report
     from sdkit.model import load_model
+    from sdkit.store import write_text_atomic
 
     params = _parse_settings(settings)
     times = {"final_time": _parse_float("--final-time", final_time),
@@ -112,7 +113,7 @@ def run_command(model: Path, settings: tuple[str, ...], output: Path | None,
         click.echo(report.short_table(loaded, result))
     if summary is not None:
         text = report.stock_summary(loaded, result, _parse_years(years), params)
-        click.echo(f"Wrote {report.write_text(summary, text)}")
+        click.echo(f"Wrote {write_text_atomic(summary, text)}")
 
 
 @main.command("info")

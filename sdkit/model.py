@@ -334,7 +334,7 @@ def read_abstract(path: Path, fmt: str, *, data: bytes | None = None,
         reader.parse()
         return reader.get_abstract_model()
     except Exception as err:  # parsimonious, lxml and PySD raise many types
-        raise ModelParseError(f"PySD could not parse {source}: {_one_line(err)}") from err
+        raise ModelParseError(f"PySD could not translate {source}: {_one_line(err)}") from err
 
 
 def _translate(data: bytes, source: Path, fmt: str, workdir: Path) -> None:

@@ -170,19 +170,31 @@ def info_json(model: Model) -> str:
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write text to ``path``, creating parent directories; return the path."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    return target
+    """Write UTF-8 text to ``path`` atomically, creating parent directories; return the path.
+
+    Raises
+    ------
+    OutputWriteError
+        The file could not be written; its previous version is left intact
+        (see :func:`sdkit.store.atomic_write`).
+    """
+    from sdkit.store import write_text_atomic
+
+    return write_text_atomic(path, text)
 
 
 def write_csv(path: str | os.PathLike[str], result: pd.DataFrame) -> Path:
-    """Write results as CSV (first column ``time``), creating parent directories."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    result.to_csv(target, index_label="time")
-    return target
+    """Write results as CSV (first column ``time``) atomically, creating parent directories.
+
+    Raises
+    ------
+    OutputWriteError
+        The file could not be written; its previous version is left intact
+        (see :func:`sdkit.store.atomic_write`).
+    """
+    from sdkit.store import atomic_write
+
+    return atomic_write(path, lambda tmp: result.to_csv(tmp, index_label="time"))
 
 
 def render_table(rows: list[list[str]], header: list[str], *, markdown: bool = False,

@@ -1,25 +1,32 @@
 """Results on disk: atomic writes, and scenario results as Parquet and CSV.
 
+Every file sdkit writes goes through :func:`atomic_write` (or its shortcuts
+:func:`write_text_atomic` and :func:`write_bytes_atomic`): the content is first
+written to a temporary file in the target's folder, flushed to disk with
+``fsync``, and then moved into place with :func:`os.replace`, so a reader never
+sees a half-written file and a failed write (full disk, read-only folder) leaves
+the previous file as it was and no temporary file behind.  Such a failure is an
+:class:`~sdkit.errors.OutputWriteError` naming the file and the reason.
+
 A scenario-results folder holds ``results.parquet`` (the tidy long table of
 :class:`sdkit.runner.ScenarioResults`) and ``transitions.csv`` (one row per
-scenario and stage; an empty ``time`` means never reached). Every file is first
-written to a temporary file in the same folder and then moved into place with
-:func:`os.replace`, so a reader never sees a half-written file.
+scenario and stage; an empty ``time`` means never reached).
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-from sdkit.errors import InputFileError
+from sdkit.errors import InputFileError, OutputWriteError
 from sdkit.runner import RESULT_COLUMNS, TRANSITION_COLUMNS, ScenarioResults
 
-__all__ = ["atomic_write", "write_text_atomic", "save_scenario_results",
+__all__ = ["atomic_write", "write_text_atomic", "write_bytes_atomic", "save_scenario_results",
            "load_scenario_results", "RESULTS_FILE", "TRANSITIONS_FILE"]
 
 RESULTS_FILE = "results.parquet"
@@ -27,42 +34,108 @@ TRANSITIONS_FILE = "transitions.csv"
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
-    """Create ``path`` by calling ``write(temporary_path)`` and then renaming.
+    """Create or replace ``path`` by calling ``write(temporary_path)`` and then renaming.
 
-    Parent folders are created. If ``write`` fails, the temporary file is removed
-    and ``path`` is left as it was.
+    Parent folders are created. The temporary file lies in the same folder, gets
+    the mode a plain ``open()`` would give a new file (or the mode of the file it
+    replaces), and is flushed to disk before the rename; the folder is flushed
+    after it.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to write.
+    write : callable
+        Writes the whole content to the path it is given.
 
     Returns
     -------
     pathlib.Path
         ``path``.
+
+    Raises
+    ------
+    OutputWriteError
+        The file could not be written (an ``OSError`` from the folder, ``write``,
+        the flush or the rename): ``path`` is left as it was and the temporary
+        file is removed. ``__cause__`` is the ``OSError``.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(handle)
-    temporary = Path(name)
+    existed = target.exists()
+    try:
+        temporary = _temporary_file(target)
+    except OSError as err:
+        raise _write_error(target, err, existed) from err
     try:
         write(temporary)
-        # mkstemp makes the file private (0600); give it the mode a plain open() would
-        os.chmod(temporary, 0o666 & ~_umask())
+        _keep_mode(temporary, target)
+        _fsync(temporary)
         os.replace(temporary, target)
+    except OSError as err:
+        temporary.unlink(missing_ok=True)
+        raise _write_error(target, err, existed) from err
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    _fsync_folder(target.parent)
     return target
-
-
-def _umask() -> int:
-    """The process umask (read by setting and restoring it)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write UTF-8 text to ``path`` atomically (see :func:`atomic_write`)."""
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write bytes to ``path`` atomically (see :func:`atomic_write`)."""
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+def _temporary_file(target: Path) -> Path:
+    """An empty new file beside ``target`` (mode 0o666 less the umask, as ``open()``)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(100):
+        name = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return name
+    raise FileExistsError(f"no free temporary name beside {target}")
+
+
+def _keep_mode(temporary: Path, target: Path) -> None:
+    """Give ``temporary`` the permissions of the file it will replace, if any."""
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        return
+    os.chmod(temporary, mode)
+
+
+def _fsync(path: Path, flags: int = os.O_RDWR) -> None:
+    handle = os.open(path, flags)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Flush the rename to disk where the platform allows it (best effort: done is done)."""
+    try:
+        _fsync(folder, os.O_RDONLY)
+    except OSError:
+        pass
+
+
+def _write_error(target: Path, err: OSError, existed: bool) -> OutputWriteError:
+    reason = err.strerror or (os.strerror(err.errno) if err.errno else "") or str(err) \
+        or type(err).__name__
+    kept = "the previous file is unchanged" if existed else "no file was written"
+    error = OutputWriteError(f"Cannot write {target}: {reason}; {kept}.")
+    error.errno = err.errno
+    return error
 
 
 def save_scenario_results(results: ScenarioResults, folder: str | os.PathLike[str]
@@ -73,6 +146,11 @@ def save_scenario_results(results: ScenarioResults, folder: str | os.PathLike[st
     -------
     list of pathlib.Path
         The two files.
+
+    Raises
+    ------
+    OutputWriteError
+        A file could not be written (its previous version is left intact).
     """
     out = Path(folder)
     table = results.results[RESULT_COLUMNS]

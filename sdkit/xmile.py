@@ -74,6 +74,8 @@ def export_xmile(model_or_path: Any, out_path: str | os.PathLike[str] | None = N
         names it and the variable).
     sdkit.errors.ModelParseError
         PySD cannot parse the model.
+    sdkit.errors.OutputWriteError
+        ``out_path`` could not be written (its previous version is left intact).
     """
     ir = model_or_path if isinstance(model_or_path, ModelIR) else build_ir(model_or_path)
     text = xmile_document(ir)

@@ -146,3 +146,79 @@ def test_a_process_dying_mid_write_leaves_the_previous_file(tmp_path):
     assert target.read_text(encoding="utf-8") == "previous"
     leftovers = [p.name for p in tmp_path.iterdir() if p != target]
     assert all(name.startswith(".transitions.csv.") for name in leftovers)
+
+
+# --------------------------------------------------------------------------- orphaned workers
+NAP_MODULE = '''
+import os, time
+from pathlib import Path
+
+class Nap:
+    """An evaluator that records its worker's pid, then sleeps."""
+
+    name = "nap"
+
+    def __init__(self, folder):
+        self.folder = folder
+
+    def evaluate(self, params):
+        Path(self.folder, str(os.getpid())).touch()
+        time.sleep(120)
+'''
+
+PARENT = '''
+import multiprocessing, sys
+multiprocessing.set_start_method(sys.argv[1])
+import pandas as pd
+from nap import Nap
+from sdkit.sensitivity.execute import ProcessExecutor
+params = pd.DataFrame({"x": [0.0, 1.0]})
+for _ in ProcessExecutor(workers=2).map(Nap(sys.argv[2]), [(0, params[:1]), (1, params[1:])]):
+    pass
+'''
+
+
+def _running(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.parametrize("method", multiprocessing.get_all_start_methods())
+def test_workers_exit_when_their_parent_is_killed(tmp_path, method):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    (tmp_path / "nap.py").write_text(NAP_MODULE, encoding="utf-8")
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, method, str(pids)], env=env)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(pids.iterdir())) < 2 and parent.poll() is None:
+            assert time.monotonic() < deadline, "the workers did not start"
+            time.sleep(0.05)
+        workers = [int(p.name) for p in pids.iterdir()]
+        family = {c.pid for c in psutil.Process(parent.pid).children(recursive=True)}
+        assert set(workers) <= family
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        killed = time.monotonic()
+        while any(map(_running, family)) and time.monotonic() - killed < 5:
+            time.sleep(0.02)
+        assert [pid for pid in family if _running(pid)] == []
+    finally:
+        parent.kill()
+        for pid in workers:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -153,8 +153,8 @@ def test_an_interrupted_study_resumes_without_recomputing(folder: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         run_sensitivity(spec, output_dir=out, evaluator=broken, progress=False)
     assert broken.calls == [0, 16, 32, 48]
-    assert sorted(p.name for p in (out / "chunks").iterdir()) == [
-        f"chunk-0000{i}.parquet" for i in range(4)]
+    assert sorted(p.name for p in (out / "chunks").iterdir()) == sorted(
+        f"chunk-0000{i}.{suffix}" for i in range(4) for suffix in ("parquet", "json"))
     assert not json.loads((out / "manifest.json").read_text())["complete"]
     with pytest.raises(sdkit.errors.InputFileError, match="did not finish"):
         load_result(out)
@@ -201,3 +201,111 @@ def test_cli_end_to_end(folder: Path) -> None:
     failed = runner.invoke(main, ["sensitivity", str(bad), "-o", str(folder / "x")])
     assert failed.exit_code == 2
     assert "sdkit: error:" in failed.output and "method.name" in failed.output
+
+
+# --------------------------------------------------------------------------- damaged chunks
+def _rewrite_chunk(path: Path, change) -> None:
+    """Rewrite a chunk's Parquet file in place, keeping its metadata (and its work hash)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    frame = change(table.to_pandas())
+    changed = pa.Table.from_pandas(frame, preserve_index=True)
+    pq.write_table(changed.replace_schema_metadata(table.schema.metadata), path)
+
+
+def _plant(frame: pd.DataFrame) -> pd.DataFrame:
+    frame.iloc[1, 0] = 999999.0
+    return frame
+
+
+def _forge_record(path: Path) -> None:
+    """Cut the chunk to 2 rows and give it a record matching the new bytes."""
+    import hashlib
+
+    _rewrite_chunk(path, lambda frame: frame.iloc[:2])
+    record_file = path.with_suffix(".json")
+    record = json.loads(record_file.read_text())
+    record["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    record_file.write_text(json.dumps(record))
+
+
+DAMAGE = {
+    "planted value": (lambda p: _rewrite_chunk(p, _plant), "did not match its digest"),
+    "cut to 2 rows": (lambda p: _rewrite_chunk(p, lambda f: f.iloc[:2]),
+                      "did not match its digest"),
+    "cut, record forged": (_forge_record, "has 2 rows, expected 16"),
+    "garbage": (lambda p: p.write_bytes(b"PAR1 not a parquet file"), "did not match its digest"),
+    "record lost": (lambda p: p.with_suffix(".json").unlink(), "has no digest record"),
+    "record garbage": (lambda p: p.with_suffix(".json").write_text("{"),
+                       "unreadable digest record"),
+}
+
+
+@pytest.fixture(scope="module")
+def clean_study(folder: Path):
+    """The stub Sobol study (160 runs in 10 chunks of 16), run once without damage."""
+    return run_sensitivity(_stub_spec(folder, "clean.toml"), output_dir=folder / "clean-out",
+                           evaluator=StubEvaluator(), progress=False)
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_a_damaged_chunk_is_recomputed(folder: Path, clean_study, damage: str, caplog) -> None:
+    spec = _stub_spec(folder, f"damaged-{damage.replace(' ', '-')}.toml")
+    out = folder / f"damaged-{damage.replace(' ', '-').replace(',', '')}"
+    run_sensitivity(spec, output_dir=out, evaluator=StubEvaluator(), progress=False)
+    harm, message = DAMAGE[damage]
+    harm(out / "chunks" / "chunk-00003.parquet")
+    again = StubEvaluator()
+    with caplog.at_level("WARNING", logger="sdkit.sensitivity"):
+        result = run_sensitivity(spec, output_dir=out, evaluator=again, progress=False)
+    assert again.calls == [3 * 16]
+    line = next(r.getMessage() for r in caplog.records if r.name == "sdkit.sensitivity"
+                and "recomputed" in r.getMessage())
+    assert line.startswith("chunk 3 (") and message in line and line.endswith("; recomputed.")
+    pd.testing.assert_frame_equal(result.outputs, clean_study.outputs)
+    pd.testing.assert_frame_equal(result.indices, clean_study.indices)
+    saved = pd.read_parquet(out / "outputs.parquet")
+    assert not (saved == 999999.0).any().any()
+    pd.testing.assert_frame_equal(saved, pd.read_parquet(folder / "clean-out" / "outputs.parquet"))
+    # The recomputed chunk is trusted again on the next run.
+    caplog.clear()
+    third = StubEvaluator()
+    run_sensitivity(spec, output_dir=out, evaluator=third, progress=False)
+    assert third.calls == [] and "recomputed" not in caplog.text
+
+
+def test_cli_reports_a_recomputed_chunk_and_a_failed_write(folder: Path, monkeypatch) -> None:
+    spec = write_spec(folder, spec_text("morris", samples=2, chunk_size=4, bands=False),
+                      "cli-damage.toml")
+    out = folder / "cli-damage-out"
+    runner = CliRunner()
+    assert runner.invoke(main, ["sensitivity", str(spec), "-o", str(out),
+                                "--no-progress"]).exit_code == 0
+    _rewrite_chunk(out / "chunks" / "chunk-00001.parquet", _plant)
+    ran = runner.invoke(main, ["sensitivity", str(spec), "-o", str(out), "--no-progress"])
+    assert ran.exit_code == 0, ran.output
+    assert "999999" not in (out / "summary.md").read_text()
+    before = {name: (out / name).read_bytes() for name in ("indices.csv", "summary.md")}
+    import errno
+
+    def full_disk(self, path, *args, **kwargs):
+        Path(path).write_text("# half", encoding="utf-8")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full_disk)
+    failed = runner.invoke(main, ["sensitivity", str(spec), "-o", str(out), "--no-progress"])
+    assert failed.exit_code == 2, failed.output
+    assert f"sdkit: error: Cannot write {out / 'indices.csv'}: No space left on device; " \
+           "the previous file is unchanged." in failed.output
+    assert "Traceback" not in failed.output
+    assert {name: (out / name).read_bytes() for name in before} == before
+    assert not list(out.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("text", ["{", "[1, 2]"])
+def test_a_damaged_manifest_is_an_input_file_error(tmp_path: Path, text: str) -> None:
+    (tmp_path / "manifest.json").write_text(text, encoding="utf-8")
+    with pytest.raises(sdkit.errors.InputFileError, match="manifest.json"):
+        load_result(tmp_path)

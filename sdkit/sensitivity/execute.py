@@ -2,19 +2,27 @@
 
 The sample is split into chunks of ``chunk_size`` rows (chunk ``i`` holds rows
 ``i*chunk_size`` to ``(i+1)*chunk_size - 1``). Each finished chunk's outputs are
-written atomically to ``OUT/chunks/chunk-00012.parquet`` with the chunk's hash in
-the file's metadata; the hash covers the evaluation settings (model, base,
-outputs, bands), the evaluator's name and the chunk's parameter values. On
-start, chunks whose file exists with the same hash are read instead of computed,
-so an interrupted study resumes where it stopped and loses nothing that was
-finished. Results do not depend on the executor: each row is computed the same
-way wherever it runs, and chunks are put back in order.
+written atomically to ``OUT/chunks/chunk-00012.parquet``, and then, also
+atomically, its record ``OUT/chunks/chunk-00012.json``: the hash of the chunk's
+work (the evaluation settings (model, base, outputs, bands), the evaluator's name
+and the chunk's parameter values), the SHA-256 digest of the Parquet file's bytes
+and its number of rows. On start, a chunk whose record has the same work hash is
+read instead of computed, so an interrupted study resumes where it stopped and
+loses nothing that was finished; but only when the file still matches its digest
+and holds one row per run of the chunk. A chunk that was edited, cut short or
+damaged, or that has no record (the run stopped between the two writes), is
+recomputed with a warning on the ``sdkit.sensitivity`` logger (``chunk 3 ... did
+not match its digest; recomputed``). Results do not depend on the executor: each
+row is computed the same way wherever it runs, and chunks are put back in order.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,7 +32,8 @@ from typing import Any, Protocol
 import pandas as pd
 
 from sdkit.errors import ParameterValueError
-from sdkit.store import atomic_write
+from sdkit.faults import one_line
+from sdkit.store import write_bytes_atomic, write_text_atomic
 
 __all__ = ["SerialExecutor", "ProcessExecutor", "DaskExecutor", "make_executor", "run_chunks",
            "chunk_hash", "CHUNKS_DIR", "EXECUTORS"]
@@ -33,6 +42,7 @@ log = logging.getLogger("sdkit.sensitivity")
 CHUNKS_DIR = "chunks"
 EXECUTORS = ("serial", "processes", "dask")
 _HASH_KEY = b"sdkit.chunk_hash"
+_CHUNK_NAME = re.compile(r"chunk-(\d+)\.(parquet|json)")
 
 Chunk = tuple[int, pd.DataFrame]
 
@@ -147,32 +157,100 @@ def chunk_hash(evaluation: str, evaluator_name: str, params: pd.DataFrame) -> st
 
 
 def chunk_path(folder: Path, number: int) -> Path:
+    """The Parquet file of chunk ``number`` in the study ``folder``."""
     return folder / CHUNKS_DIR / f"chunk-{number:05d}.parquet"
 
 
-def _read_chunk(path: Path, expected: str) -> pd.DataFrame | None:
+def record_path(chunk: Path) -> Path:
+    """The record (work hash, digest, rows) written after the chunk file ``chunk``."""
+    return chunk.with_suffix(".json")
+
+
+class _DamagedChunk(Exception):
+    """A saved chunk that cannot be trusted; the message says why."""
+
+
+def _load_chunk(path: Path, work: str, rows: int) -> pd.DataFrame | None:
+    """The saved outputs of a chunk, or None when it is missing or for other work.
+
+    Raises
+    ------
+    _DamagedChunk
+        The file has no record, does not match its digest, cannot be read, or
+        holds another number of rows than ``rows``.
+    """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     if not path.is_file():
         return None
+    record = _read_record(path)
+    if record.get("work") != work:
+        return None
     try:
-        table = pq.read_table(path)
-    except Exception:  # a damaged file is recomputed
-        log.warning("Recomputing unreadable chunk %s", path)
-        return None
-    if (table.schema.metadata or {}).get(_HASH_KEY, b"").decode() != expected:
-        return None
-    return table.to_pandas()
+        data = path.read_bytes()
+    except OSError as err:
+        raise _DamagedChunk(f"could not be read ({one_line(err)})") from err
+    if hashlib.sha256(data).hexdigest() != record.get("sha256"):
+        raise _DamagedChunk("did not match its digest")
+    try:
+        outputs = pq.read_table(pa.BufferReader(data)).to_pandas()
+    except Exception as err:  # pyarrow raises many types for damaged files
+        raise _DamagedChunk(f"could not be read ({one_line(err)})") from err
+    if len(outputs) != rows or record.get("rows") != rows:
+        raise _DamagedChunk(f"has {len(outputs)} rows, expected {rows}")
+    return outputs
 
 
-def _write_chunk(path: Path, outputs: pd.DataFrame, digest: str) -> None:
+def _read_record(chunk: Path) -> dict[str, Any]:
+    path = record_path(chunk)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise _DamagedChunk("has no digest record") from err
+    except (OSError, ValueError) as err:
+        raise _DamagedChunk(f"has an unreadable digest record ({one_line(err)})") from err
+    if not isinstance(record, dict):
+        raise _DamagedChunk("has an unreadable digest record")
+    return record
+
+
+def _write_chunk(path: Path, outputs: pd.DataFrame, work: str) -> None:
+    """Write a chunk's outputs, then its record (work hash, SHA-256 digest, rows)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pandas(outputs, preserve_index=True)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                           _HASH_KEY: digest.encode()})
-    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+                                           _HASH_KEY: work.encode()})
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    data = sink.getvalue().to_pybytes()
+    with contextlib.suppress(OSError):  # the old record does not describe the new file
+        record_path(path).unlink(missing_ok=True)
+    write_bytes_atomic(path, data)
+    record = {"work": work, "sha256": hashlib.sha256(data).hexdigest(), "rows": len(outputs)}
+    write_text_atomic(record_path(path), json.dumps(record) + "\n")
+
+
+def _resume(folder: Path, chunks: Sequence[Chunk], hashes: dict[int, str]
+            ) -> dict[int, pd.DataFrame]:
+    """The intact saved chunks of this work; stale chunk files beyond the sample are removed."""
+    done: dict[int, pd.DataFrame] = {}
+    for number, part in chunks:
+        path = chunk_path(folder, number)
+        try:
+            found = _load_chunk(path, hashes[number], len(part))
+        except _DamagedChunk as err:
+            log.warning("chunk %d (%s) %s; recomputed.", number, path, err)
+            continue
+        if found is not None:
+            done[number] = found
+    for stale in (folder / CHUNKS_DIR).glob("chunk-*"):
+        match = _CHUNK_NAME.fullmatch(stale.name)
+        if match and int(match.group(1)) >= len(chunks):
+            stale.unlink(missing_ok=True)
+    return done
 
 
 def run_chunks(evaluator: Any, params: pd.DataFrame, *, evaluation: str, chunk_size: int,
@@ -194,6 +272,8 @@ def run_chunks(evaluator: Any, params: pd.DataFrame, *, evaluation: str, chunk_s
         From :func:`make_executor`.
     folder : Path, optional
         Study folder; chunks go to ``folder/chunks``. Nothing is saved without one.
+        Saved chunks are reused only when they match their digest and size;
+        others are recomputed with a warning.
     progress : bool
         Show a progress bar (only when stderr is a terminal).
     on_chunk : callable, optional
@@ -203,19 +283,16 @@ def run_chunks(evaluator: Any, params: pd.DataFrame, *, evaluation: str, chunk_s
     -------
     pandas.DataFrame
         The outputs, one row per row of ``params``, in order.
+
+    Raises
+    ------
+    OutputWriteError
+        A chunk could not be saved (full disk, read-only folder).
     """
     chunks = [(i, params.iloc[start:start + chunk_size])
               for i, start in enumerate(range(0, len(params), chunk_size))]
     hashes = {i: chunk_hash(evaluation, evaluator.name, part) for i, part in chunks}
-    done: dict[int, pd.DataFrame] = {}
-    if folder is not None:
-        for i, _ in chunks:
-            found = _read_chunk(chunk_path(folder, i), hashes[i])
-            if found is not None:
-                done[i] = found
-        for stale in (folder / CHUNKS_DIR).glob("chunk-*.parquet"):
-            if int(stale.stem.split("-")[1]) >= len(chunks):
-                stale.unlink()
+    done = {} if folder is None else _resume(folder, chunks, hashes)
     todo = [(i, part) for i, part in chunks if i not in done]
     if done:
         log.info("Resuming: %d of %d chunks already done.", len(done), len(chunks))

@@ -6,8 +6,9 @@ A study folder ``OUT`` holds:
     What was run: spec name and path, fingerprint, method, sample size, seed,
     runs, chunk size, evaluator, parameters (with groups), outputs (with kinds),
     the final time, report settings, and whether the study is complete.
-``chunks/chunk-00000.parquet`` ...
-    The outputs of each chunk as it finished (see :mod:`.execute`).
+``chunks/chunk-00000.parquet``, ``chunks/chunk-00000.json`` ...
+    The outputs of each chunk as it finished, and its record: the hash of its
+    work, the SHA-256 digest of the Parquet file and its rows (see :mod:`.execute`).
 ``samples.parquet``, ``outputs.parquet``
     Parameter values and output values, one row per run (index ``run``).
 ``indices.csv``
@@ -92,7 +93,15 @@ def importance(result: SensitivityResult) -> pd.DataFrame:
 
 
 def save_result(result: SensitivityResult, folder: str | os.PathLike[str]) -> list[Path]:
-    """Write the result files (not the chunks) into ``folder``, atomically each."""
+    """Write the result files (not the chunks) into ``folder``, atomically each.
+
+    ``manifest.json``, which marks the study complete, is written last.
+
+    Raises
+    ------
+    OutputWriteError
+        A file could not be written (its previous version is left intact).
+    """
     out = Path(folder)
     return [
         atomic_write(out / "samples.parquet", lambda t: result.samples.to_parquet(t)),
@@ -106,6 +115,7 @@ def save_result(result: SensitivityResult, folder: str | os.PathLike[str]) -> li
 
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> Path:
+    """Write ``manifest.json`` atomically (see :func:`sdkit.store.write_text_atomic`)."""
     return write_text_atomic(folder / MANIFEST, json.dumps(manifest, indent=1) + "\n")
 
 
@@ -122,7 +132,12 @@ def load_result(folder: str | os.PathLike[str]) -> SensitivityResult:
     if not path.is_file():
         raise InputFileError(f"{path} does not exist; run `sdkit sensitivity SPEC -o {out}`.",
                              path=str(path))
-    manifest = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise InputFileError(f"Cannot read {path}: {err}", path=str(path)) from err
+    if not isinstance(manifest, dict):
+        raise InputFileError(f"{path} is not a study manifest (a JSON object).", path=str(path))
     if not manifest.get("complete"):
         raise InputFileError(f"The study in {out} did not finish; run `sdkit sensitivity "
                              f"{manifest.get('spec', 'SPEC')} -o {out}` to resume it.",

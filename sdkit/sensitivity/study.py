@@ -85,6 +85,12 @@ def run_sensitivity(spec_or_path: SensitivitySpec | str | os.PathLike[str], *,
     -------
     SensitivityResult
         Identical for every executor, given the same spec (and seed).
+
+    Raises
+    ------
+    OutputWriteError
+        A chunk or result file could not be written to ``output_dir`` (full disk,
+        read-only folder); files already there are left intact and a rerun resumes.
     """
     spec = spec_or_path if isinstance(spec_or_path, SensitivitySpec) \
         else load_spec(spec_or_path)
