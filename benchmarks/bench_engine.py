@@ -92,6 +92,21 @@ def main() -> None:
             line += f" {floor_rate:13.0f} {floor_rate / engine_rate:17.2f}"
         print(line)
 
+    # The CPU-independent '^' (docs/engine.md): cost of the element-wise exact path
+    from sdkit.engine import assemble
+
+    frame = sets.head(min(1000, max(sizes)))
+    native = len(frame) / best_of(lambda: ensemble.run(frame), 3)
+    probe = assemble.simd_power_is_exact
+    assemble.simd_power_is_exact = lambda: False
+    try:
+        exact = len(frame) / best_of(lambda: ensemble.run(frame), 3)
+    finally:
+        assemble.simd_power_is_exact = probe
+    print(f"np.power bit-identical to libm pow on this CPU: {probe()}; element-wise exact "
+          f"'^' at N={len(frame)}: {exact:.0f} runs/s = {exact / native:.2f}x np.power "
+          f"({native:.0f} runs/s)")
+
     # N = big with a streaming reducer, in a child process so that its peak memory
     # (max RSS) is its own
     command = [sys.executable, __file__, "--model", args.model, "--child-big", str(args.big)]

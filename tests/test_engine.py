@@ -33,6 +33,25 @@ def test_baseline_is_bitwise_equal(empowerment, baseline):
     _assert_bitwise(baseline, result, 0)
 
 
+def test_exact_power_path_is_bitwise_equal(empowerment, baseline, monkeypatch):
+    """Where numpy's SIMD power differs from the C library's pow (AVX-512 CPUs), the
+    engine evaluates ``^`` element-wise with ``math.pow``; forced here, it is exact too."""
+    from sdkit.engine import assemble
+
+    monkeypatch.setattr(assemble, "simd_power_is_exact", lambda: False)
+    _assert_bitwise(baseline, run_ensemble(empowerment), 0)
+
+
+def test_power_probe_agrees_with_a_direct_comparison():
+    from sdkit.engine.assemble import simd_power_is_exact
+
+    rng = np.random.default_rng(5)
+    base, expo = rng.uniform(0.01, 100, 5_000), rng.uniform(-3, 3, 5_000)
+    scalar = [b ** e for b, e in zip(base.tolist(), expo.tolist(), strict=True)]
+    direct = bool(np.array_equal(np.power(base, expo), scalar))
+    assert direct or not simd_power_is_exact()  # a CPU where they differ is detected
+
+
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_random_parameter_sets_are_bitwise_equal(empowerment):
     params = random_parameter_sets(empowerment, 4, seed=7)
