@@ -13,6 +13,7 @@ from sdkit.engine.conformance import MISMATCH, PASSED, check_suite, markdown
 from sdkit.errors import ParameterValueError, UnsupportedConstructError
 from sdkit.ir import BinOp, Num, Ref, UnaryOp, build_ir
 from sdkit.markers import extract_block
+from sdkit.model import load_model
 from sdkit.testing import random_parameter_sets
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "engine.md"
@@ -175,3 +176,24 @@ def test_cli_engine_ensemble_refusal_is_one_line(tmp_path):
     outcome = CliRunner().invoke(main, ["run", str(path), "--engine", "ensemble"])
     assert outcome.exit_code == 2
     assert "cannot run macros" in outcome.output
+
+
+def test_division_functions_with_constant_arguments(tmp_path):
+    """ZIDZ/XIDZ/QUANTUM/MODULO with constant zero divisors: PySD's 0 and alternates."""
+    from conftest import control
+
+    path = tmp_path / "divide.mdl"
+    path.write_text(
+        "{UTF-8}\n"
+        "z0 = ZIDZ(1, 0) ~ Dmnl ~ |\n"
+        "z1 = ZIDZ(3, 2) ~ Dmnl ~ |\n"
+        "x0 = XIDZ(1, 0, 5) ~ Dmnl ~ |\n"
+        "x1 = XIDZ(1, 4, 5) ~ Dmnl ~ |\n"
+        "q0 = QUANTUM(7, 0) ~ Dmnl ~ |\n"
+        "m1 = MODULO(7, 2) ~ Dmnl ~ |\n"
+        "s = INTEG(z0 + z1 + x0 + x1 + q0 + m1, 0) ~ Dmnl ~ |\n"
+        + control(final=2), encoding="utf-8")
+    model = load_model(path)
+    reference = model.run()
+    _assert_bitwise(reference, run_ensemble(model), 0)
+    assert reference["z0"].iloc[0] == 0 and reference["x0"].iloc[0] == 5

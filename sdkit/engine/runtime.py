@@ -50,12 +50,19 @@ def pulse(t: float, dt: float, start: Any, repeat_time: Any = 0, width: Any = No
     return np.where(np.asarray(repeat_time) == 0, single, np.where(active, train, 0))
 
 
+def _divide(numerator: Any, denominator: Any) -> Any:
+    """``numerator / denominator`` evaluated by numpy even for Python scalars (so a zero
+    divisor gives inf/nan, discarded by the caller's ``where``, not ZeroDivisionError)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.true_divide(numerator, denominator)
+
+
 def xidz(numerator: Any, denominator: Any, x: Any) -> Any:
-    return np.where(np.abs(denominator) < SMALL_VENSIM, x, numerator / denominator)
+    return np.where(np.abs(denominator) < SMALL_VENSIM, x, _divide(numerator, denominator))
 
 
 def zidz(numerator: Any, denominator: Any) -> Any:
-    return np.where(np.abs(denominator) < SMALL_VENSIM, 0, numerator / denominator)
+    return np.where(np.abs(denominator) < SMALL_VENSIM, 0, _divide(numerator, denominator))
 
 
 def integer(x: Any) -> Any:
@@ -63,7 +70,7 @@ def integer(x: Any) -> Any:
 
 
 def quantum(a: Any, b: Any) -> Any:
-    return np.where(b < SMALL_VENSIM, a, b * np.trunc(a / b))
+    return np.where(b < SMALL_VENSIM, a, b * np.trunc(_divide(a, b)))
 
 
 def modulo(x: Any, m: Any) -> Any:
