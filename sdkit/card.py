@@ -9,12 +9,12 @@ cycles of variables. Everything in it is data: nothing is executed.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sdkit.errors import InputFileError
+from sdkit.limits import read_toml
 from sdkit.stages import Stage, TransitionRule
 
 __all__ = ["LoopSpec", "ModelCard", "load_card", "card_path"]
@@ -110,18 +110,13 @@ def load_card(path: str | Path) -> ModelCard:
     InputFileError
         If the file is missing, is not valid TOML, or has an unknown key, a
         missing key or a value of the wrong type.
+    ResourceLimitError
+        If the file is larger or more deeply nested than :mod:`sdkit.limits` allows.
     """
     path = Path(path)
     if path.suffix != ".toml":
         path = card_path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise InputFileError(f"Model card {str(path)!r} does not exist.", path=str(path)) from err
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise InputFileError(
-            f"Model card {str(path)!r} is not valid TOML: {err}", path=str(path)
-        ) from err
+    data = read_toml(path, what="the model card")
     reader = _Reader(path)
     reader.keys(data, _TOP_KEYS, "")
     model = data.get("model", {})

@@ -71,8 +71,22 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="sdkit")
-def main() -> None:
+@click.option("--max-steps", type=click.IntRange(min=1), metavar="N",
+              help="Most integration steps of a run (default 10,000,000; SDKIT_MAX_STEPS).")
+@click.option("--max-rows", type=click.IntRange(min=1), metavar="N",
+              help="Most saved rows of a run (default 1,000,000; SDKIT_MAX_ROWS).")
+@click.option("--max-values", type=click.IntRange(min=1), metavar="N",
+              help="Most values held at once (default 200,000,000; SDKIT_MAX_VALUES).")
+@click.option("--max-runs", type=click.IntRange(min=1), metavar="N",
+              help="Most runs of a sensitivity sample (default 1,000,000; SDKIT_MAX_RUNS).")
+@click.pass_context
+def main(ctx: click.Context, max_steps: int | None, max_rows: int | None,
+         max_values: int | None, max_runs: int | None) -> None:
     """Run and inspect system-dynamics models (Vensim .mdl, XMILE)."""
+    from sdkit.limits import override_limits
+
+    ctx.with_resource(override_limits(max_steps=max_steps, max_rows=max_rows,
+                                      max_values=max_values, max_runs=max_runs))
 
 
 @main.command("run")

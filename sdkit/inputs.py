@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from sdkit.errors import ParameterValueError
+from sdkit.limits import check_run_size
 
 __all__ = ["FORMS", "TimeInput", "input_problem", "time_grid"]
 
@@ -154,6 +155,14 @@ def time_grid(initial_time: float, final_time: float, time_step: float) -> np.nd
     The last point is ``final_time`` even when the span is not a whole number of
     steps.
 
+    Raises
+    ------
+    ParameterValueError
+        A step that is not positive, or an empty span.
+    ResourceLimitError
+        More points than the ``max_steps`` limit (see :mod:`sdkit.limits`),
+        checked before the grid is allocated.
+
     Examples
     --------
     >>> time_grid(0.0, 1.0, 0.25).tolist()
@@ -164,6 +173,9 @@ def time_grid(initial_time: float, final_time: float, time_step: float) -> np.nd
             f"Cannot build a time grid from {initial_time:g} to {final_time:g} "
             f"by {time_step:g}; the step must be positive and the span non-empty."
         )
+    # one series of steps + 1 points (saving once: no saved rows to count)
+    check_run_size(initial_time, final_time, time_step, final_time - initial_time,
+                   what="the integration grid of the time-varying inputs")
     steps = math.ceil((final_time - initial_time) / time_step - 1e-9)
     grid = initial_time + time_step * np.arange(steps + 1, dtype=float)
     grid[-1] = min(grid[-1], final_time)

@@ -24,6 +24,7 @@ from sdkit import __version__, cache, guard, structure
 from sdkit.errors import (
     ModelFileNotFoundError,
     ModelParseError,
+    SdkitError,
     SimulationError,
     UnknownVariableError,
     UnsafeCacheError,
@@ -91,6 +92,14 @@ def _one_line(err: BaseException) -> str:
     if isinstance(err, LookupError) or text in ("", "None"):  # e.g. PySD's KeyError: 'y'
         return f"{type(err).__name__}: {text}" if text else type(err).__name__
     return text
+
+
+def _time_of(pysd_model: Any) -> str:
+    """The model time a failed PySD run stopped at, or "initialisation"."""
+    try:
+        return f"{float(pysd_model.time()):g}"
+    except Exception:  # noqa: BLE001 - the time object may not exist yet
+        return "initialisation"
 
 
 class Model:
@@ -227,9 +236,11 @@ class Model:
         fresh = _load_pysd(self._py_path, self.path)
         try:
             result = fresh.run(params=overrides, return_columns=wanted, **times)
-        except ArithmeticError as err:
+        except SdkitError:
+            raise
+        except Exception as err:  # PySD raises many types mid-run (e.g. a DELAY N of order 0)
             raise SimulationError(
-                f"The simulation of {self.path.name!r} failed at time {fresh.time():g}: "
+                f"The simulation of {self.path.name!r} failed at time {_time_of(fresh)}: "
                 f"{_one_line(err)}"
             ) from err
         result = self._tidy(result, wanted)

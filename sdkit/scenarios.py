@@ -25,22 +25,30 @@ The schema is checked by hand (:data:`SCHEMA`); the variables are checked
 against the model: they must exist (close matches are suggested), be constants,
 and every value an override or input can take must lie within the variable's
 documented range. Every problem is a :class:`~sdkit.errors.ScenarioError`
-naming the file and the key. Nothing read from a file is executed.
+naming the file and the key, except a file, run or input grid larger than the
+limits of :mod:`sdkit.limits` (a :class:`~sdkit.errors.ResourceLimitError`
+naming the file). Nothing read from a file is executed.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from sdkit.errors import ParameterValueError, ScenarioError, SdkitError, UnknownVariableError
+from sdkit.errors import (
+    ParameterValueError,
+    ResourceLimitError,
+    ScenarioError,
+    SdkitError,
+    UnknownVariableError,
+)
 from sdkit.inputs import FORMS, TimeInput, input_problem, time_grid
+from sdkit.limits import read_toml
 from sdkit.names import close_matches
 from sdkit.validation import check_number, check_time_settings, format_range
 
@@ -106,10 +114,18 @@ class Scenario:
         Constants map to numbers; each time-varying input to a ``pandas.Series``
         sampled on the run's integration grid (``INITIAL TIME`` to the final
         time by the time step, this scenario's settings taking precedence).
+
+        Raises
+        ------
+        ResourceLimitError
+            A grid with more points than the ``max_steps`` limit.
         """
         final = self.run_settings.get("final_time", model.final_time)
         step = self.run_settings.get("time_step", model.time_step)
-        grid = time_grid(model.initial_time, final, step)
+        try:
+            grid = time_grid(model.initial_time, final, step) if self.inputs else ()
+        except ResourceLimitError as err:
+            raise ResourceLimitError(f"{self.path}: inputs: {err}") from err
         params: dict[str, float | pd.Series] = dict(self.constants)
         for name, spec in self.inputs.items():
             params[name] = spec.series(grid)
@@ -204,6 +220,9 @@ def _key(*parts: str) -> str:
 class _Validator:
     """Checks one file against :data:`SCHEMA` and its model; errors name file and key."""
 
+    #: The kind of file, for messages.
+    what = "the scenario file"
+
     def __init__(self, path: Path, models: dict[Path | None, Model]) -> None:
         self.path = path
         self.models = models
@@ -234,16 +253,7 @@ class _Validator:
                         MappingProxyType(inputs), MappingProxyType(settings))
 
     def read(self) -> dict[str, Any]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError as err:
-            raise self.error(None, "the scenario file does not exist.") from err
-        except (OSError, UnicodeDecodeError) as err:
-            raise self.error(None, f"cannot read the scenario file: {err}") from err
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as err:
-            raise self.error(None, f"not valid TOML: {err}") from err
+        return read_toml(self.path, what=self.what, error=lambda message: self.error(None, message))
 
     def table(self, value: Any, key: str | None) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -374,4 +384,6 @@ class _Validator:
             first = str(err).split()[0]
             key = _key("run", first) if first in _RUN_KEYS else "run"
             raise self.error(key, str(err)) from err
+        except ResourceLimitError as err:
+            raise ResourceLimitError(f"{self.path}: run: {err}") from err
         return given

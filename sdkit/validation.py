@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sdkit.errors import ParameterValueError, SimulationError
+from sdkit.limits import check_run_size
 
 if TYPE_CHECKING:
     from sdkit.model import Model, Variable
@@ -26,6 +27,7 @@ __all__ = [
     "check_params",
     "check_time_settings",
     "check_finite_results",
+    "effective_times",
     "format_range",
 ]
 
@@ -138,40 +140,16 @@ def _is_multiple(value: float, step: float) -> bool:
     return abs(ratio - round(ratio)) <= 1e-9 * max(1.0, ratio)
 
 
-def check_time_settings(
-    model: Model, final_time: Any, time_step: Any, saveper: Any
-) -> dict[str, float]:
-    """Validate time settings given for one run.
-
-    The effective settings (given values, else the model's) are checked only when
-    at least one setting is given: a model's own settings are the modeller's choice.
-
-    Returns
-    -------
-    dict
-        The given settings only, as floats, ready for ``pysd`` ``run()``.
-
-    Raises
-    ------
-    ParameterValueError
-        Non-numeric or non-finite values, ``time_step`` or ``saveper`` not
-        positive, ``final_time`` not after the initial time, or ``saveper`` not a
-        whole multiple of ``time_step``.
-    """
-    given = {
-        name: check_number(value, name)
-        for name, value in (("final_time", final_time), ("time_step", time_step),
-                            ("saveper", saveper))
-        if value is not None
-    }
-    if not given:
-        return given
+def effective_times(model: Model, given: Mapping[str, float]) -> tuple[float, float, float]:
+    """Final time, time step and saving interval of a run: given, else the model's."""
     final = given.get("final_time", model.final_time)
     step = given.get("time_step", model.time_step)
     if "saveper" in given:
-        save = given["saveper"]
-    else:
-        save = step if model.saveper_follows_time_step else model.saveper
+        return final, step, given["saveper"]
+    return final, step, step if model.saveper_follows_time_step else model.saveper
+
+
+def _check_given(model: Model, final: float, step: float, save: float) -> None:
     if step <= 0:
         raise ParameterValueError(f"time_step must be positive, got {step:g}.")
     if save <= 0:
@@ -186,6 +164,47 @@ def check_time_settings(
             f"saveper must be a whole multiple of time_step ({step:g}) and at least "
             f"time_step, got {save:g}."
         )
+
+
+def check_time_settings(
+    model: Model, final_time: Any, time_step: Any, saveper: Any
+) -> dict[str, float]:
+    """Validate time settings given for one run, and the size of the run.
+
+    The rules for given settings (below) apply only when at least one setting
+    is given: a model's own settings are the modeller's choice. The size of the
+    run is always checked, before anything is run, with
+    :func:`sdkit.limits.check_run_size` (steps, saved rows, and saved rows x
+    the model's variables), so a model whose own TIME STEP is 0 or negative, or
+    whose FINAL TIME is before INITIAL TIME, is refused too.
+
+    Returns
+    -------
+    dict
+        The given settings only, as floats, ready for ``pysd`` ``run()``.
+
+    Raises
+    ------
+    ParameterValueError
+        Non-numeric or non-finite values, ``time_step`` or ``saveper`` not
+        positive, ``final_time`` not after the initial time, or ``saveper`` not a
+        whole multiple of ``time_step``.
+    ResourceLimitError
+        A run with more steps, saved rows or saved values than the limits of
+        :mod:`sdkit.limits` (environment variables ``SDKIT_MAX_STEPS``,
+        ``SDKIT_MAX_ROWS``, ``SDKIT_MAX_VALUES``).
+    """
+    given = {
+        name: check_number(value, name)
+        for name, value in (("final_time", final_time), ("time_step", time_step),
+                            ("saveper", saveper))
+        if value is not None
+    }
+    final, step, save = effective_times(model, given)
+    if given:
+        _check_given(model, final, step, save)
+    check_run_size(model.initial_time, final, step, save, n_vars=len(model.variables),
+                   what=f"model {model.path.name!r}")
     return given
 
 

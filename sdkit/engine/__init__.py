@@ -30,7 +30,8 @@ import pandas as pd
 from sdkit import ir as I
 from sdkit.engine.assemble import Program, build_program
 from sdkit.engine.compiler import TimeGrid, refuse, time_grid
-from sdkit.errors import ParameterValueError, UnknownVariableError
+from sdkit.errors import ParameterValueError, SdkitError, SimulationError, UnknownVariableError
+from sdkit.limits import check_run_size
 from sdkit.names import close_matches, normalize_name
 
 __all__ = ["Ensemble", "EnsembleResult", "run_ensemble", "run_model"]
@@ -146,8 +147,12 @@ class Ensemble:
         raise refuse("a dynamic control variable", "control", str(expr)[:60])
 
     def grid(self, final_time: float | None = None, time_step: float | None = None,
-             saveper: float | None = None) -> TimeGrid:
-        """The time grid of a run, with PySD's arithmetic."""
+             saveper: float | None = None, *, n_sets: int = 1) -> TimeGrid:
+        """The time grid of a run saving ``n_sets`` parameter sets, with PySD's arithmetic.
+
+        Raises ``ParameterValueError`` (unusable settings) or ``ResourceLimitError``
+        (a run larger than the limits of :mod:`sdkit.limits`) before building it.
+        """
         if self.model is not None and (final_time, time_step, saveper) != (None, None, None):
             from sdkit.validation import check_time_settings
 
@@ -158,6 +163,9 @@ class Ensemble:
         initial = self._scalar(eq["initial_time"], dt)
         final = final_time if final_time is not None else self._scalar(eq["final_time"], dt)
         save = saveper if saveper is not None else self._scalar(eq["saveper"], dt)
+        what = f"model {self.model.path.name!r}" if self.model is not None else "the model"
+        check_run_size(initial, final, dt, save, n_sets=n_sets, n_vars=len(self.outputs),
+                       what=what)
         return time_grid(initial, final, dt, save)
 
     # ------------------------------------------------------------------ run
@@ -190,8 +198,8 @@ class Ensemble:
             time_step: float | None = None, saveper: float | None = None,
             reducer: Reducer | None = None) -> EnsembleResult:
         """Run every row of ``params`` (see :func:`run_ensemble`)."""
-        grid = self.grid(final_time, time_step, saveper)
         arrays, n = self._param_arrays(params)
+        grid = self.grid(final_time, time_step, saveper, n_sets=1 if reducer else n)
         arrays.update(initial_time=grid.initial, final_time=grid.final, saveper=grid.saveper)
         times = grid.saved_times
         names = [self.ir.variables[o].name for o in self.outputs]
@@ -230,7 +238,16 @@ class Ensemble:
         part = {k: (v[lo:hi] if isinstance(v, np.ndarray) and v.shape == (n,) else v)
                 for k, v in arrays.items()}
         with np.errstate(all="ignore"):
-            self.program.function(part, hi - lo, grid.times, grid.save, grid.dt, record)
+            try:
+                self.program.function(part, hi - lo, grid.times, grid.save, grid.dt, record)
+            except SdkitError:
+                raise
+            except Exception as err:  # e.g. a DELAY N whose order evaluates to 0
+                name = getattr(self.ir.path, "name", "the model")
+                text = " ".join(str(err).split())
+                raise SimulationError(
+                    f"The ensemble run of {name!r} failed: {type(err).__name__}: {text}"
+                ) from err
 
 
 def run_ensemble(model: Any, params: pd.DataFrame | None = None, *,

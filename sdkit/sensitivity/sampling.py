@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sdkit.limits import check_sample_size
+
 __all__ = ["DISTRIBUTIONS", "METHODS", "Distribution", "Sample", "ppf", "unit_problem",
            "make_sample", "run_count"]
 
@@ -140,9 +142,18 @@ def make_sample(method: str, distributions: Mapping[str, Distribution], *, sampl
     Returns
     -------
     Sample
+
+    Raises
+    ------
+    ResourceLimitError
+        More runs (or runs x parameters values) than the limits of
+        :mod:`sdkit.limits`, checked before anything is drawn.
     """
     names = list(distributions)
     k = len(names)
+    if method in METHODS:
+        check_sample_size(run_count(method, distributions, samples), k,
+                          what=f"the {method} sample")
     if method == "oat":
         return _oat(distributions, samples, base or {})
     if method == "montecarlo":

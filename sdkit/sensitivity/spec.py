@@ -20,9 +20,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdkit.errors import ScenarioError
+from sdkit.errors import ParameterValueError, ResourceLimitError, ScenarioError
+from sdkit.limits import check_limit, check_run_size, check_sample_size
 from sdkit.scenarios import _SLUG, _key, _Validator, load_scenario
 from sdkit.sensitivity.sampling import DISTRIBUTIONS, METHODS, Distribution, run_count
+from sdkit.validation import effective_times
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -207,10 +209,7 @@ class _SpecValidator(_Validator):
         where = f"{self.path}: {key}: " if key else f"{self.path}: "
         return SensitivitySpecError(where + message, path=str(self.path), key=key)
 
-    def read(self) -> dict[str, Any]:
-        if not self.path.is_file():
-            raise self.error(None, "the sensitivity spec file does not exist.")
-        return super().read()
+    what = "the sensitivity spec file"
 
     def integer(self, value: Any, key: str, low: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -247,10 +246,37 @@ class _SpecValidator(_Validator):
         if method.name == "oat":
             method = Method("oat", method.samples, None, method.levels, method.resamples,
                             method.conf_level)
+        self.check_size(method, parameters, model, settings,
+                        "model" if scenario_path is None else "scenario", chunk,
+                        len({o.variable for o in outputs} | set(bands)))
         return SensitivitySpec(
             name, self.path, model.path, method, parameters, outputs, texts["title"],
             texts["description"], scenario_path, base, settings, bands, chunk, engine,
             block, str(group))
+
+    def check_size(self, method: Method, parameters: tuple[Parameter, ...], model: Model,
+                   settings: dict, base_key: str, chunk: int, n_vars: int) -> None:
+        """Refuse a sample, bootstrap, run or chunk of runs larger than the limits."""
+        runs = run_count(method.name, {p.name: p.distribution for p in parameters},
+                         method.samples)
+        times = (model.initial_time, *effective_times(model, settings))
+        checks = [
+            ("method.samples", lambda: check_sample_size(
+                runs, len(parameters), what=f"the {method.name} sample")),
+            ("method.resamples", lambda: check_limit(
+                "max_values", method.samples * method.resamples,
+                "the bootstrap values (samples x resamples)")),
+            (base_key, lambda: check_run_size(*times, n_vars=n_vars, what="each run")),
+            ("execution.chunk_size", lambda: check_run_size(
+                *times, n_sets=chunk, n_vars=n_vars, what="a chunk of runs")),
+        ]
+        for key, check in checks:
+            try:
+                check()
+            except ResourceLimitError as err:
+                raise ResourceLimitError(f"{self.path}: {key}: {err}") from err
+            except ParameterValueError as err:
+                raise self.error(key, str(err)) from err
 
     def base(self, data: dict[str, Any]) -> tuple[Model, Path | None, dict, dict]:
         if ("scenario" in data) == ("model" in data):
