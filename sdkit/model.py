@@ -31,7 +31,13 @@ from sdkit.errors import (
 )
 from sdkit.names import close_matches, normalize_name
 from sdkit.structure import doc_limit, doc_text
-from sdkit.validation import check_finite_results, check_params, check_time_settings
+from sdkit.validation import (
+    check_finite_results,
+    check_params,
+    check_saved_rows,
+    check_time_settings,
+    effective_times,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -244,6 +250,9 @@ class Model:
                 f"{_one_line(err)}"
             ) from err
         result = self._tidy(result, wanted)
+        final, _, save = effective_times(self, times)
+        check_saved_rows(repr(self.path.name), self.initial_time, final, save, len(result),
+                         float(result.index[-1]) if len(result) else self.initial_time)
         check_finite_results(result)
         return result
 

@@ -28,6 +28,7 @@ __all__ = [
     "check_time_settings",
     "check_finite_results",
     "effective_times",
+    "check_saved_rows",
     "format_range",
 ]
 
@@ -230,3 +231,38 @@ def check_finite_results(result: pd.DataFrame) -> None:
         f"The simulation produced {what} for {numeric.columns[col]!r} at time "
         f"{numeric.index[row]:g}; check the equations feeding this variable."
     )
+
+
+def check_saved_rows(name: str, initial: float, final: float, saveper: float,
+                     saved: int, last: float) -> None:
+    """Refuse a run whose saved rows stop short of FINAL TIME.
+
+    PySD (and the engine, which reproduces it) advances the clock as ``t + dt``
+    and saves when ``t - initial`` is within ``dt * 1e-5`` of a multiple of
+    SAVEPER. Over very many steps the rounding of ``t + dt`` accumulates past that
+    tolerance and later saves are silently skipped (e.g. TIME STEP = SAVEPER = 0.01
+    up to 10,000 stops saving at 6708.01). A short result is never returned.
+
+    Parameters
+    ----------
+    name : str
+        The model, for the message.
+    initial, final, saveper : float
+        The run's time settings.
+    saved : int
+        Rows actually saved; ``last`` the last saved time.
+
+    Raises
+    ------
+    SimulationError
+        Fewer rows than ``floor((final - initial) / saveper) + 1``.
+    """
+    expected = math.floor((final - initial) / saveper * (1 + 1e-12)) + 1
+    if saved < expected:
+        raise SimulationError(
+            f"{name}: the run saved {saved:,} of {expected:,} rows (last at t = {last:.12g}, "
+            f"FINAL TIME {final:.12g}): the clock t + TIME STEP accumulated rounding error and "
+            "missed the save times; use a TIME STEP that is a power of two (e.g. 1/128) or a "
+            "shorter run."
+        )
+

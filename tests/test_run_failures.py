@@ -37,3 +37,23 @@ def test_delay_n_of_order_zero_is_a_one_line_error(order_zero: Path, tmp_path: P
     lines = result.output.strip().splitlines()
     assert lines[-1].startswith("sdkit: error:") and "Traceback" not in result.output
     assert not (tmp_path / "out.csv").exists()
+
+
+CLOCK_DRIFT = (
+    "{UTF-8}\ns = INTEG(1, 0) ~ widgets ~ |\n"
+    "INITIAL TIME = 1e+07 ~ Year ~|\nFINAL TIME = 1.000001e+07 ~ Year ~|\n"
+    "TIME STEP = 0.01 ~ Year ~|\nSAVEPER = TIME STEP ~ Year ~|\n"
+)
+
+
+@pytest.mark.parametrize("engine", ["pysd", "ensemble"])
+def test_a_run_whose_clock_drifts_is_refused_not_truncated(tmp_path: Path, engine: str) -> None:
+    """PySD's t + dt drifts past its save tolerance after 447 steps here (at t = 1e7): the
+    CSV would silently end at t = 10000004.47 of 10000010 with exit 0."""
+    path = tmp_path / "drift.mdl"
+    path.write_text(CLOCK_DRIFT, encoding="utf-8")
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(main, ["run", str(path), "--engine", engine, "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "saved 448 of 1,001 rows" in result.output
+    assert not out.exists()

@@ -30,6 +30,7 @@ import numpy as np
 from sdkit import ir as I
 from sdkit.engine import runtime
 from sdkit.errors import UnsupportedConstructError
+from sdkit.validation import check_saved_rows
 
 _FUNCS = {
     "abs": "np.abs", "exp": "np.exp", "sin": "np.sin", "cos": "np.cos", "tan": "np.tan",
@@ -83,6 +84,8 @@ def time_grid(initial: Any, final: Any, dt: Any, saveper: Any) -> TimeGrid:
         t = t + dt
     times.append(t)
     save.append(in_return(t))
+    check_saved_rows("the ensemble run", initial, final, saveper, sum(save),
+                     max((x for x, s in zip(times, save, strict=True) if s), default=initial))
     return TimeGrid(initial, final, dt, saveper, times, save)
 
 
