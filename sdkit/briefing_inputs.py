@@ -114,10 +114,9 @@ def collect_briefing(
         If no scenario is named ``base``.
     """
     from sdkit.card import card_path, load_card
-    from sdkit.evidence import compare_with_reference, load_reference_modes
+    from sdkit.evidence import compare_with_reference, load_reference_modes, reference_for
     from sdkit.runner import run_scenarios
     from sdkit.scenarios import load_scenarios
-    from sdkit.testing import reference_modes_path
 
     def say(message: str) -> None:
         if progress is not None:
@@ -137,7 +136,7 @@ def collect_briefing(
 
     model = load_model(by_name[base].model_path)
     card = load_card(model.path) if card_path(model.path).is_file() else None
-    reference = reference or reference_modes_path()
+    reference = reference_for(model.path, reference)
     evidence = None
     if card is not None and reference is not None:
         evidence = compare_with_reference(results.wide(base), load_reference_modes(reference),

@@ -68,6 +68,10 @@ class ModelCard:
     evidence_transitions : dict of str to int
         Reference metric -> stage number entered by the transition.
     loops : tuple of LoopSpec
+    reference : Path or None
+        The model's reference-modes table (evidence with sources), from the key
+        ``evidence.reference`` (a CSV path relative to the card); ``None`` when
+        the card names none.
     """
 
     path: Path
@@ -78,6 +82,7 @@ class ModelCard:
     evidence_levels: dict[str, str] = field(default_factory=dict)
     evidence_transitions: dict[str, int] = field(default_factory=dict)
     loops: tuple[LoopSpec, ...] = ()
+    reference: Path | None = None
 
     def variables(self) -> set[str]:
         """Every model variable the card refers to."""
@@ -138,7 +143,8 @@ def load_card(path: str | Path) -> ModelCard:
         for i, t in enumerate(reader.table_list(data, "transitions"))
     )
     evidence = data.get("evidence", {})
-    reader.keys(evidence, {"levels", "transitions"}, "evidence")
+    reader.keys(evidence, {"levels", "transitions", "reference"}, "evidence")
+    reference = _reference(reader, evidence, path)
     levels = {
         str(k): reader.typed(v, str, f"evidence.levels.{k}")
         for k, v in evidence.get("levels", {}).items()
@@ -179,7 +185,21 @@ def load_card(path: str | Path) -> ModelCard:
         levels,
         ev_transitions,
         tuple(loops),
+        reference,
     )
+
+
+def _reference(reader: _Reader, evidence: dict[str, Any], path: Path) -> Path | None:
+    """``evidence.reference``: a CSV file beside the card (no absolute path, no ``..``)."""
+    if "reference" not in evidence:
+        return None
+    name = reader.typed(evidence["reference"], str, "evidence.reference")
+    relative = Path(name)
+    if relative.is_absolute() or ".." in relative.parts or relative.suffix.lower() != ".csv":
+        raise InputFileError(
+            f"{path}: evidence.reference must be a .csv file inside the card's folder, "
+            f"got {name!r}.", path=str(path), key="evidence.reference")
+    return path.parent / relative
 
 
 def _dominant_in(reader: _Reader, value: Any, stages: tuple[Stage, ...], where: str

@@ -145,7 +145,7 @@ def info_command(model: Path, as_json: bool) -> None:
 @main.command("evidence")
 @click.argument("model", type=_PATH)
 @click.option("--reference", type=_PATH, metavar="CSV",
-              help="Reference modes (default: the shared Ouyeel reference modes).")
+              help="Reference modes (default: the table the model card names).")
 @click.option("--markdown", is_flag=True, help="Print a Markdown table.")
 @click.pass_context
 def evidence_command(ctx: click.Context, model: Path, reference: Path | None,
@@ -153,14 +153,13 @@ def evidence_command(ctx: click.Context, model: Path, reference: Path | None,
     """Compare MODEL's baseline run with the reference modes; exit 1 if a row is outside."""
     from sdkit import report
     from sdkit.card import load_card
-    from sdkit.evidence import compare_with_reference, load_reference_modes
+    from sdkit.evidence import compare_with_reference, load_reference_modes, reference_for
     from sdkit.model import load_model
-    from sdkit.testing import reference_modes_path
 
-    reference = reference or reference_modes_path()
+    reference = reference_for(model, reference)
     if reference is None:
-        raise InputFileError("No reference modes file found in the shared folder "
-                             "(set SDKIT_SHARED); pass --reference CSV.")
+        raise InputFileError(f"No reference modes for {model}: its model card names none "
+                             "(evidence.reference); pass --reference CSV.")
     card, modes = load_card(model), load_reference_modes(reference)
     comparison = compare_with_reference(load_model(model).run(), modes, card)
     click.echo(report.evidence_table(comparison, markdown=markdown))
@@ -172,12 +171,12 @@ def evidence_command(ctx: click.Context, model: Path, reference: Path | None,
 @click.argument("model", type=_PATH)
 @click.argument("page", type=_PATH)
 @click.option("--reference", type=_PATH, metavar="CSV",
-              help="Reference modes (default: the shared Ouyeel reference modes).")
+              help="Reference modes (default: the table the model card names).")
 def doc_command(model: Path, page: Path, reference: Path | None) -> None:
     """Rewrite the generated blocks of PAGE: MODEL's parameters and its evidence table."""
     from sdkit import report
     from sdkit.card import load_card
-    from sdkit.evidence import compare_with_reference, load_reference_modes
+    from sdkit.evidence import compare_with_reference, load_reference_modes, reference_for
     from sdkit.markers import replace_block
     from sdkit.model import load_model
     from sdkit.modeldoc import parameter_table
@@ -188,7 +187,7 @@ def doc_command(model: Path, page: Path, reference: Path | None) -> None:
     values = {v.name: float(baseline[v.name].iloc[0]) for v in loaded.constants()}
     text = _read_page(page)
     text = replace_block(text, "parameters", parameter_table(loaded, values), source=str(page))
-    if (reference := reference or _reference_or_none()) is not None:
+    if (reference := reference_for(model, reference)) is not None:
         comparison = compare_with_reference(baseline, load_reference_modes(reference),
                                             load_card(model))
         text = replace_block(text, "evidence", report.evidence_table(comparison, markdown=True),
@@ -201,12 +200,6 @@ def _read_page(page: Path) -> str:
         return page.read_text(encoding="utf-8")
     except OSError as err:
         raise InputFileError(f"Cannot read {page}: {err}", path=str(page)) from err
-
-
-def _reference_or_none() -> Path | None:
-    from sdkit.testing import reference_modes_path
-
-    return reference_modes_path()
 
 
 @main.group("scenarios")

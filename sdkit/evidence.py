@@ -23,7 +23,7 @@ from sdkit.errors import InputFileError, UnknownVariableError
 from sdkit.names import close_matches
 from sdkit.stages import detect_stages
 
-__all__ = ["CHECKED_KINDS", "load_reference_modes", "compare_with_reference"]
+__all__ = ["CHECKED_KINDS", "load_reference_modes", "compare_with_reference", "reference_for"]
 
 #: Row kinds that a baseline must reproduce.
 CHECKED_KINDS = ("transition", "level")
@@ -187,3 +187,30 @@ def value_at(results: pd.DataFrame, variable: str, time: float) -> float:
             f"Time {time} is outside the run [{times[0]}, {times[-1]}].", key="time"
         )
     return float(np.interp(time, times, results[variable].to_numpy(dtype=float)))
+
+
+def reference_for(model_path: str | Path, reference: str | Path | None = None) -> Path | None:
+    """The reference-modes table to compare a model with.
+
+    Parameters
+    ----------
+    model_path : path-like
+        The model file; its card (same stem, ``.toml``) may name a table with
+        ``evidence.reference``.
+    reference : path-like, optional
+        An explicit table; wins over the card's.
+
+    Returns
+    -------
+    pathlib.Path or None
+        ``reference``, else the card's table, else None (no card, or a card
+        without a reference). The shipped model's table ships beside it
+        (``models/empowerment-reference-modes.csv``).
+    """
+    if reference is not None:
+        return Path(reference)
+    from sdkit.card import card_path, load_card
+
+    card = card_path(model_path)
+    return load_card(card).reference if card.is_file() else None
+

@@ -152,7 +152,13 @@ def conformance() -> Path:
 
 @pytest.fixture(scope="session")
 def reference_modes_path() -> Path:
-    """The Ouyeel reference modes in the shared folder (skip or fail when absent)."""
+    """The Ouyeel reference modes shipped beside the model (named by its card)."""
+    return REPO / "models" / "empowerment-reference-modes.csv"
+
+
+@pytest.fixture(scope="session")
+def shared_reference_modes_path() -> Path:
+    """The design team's copy in the shared folder (skip or fail when absent)."""
     path = find_reference_modes()
     if path is None:
         skip_or_fail("shared/reference/ouyeel-reference-modes.csv not found (set SDKIT_SHARED)")

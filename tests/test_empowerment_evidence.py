@@ -1,15 +1,22 @@
-"""The baseline reproduces the reference modes (../shared/reference).
+"""The baseline reproduces the reference modes shipped beside the model.
 
-The test reads the reference file itself, so adding, removing or changing a row
+``models/empowerment-reference-modes.csv`` (named by the card) is the project's copy of
+the design team's table (../shared/reference), kept in sync by a test. The test reads
+the reference file itself, so adding, removing or changing a row
 changes what is checked; a checked row the model card does not map fails.
 """
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import pytest
+from click.testing import CliRunner
+from conftest import REPO
 
 from sdkit.card import load_card
+from sdkit.cli import main
 from sdkit.errors import InputFileError
 from sdkit.evidence import CHECKED_KINDS, compare_with_reference, load_reference_modes
 
@@ -86,3 +93,39 @@ def test_named_loops_are_cycles_of_the_model(empowerment, empowerment_card):
         cycle = loop.cycle
         for cause, effect in zip(cycle, cycle[1:] + cycle[:1], strict=True):
             assert cause in empowerment.dependencies[effect], (loop.id, cause, effect)
+
+
+def test_shipped_reference_modes_keep_every_shared_row(reference_modes_path,
+                                                       shared_reference_modes_path,
+                                                       empowerment_card):
+    """The project ships its evidence (with sources); it must not drift from the design
+    team's table: every shared row is in the shipped one, with the same band and source."""
+    assert empowerment_card.reference == reference_modes_path
+    shipped = load_reference_modes(reference_modes_path)
+    shared = load_reference_modes(shared_reference_modes_path)
+    merged = shared.merge(shipped, how="left", indicator=True)
+    assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"]
+    assert shipped["source"].astype(str).str.len().gt(5).all()
+
+
+def test_evidence_from_outside_the_repository(tmp_path, monkeypatch):
+    """No runtime path reads ../shared: from an empty folder, with SDKIT_SHARED pointing
+    nowhere, `sdkit evidence` finds the model's own table through its card."""
+    for name in ("empowerment.mdl", "empowerment.toml", "empowerment-reference-modes.csv"):
+        shutil.copy(REPO / "models" / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SDKIT_SHARED", str(tmp_path / "nowhere"))
+    result = CliRunner().invoke(main, ["evidence", "empowerment.mdl"])
+    assert result.exit_code in (0, 1), result.output
+    assert "steel mills served" in result.output
+
+
+@pytest.mark.parametrize("value", ["../secret.csv", "/etc/passwd.csv", "table.xlsx", 3])
+def test_card_reference_must_be_a_csv_beside_the_card(tmp_path, value):
+    card = tmp_path / "m.toml"
+    text = (REPO / "models" / "empowerment.toml").read_text(encoding="utf-8")
+    card.write_text(text.replace('reference = "empowerment-reference-modes.csv"',
+                                 f"reference = {value!r}".replace("'", '"')),
+                    encoding="utf-8")
+    with pytest.raises(InputFileError, match="evidence.reference"):
+        load_card(card)
