@@ -4,10 +4,14 @@
 :func:`sdkit.ir.build_ir`, never by rewriting model text) and writes an OASIS
 XMILE 1.0 document: the header, ``sim_specs`` with the model's times and Euler
 integration, and one element per variable with its units, documentation and
-range: ``<stock>`` with its ``<inflow>`` and ``<outflow>`` flows, ``<flow>``,
-``<aux>`` and ``<gf>`` (graphical functions with their points and ranges).
-Equations are written by :mod:`sdkit.xmile_expr`, which maps Vensim's built-ins
-to XMILE's names.  What XMILE 1.0 cannot express exactly raises
+range: ``<stock>`` with its ``<inflow>`` and ``<outflow>`` flows, ``<flow>`` and
+``<aux>``.  Graphical functions are written in XMILE 1.0's embedded form, which
+Stella writes and PySD and pysimlin read: each distinct input of a lookup becomes
+an ``<aux>`` whose ``<eqn>`` is the input and whose ``<gf>`` is the table, and
+the equations that called the lookup refer to that auxiliary (see
+:class:`sdkit.xmile_expr.LookupPlan`).  Equations are written by
+:mod:`sdkit.xmile_expr`, which maps Vensim's built-ins to XMILE's names.  What
+XMILE 1.0 cannot express exactly raises
 :class:`~sdkit.errors.UnsupportedConstructError` naming the construct and the
 variable.  ``docs/formats.md`` lists the mapping and the limits.
 """
@@ -39,14 +43,19 @@ from sdkit.ir import (
     UnaryOp,
     build_ir,
 )
-from sdkit.xmile_expr import EquationWriter, format_number, quote_name
+from sdkit.xmile_expr import (
+    GF_TYPES,
+    EmbeddedLookup,
+    EquationWriter,
+    LookupPlan,
+    format_number,
+    quote_name,
+)
 
 __all__ = ["NAMESPACE", "export_xmile", "xmile_document"]
 
 #: The OASIS XMILE 1.0 namespace.
 NAMESPACE = "http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"
-_INTERPOLATION = {"interpolate": "continuous", "extrapolate": "extrapolate",
-                  "hold_backward": "discrete"}
 _NOT_FLOWS = ("stock", "lookup", "data", "control")
 _XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -123,8 +132,9 @@ class _Writer:
         self.flows: dict[str, tuple[list[str], list[str]]] = {}
         self.synthetic: dict[str, str] = {}
         self._plan_flows()
-        lookups = {py for py, var in ir.variables.items() if var.kind == "lookup"}
-        self.equations = EquationWriter(self.names, ir.hidden, lookups)
+        self.lookups = LookupPlan(ir, self._new_name)
+        self.equations = EquationWriter(self.names, ir.hidden, self.lookups.tables,
+                                        self.lookups.calls)
 
     @staticmethod
     def _key(name: str) -> str:
@@ -142,7 +152,7 @@ class _Writer:
                 raise UnsupportedConstructError(
                     f"Cannot export data variable {var.name!r}: XMILE 1.0 data import is not "
                     "written by the exporter.", construct="data", variable=var.name)
-            if var.lookup is not None and var.lookup.interpolation not in _INTERPOLATION:
+            if var.lookup is not None and var.lookup.interpolation not in GF_TYPES:
                 raise UnsupportedConstructError(
                     f"Cannot export lookup interpolation {var.lookup.interpolation!r} in "
                     f"{var.name!r}: XMILE 1.0 has no such graphical function type.",
@@ -213,8 +223,9 @@ class _Writer:
             else:
                 self.synthetic[py_name] = self._new_name(f"{stock.name} net flow")
 
-    def _new_name(self, base: str) -> str:
-        name, i = base, 1
+    def _new_name(self, base: str, number: int = 0) -> str:
+        """A name no variable has: ``base``, or ``base 2``, ``base 3``... (from ``number``)."""
+        name, i = (f"{base} {number}" if number else base), max(number, 1)
         while self._key(name) in self.taken:
             i += 1
             name = f"{base} {i}"
@@ -235,17 +246,19 @@ class _Writer:
         for py_name, var in self.ir.variables.items():
             if py_name in self.ir.stocks:
                 self._stock(variables, self.ir.stocks[py_name])
-            elif var.lookup is not None:
-                node = _sub(variables, "gf", name=var.name)
-                self._describe(node, var.comment)
-                self._table(node, var.lookup)
-                self._units(node, var.units, (None, None))
-            else:
+            elif var.lookup is None:
                 tag = "flow" if py_name in flow_names else "aux"
                 node = _sub(variables, tag, name=var.name)
                 self._describe(node, var.comment)
                 self._equation(node, var.equation, var.name)
                 self._units(node, var.units, var.limits)
+            elif py_name not in self.lookups.embedded:  # never called: a standalone table
+                node = _sub(variables, "gf", name=var.name)
+                self._describe(node, var.comment)
+                self._table(node, var.lookup)
+                self._units(node, var.units, (None, None))
+            for embedded in self.lookups.embedded.get(py_name, ()):
+                self._embedded(variables, embedded)
         ET.indent(root, space="  ")
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(
             root, encoding="unicode") + "\n"
@@ -283,6 +296,14 @@ class _Writer:
                               "rate is not a sum of flow variables).")
             _sub(flow, "eqn", self.equations.equation(stock.rate, var.name))
 
+    def _embedded(self, variables: ET.Element, embedded: EmbeddedLookup) -> None:
+        """An auxiliary embedding a graphical function: ``<eqn>`` the input, ``<gf>`` the table."""
+        node = _sub(variables, "aux", name=embedded.name)
+        self._describe(node, embedded.doc)
+        _sub(node, "eqn", self.equations.equation(embedded.arg, embedded.name))
+        self._table(_sub(node, "gf"), embedded.table)
+        self._units(node, embedded.units, (None, None))
+
     def _equation(self, node: ET.Element, expr: Expr | None, name: str) -> None:
         if expr is None:
             raise UnsupportedConstructError(f"Cannot export {name!r}: it has no equation.",
@@ -312,7 +333,7 @@ class _Writer:
     def _table(node: ET.Element, table: LookupTable) -> None:
         """Write a graphical function: its type, scales and points."""
         if table.interpolation != "interpolate":
-            node.set("type", _INTERPOLATION[table.interpolation])
+            node.set("type", GF_TYPES[table.interpolation])
         xs = [float(x) for x in table.x]
         ys = [float(y) for y in table.y]
         x_limits = tuple(float(v) for v in table.x_limits

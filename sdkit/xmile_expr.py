@@ -9,13 +9,19 @@ construct and the variable; nothing is ever written approximately.
 The text is parenthesised so that PySD's XMILE reader rebuilds the same tree:
 the operations happen in the same order as in PySD's translation of the
 original model (``a - b + c`` stays ``(a - b) + c``).
+
+Calls of graphical functions are written in XMILE 1.0's embedded form, which
+Stella writes and PySD and pysimlin read (pysimlin refuses a ``<gf>`` called by name):
+:class:`LookupPlan` gives every distinct call its auxiliary (``<eqn>`` the
+input, ``<gf>`` the table) and the equation refers to that auxiliary.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 
 from sdkit.errors import UnsupportedConstructError
 from sdkit.ir import (
@@ -25,14 +31,21 @@ from sdkit.ir import (
     HiddenStock,
     InlineLookup,
     LookupCall,
+    LookupTable,
+    ModelIR,
     Num,
     Opaque,
     Ref,
     UnaryOp,
+    walk,
 )
 
-__all__ = ["BUILTINS", "EXPANDED", "HIDDEN", "SMALL_VENSIM", "EquationWriter", "quote_name",
-           "format_number"]
+__all__ = ["BUILTINS", "EXPANDED", "GF_TYPES", "HIDDEN", "SMALL_VENSIM", "EmbeddedLookup",
+           "EquationWriter", "LookupPlan", "quote_name", "format_number"]
+
+#: PySD's lookup interpolation -> XMILE 1.0 graphical function type.
+GF_TYPES = {"interpolate": "continuous", "extrapolate": "extrapolate",
+            "hold_backward": "discrete"}
 
 #: PySD's call name -> XMILE 1.0 builtin, for calls whose arguments keep their order.
 BUILTINS = {
@@ -74,6 +87,10 @@ _WHY = {
     "SAMPLE IF TRUE": "XMILE 1.0 has no SAMPLE IF TRUE",
     "subscripts": "the exporter writes scalar models only",
     "macro": "PySD's XMILE reader does not read macros",
+    "LOOKUP EXTRAPOLATE": "PySD does not run it, and PySD and pysimlin read an embedded "
+                          "graphical function of type extrapolate as continuous",
+    "LOOKUP BACKWARD": "PySD does not run it, and PySD and pysimlin read an embedded "
+                       "graphical function of type discrete as continuous",
 }
 _KEYWORDS = {"if", "then", "else", "and", "or", "not", "mod", "time"}
 _PLAIN = re.compile(r"[^\W\d]\w*")
@@ -112,6 +129,121 @@ def format_number(value: float | int, variable: str = "") -> str:
     return repr(number)
 
 
+@dataclass(frozen=True)
+class EmbeddedLookup:
+    """An auxiliary embedding a graphical function: ``name`` is ``table`` at ``arg``."""
+
+    name: str
+    table: LookupTable
+    arg: Expr
+    doc: str
+    units: str
+
+
+class LookupPlan:
+    """The auxiliaries that embed a model's graphical functions, one per distinct call.
+
+    A lookup called with one input only becomes one auxiliary with the lookup's
+    name, documentation and units; one called with several inputs becomes
+    ``<lookup> lookup 1``, ``2``... in the order of first use (skipping names the
+    model has).  A ``WITH LOOKUP`` inside a larger expression becomes ``<variable>
+    lookup`` (a whole-equation one is embedded already).  A lookup no equation
+    calls stays a standalone ``<gf>``.
+
+    Parameters
+    ----------
+    ir : ModelIR
+        The model.
+    new_name : callable
+        ``new_name(base, number)``: a name no variable has yet, ``base number``
+        or the next free number (``base`` itself when ``number`` is 0).
+
+    Attributes
+    ----------
+    tables : set of str
+        py names of the model's lookups.
+    calls : dict
+        ``(lookup py name or inline table, input)`` -> auxiliary name.
+    embedded : dict of str to list of EmbeddedLookup
+        py name of a variable -> the auxiliaries written after it.
+
+    Raises
+    ------
+    sdkit.errors.UnsupportedConstructError
+        A called lookup is not continuous (PySD and pysimlin ignore an embedded one's type).
+    """
+
+    def __init__(self, ir: ModelIR, new_name: Callable[[str, int], str]) -> None:
+        self.ir = ir
+        self.new_name = new_name
+        self.tables = {py for py, var in ir.variables.items() if var.lookup is not None}
+        self.calls: dict[tuple[object, Expr], str] = {}
+        self.embedded: dict[str, list[EmbeddedLookup]] = {}
+        for key, (at, args) in self._uses().items():
+            for number, arg in enumerate(args, 1):
+                self._plan(key, at, arg, number if len(args) > 1 else 0)
+
+    def _uses(self) -> dict[object, tuple[str, list[Expr]]]:
+        """What is called -> (py name of the variable its auxiliaries follow, inputs)."""
+        uses: dict[object, tuple[str, list[Expr]]] = {}
+        seen: set[str] = set()
+        for owner, expr in self._rendered():
+            for node in self._nodes(expr, seen):
+                if isinstance(node, InlineLookup):
+                    key, at = node.table, owner
+                elif isinstance(node, LookupCall) and node.table in self.tables:
+                    key, at = node.table, node.table
+                else:
+                    continue
+                args = uses.setdefault(key, (at, []))[1]
+                if node.arg not in args:
+                    args.append(node.arg)
+        return uses
+
+    def _rendered(self) -> Iterator[tuple[str, Expr]]:
+        """Every expression the document renders, with its variable's py name."""
+        for py_name, var in self.ir.variables.items():
+            stock = self.ir.stocks.get(py_name)
+            if stock is not None:
+                yield py_name, stock.initial
+                yield py_name, stock.rate
+            elif isinstance(var.equation, InlineLookup):  # a whole equation: embedded already
+                yield py_name, var.equation.arg
+            elif var.equation is not None:
+                yield py_name, var.equation
+
+    def _nodes(self, expr: Expr, seen: set[str]) -> Iterator[Expr]:
+        """The sub-expressions of ``expr``, with those of the hidden stocks it uses."""
+        for node in walk(expr):
+            yield node
+            if isinstance(node, Ref) and node.name in self.ir.hidden and node.name not in seen:
+                seen.add(node.name)
+                for arg in self.ir.hidden[node.name].args.values():
+                    yield from self._nodes(arg, seen)
+
+    def _plan(self, key: object, at: str, arg: Expr, number: int) -> None:
+        """Plan the auxiliary of one input (``number`` is 0 for a lookup's only input)."""
+        var = self.ir.variables[at]
+        if isinstance(key, LookupTable):
+            table, name = key, self.new_name(f"{var.name} lookup", 0)
+            doc, units = f"WITH LOOKUP of {var.name} (written by the exporter).", ""
+        else:
+            table, units = var.lookup, var.units
+            name = self.new_name(f"{var.name} lookup", number) if number else var.name
+            doc = var.comment if not number else (
+                f"{var.name} at one of its inputs (written by the exporter: one auxiliary "
+                f"per input of the graphical function). {var.comment}".strip())
+        if table.interpolation != "interpolate":
+            kind = GF_TYPES.get(table.interpolation, table.interpolation)
+            raise UnsupportedConstructError(
+                f"Cannot export the {kind} graphical function {var.name!r} where it is "
+                "called: the portable XMILE form embeds it in an auxiliary, and PySD and "
+                "pysimlin read an embedded graphical function as continuous whatever its "
+                "type.", construct=table.interpolation, variable=var.name)
+        self.calls[key, arg] = name
+        self.embedded.setdefault(at, []).append(EmbeddedLookup(name, table, arg, doc, units))
+
+
 class EquationWriter:
     """Render expressions of one model.
 
@@ -123,13 +255,17 @@ class EquationWriter:
         The model's hidden stocks (SMOOTH, DELAY... inside equations).
     lookups : set of str
         Python names of the graphical functions.
+    calls : mapping, optional
+        ``(lookup py name or inline table, input)`` -> the auxiliary embedding it
+        (:attr:`LookupPlan.calls`); a call is written as a reference to it, or refused.
     """
 
     def __init__(self, names: Mapping[str, str], hidden: Mapping[str, HiddenStock],
-                 lookups: set[str]) -> None:
+                 lookups: set[str], calls: Mapping[tuple[object, Expr], str] | None = None) -> None:
         self.names = names
         self.hidden = hidden
         self.lookups = lookups
+        self.calls = calls or {}
         self.variable = ""
 
     def equation(self, expr: Expr, variable: str) -> str:
@@ -169,17 +305,24 @@ class EquationWriter:
             return "NOT " + self._child(expr.operand, _ATOM), _UNARY
         if isinstance(expr, Call):
             return self._function(expr)
-        if isinstance(expr, LookupCall):
-            if expr.table not in self.lookups:
-                raise self.refuse(f"a call of {expr.table!r}", "it is not a graphical function")
-            return quote_name(self.names[expr.table]) + "(" + self._render(expr.arg)[0] + ")", \
-                _ATOM
-        if isinstance(expr, InlineLookup):
-            raise self.refuse("WITH LOOKUP inside a larger expression",
-                              "XMILE embeds a graphical function only as a whole equation")
+        if isinstance(expr, LookupCall | InlineLookup):
+            return self._lookup(expr), _ATOM
         if isinstance(expr, Opaque):
             raise self.refuse(expr.construct)
         raise self.refuse(type(expr).__name__)
+
+    def _lookup(self, expr: LookupCall | InlineLookup) -> str:
+        """A call of a graphical function: the name of the auxiliary embedding it."""
+        name = self.calls.get((expr.table, expr.arg))
+        if name is not None:
+            return quote_name(name)
+        if isinstance(expr, InlineLookup):
+            raise self.refuse("WITH LOOKUP inside a larger expression",
+                              "it has no embedded auxiliary")
+        if expr.table not in self.lookups:
+            raise self.refuse(f"a call of {expr.table!r}", "it is not a graphical function")
+        raise self.refuse(f"a call of graphical function {self.names[expr.table]!r}",
+                          "it has no embedded auxiliary")
 
     def _ref(self, name: str) -> str:
         if name == "time":

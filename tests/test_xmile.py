@@ -13,7 +13,7 @@ from conftest import control
 import sdkit
 from sdkit.cli import main
 from sdkit.errors import UnsupportedConstructError
-from sdkit.ir import BinOp, Call, HiddenStock, Num, Ref, UnaryOp
+from sdkit.ir import BinOp, Call, HiddenStock, LookupCall, Num, Ref, UnaryOp
 from sdkit.xmile import NAMESPACE, export_xmile
 from sdkit.xmile_check import xmile_problems
 from sdkit.xmile_expr import EquationWriter, quote_name
@@ -81,9 +81,15 @@ def test_tiny_model_parts(tiny_path: Path, tiny) -> None:
     assert population.find("x:doc", NS).text == "Number of people alive."
     assert population.find("x:range", NS).attrib == {"min": "0.0", "max": "INF"}
     assert variables.find("x:flow[@name='births']/x:eqn", NS).text == \
-        "Population * birth_rate * policy_effect(policy_level)"
+        "Population * birth_rate * policy_effect"
     assert variables.find("x:aux[@name='net growth']", NS) is not None
-    gf = variables.find("x:gf[@name='policy effect']", NS)
+    # The lookup, called with one input, is embedded in an auxiliary of its name.
+    assert variables.find("x:gf", NS) is None
+    embedded = variables.find("x:aux[@name='policy effect']", NS)
+    assert embedded.find("x:eqn", NS).text == "policy_level"
+    assert embedded.find("x:doc", NS).text == "Effect of the policy level on births."
+    assert embedded.find("x:units", NS).text == "dmnl"
+    gf = embedded.find("x:gf", NS)
     assert gf.find("x:xpts", NS).text == "0.0,10.0"
     assert gf.find("x:ypts", NS).text == "0.5,1.5"
     assert gf.find("x:yscale", NS).attrib == {"min": "0.0", "max": "2.0"}
@@ -116,6 +122,19 @@ def _writer(**hidden: HiddenStock) -> EquationWriter:
 ])
 def test_expressions_map_to_xmile(expr, text) -> None:
     assert _writer().equation(expr, "v") == text
+
+
+def test_lookup_calls_are_references_to_their_embedded_auxiliary() -> None:
+    call = LookupCall("table", BinOp("*", Ref("a"), Num(2)))
+    writer = EquationWriter({"table": "table", "a": "a"}, {}, {"table"},
+                            {("table", call.arg): "table lookup 1"})
+    assert writer.equation(BinOp("+", call, Num(1)), "v") == "table_lookup_1 + 1"
+    for unplanned, construct in ((LookupCall("table", Ref("a")), "graphical function 'table'"),
+                                 (LookupCall("a", Ref("a")), "a call of 'a'")):
+        with pytest.raises(UnsupportedConstructError, match=construct):
+            writer.equation(unplanned, "v")
+    with pytest.raises(UnsupportedConstructError, match="reference to graphical function"):
+        writer.equation(Ref("table"), "v")
 
 
 def test_hidden_stocks_map_to_xmile_builtins() -> None:
