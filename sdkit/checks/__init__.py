@@ -4,7 +4,9 @@
 ``sdkit check MODEL`` prints it and exits with status 1 when a check fails.
 
 * units (:mod:`sdkit.checks.units`): every equation's units, from the units
-  declared in the model, with a small dimensional algebra over the IR;
+  declared in the model, with a small dimensional algebra over the IR; strict
+  by default (Vensim's rules: a number in ``*`` or ``/`` is dimensionless, and
+  scales such as ``Mt`` against ``tonne`` are compared), lenient on request;
 * balance (:mod:`sdkit.checks.balance`): every stock's change over each step
   against its inflows minus outflows;
 * dt (:mod:`sdkit.checks.balance`): the largest relative change when the time
@@ -84,7 +86,8 @@ class CheckReport:
 
 
 def check_model(path: str | os.PathLike[str], *, units: bool = True, balance: bool = True,
-                dt: bool = True, extremes: bool = True, cache_dir: str | None = None,
+                dt: bool = True, extremes: bool = True, strict_units: bool = True,
+                cache_dir: str | None = None,
                 progress: Callable[[int, int, Any], None] | None = None) -> CheckReport:
     """Run the model checks.
 
@@ -94,6 +97,9 @@ def check_model(path: str | os.PathLike[str], *, units: bool = True, balance: bo
         A ``.mdl`` or XMILE model file.
     units, balance, dt, extremes : bool
         Which checks to run.
+    strict_units : bool
+        Strict units rules (default; see :mod:`sdkit.checks.units`); ``False``
+        for the lenient ones (numbers take any units, scales are not compared).
     cache_dir : path-like, optional
         Translation cache (see :func:`sdkit.load_model`).
     progress : callable, optional
@@ -120,11 +126,12 @@ def check_model(path: str | os.PathLike[str], *, units: bool = True, balance: bo
     report = CheckReport(str(path))
     ir = build_ir(model) if units or balance else None
     if units and ir is not None:
-        found = check_units(ir)
+        found = check_units(ir, strict=strict_units)
         report.results.append(CheckResult(
             "units", not found.failures,
-            f"{found.checked} equations checked, {len(found.failures)} inconsistent, "
-            f"{len(found.notes)} notes", found.failures, found.notes))
+            f"{found.checked} equations checked ({'strict' if strict_units else 'lenient'}), "
+            f"{len(found.failures)} inconsistent, {len(found.notes)} notes",
+            found.failures, found.notes))
     if not (balance or dt or extremes):
         return report
     fine = bal.fine_run(model)
