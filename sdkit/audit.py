@@ -37,9 +37,17 @@ suite; ``tests/test_audit.py`` checks that the suite and the shipped model pass.
 from __future__ import annotations
 
 import ast
-import re
 from pathlib import Path
 
+from sdkit.audit_rules import (
+    EXTERNALS,
+    ROOT,
+    Refusal,
+    calls,
+    check_attribute,
+    check_call,
+    is_root_definition,
+)
 from sdkit.audit_vocabulary import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_BUILTINS,
@@ -58,17 +66,6 @@ _EXPRESSIONS = (
     ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.expr_context,
 )
 _CONSTANT_TYPES = (str, int, float, bool, type(None))
-_FILE_NAME = re.compile(r"[\w][\w .\-]*")
-_EXTERNALS = frozenset({"ExtData", "ExtLookup", "ExtConstant"})
-
-
-class _Refusal(Exception):
-    """Internal: the first node the allow-list does not accept."""
-
-    def __init__(self, node: ast.AST, what: str) -> None:
-        super().__init__(what)
-        self.node = node
-        self.what = what
 
 
 def audit_source(source: str, *, label: str = "the translated model") -> None:
@@ -95,7 +92,7 @@ def audit_source(source: str, *, label: str = "the translated model") -> None:
         ) from err
     try:
         _Module(tree).check()
-    except _Refusal as refusal:
+    except Refusal as refusal:
         raise UnsafeModelError(_message(refusal, tree, label)) from None
 
 
@@ -124,7 +121,7 @@ def audit_folder(folder: str | Path) -> int:
     return count
 
 
-def _message(refusal: _Refusal, tree: ast.Module, label: str) -> str:
+def _message(refusal: Refusal, tree: ast.Module, label: str) -> str:
     line = getattr(refusal.node, "lineno", None)
     where = f" (line {line}" if line else " ("
     owner = _enclosing_function(tree, line) if line else None
@@ -159,6 +156,7 @@ class _Module:
         self.imported: set[str] = set()
         self.defined: set[str] = set()
         self.externals: set[str] = set()
+        self.root_defined = False
         self.extendable: set[str] = set()
 
     def check(self) -> None:
@@ -175,9 +173,9 @@ class _Module:
         elif isinstance(node, ast.Assign):
             targets = {t.id for t in node.targets if isinstance(t, ast.Name)}
             self.defined |= targets
-            if _calls(node.value, _EXTERNALS):
+            if calls(node.value, EXTERNALS):
                 self.externals |= targets
-            if _calls(node.value, _EXTERNALS | {"HardcodedLookups"}):
+            if calls(node.value, EXTERNALS | {"HardcodedLookups"}):
                 self.extendable |= targets
             if targets == {"_params"}:
                 self.defined |= _macro_parameters(node.value)
@@ -193,11 +191,13 @@ class _Module:
             _Expressions(self, set(), import_time=True).visit(node.value)
         elif isinstance(node, ast.Assign):
             self._assign_targets(node, top=True)
+            if any(isinstance(t, ast.Name) and t.id == ROOT for t in node.targets):
+                self._root_definition(node)
             _Expressions(self, set(), import_time=True).visit(node.value)
         elif isinstance(node, ast.FunctionDef):
             self._function(node)
         else:
-            raise _Refusal(node, f"a top-level {type(node).__name__} statement")
+            raise Refusal(node, f"a top-level {type(node).__name__} statement")
 
     def _is_external_add(self, value: ast.expr) -> bool:
         """``_ext_x.add(...)``: another range for an external data object or lookup."""
@@ -208,28 +208,37 @@ class _Module:
     def _import(self, node: ast.Import) -> None:
         for alias in node.names:
             if alias.name not in ALLOWED_IMPORTS or ALLOWED_IMPORTS[alias.name] != alias.asname:
-                raise _Refusal(node, f"an import of {alias.name!r}")
+                raise Refusal(node, f"an import of {alias.name!r}")
 
     def _import_from(self, node: ast.ImportFrom) -> None:
         allowed = ALLOWED_FROM.get(node.module or "", frozenset())
         for alias in node.names:
             if node.level or alias.asname or alias.name not in allowed:
-                raise _Refusal(node, f"an import of {alias.name!r} from {node.module!r}")
+                raise Refusal(node, f"an import of {alias.name!r} from {node.module!r}")
+
+    def _root_definition(self, node: ast.Assign) -> None:
+        """``_root`` (the folder every file name is relative to) is defined once, as
+        ``Path(__file__).parent``."""
+        if not is_root_definition(node) or self.root_defined:
+            raise Refusal(node, f"a definition of {ROOT!r} other than Path(__file__).parent")
+        self.root_defined = True
 
     def _assign_targets(self, node: ast.Assign, *, top: bool) -> None:
         for target in node.targets:
             if isinstance(target, ast.Name):
                 _check_name(target, target.id)
+                if not top and (target.id in self.imported or target.id == ROOT):
+                    raise Refusal(target, f"a local re-binding of {target.id!r}")
             elif top or not isinstance(target, ast.Subscript | ast.Attribute):
-                raise _Refusal(target, f"an assignment to {ast.unparse(target)!r}")
+                raise Refusal(target, f"an assignment to {ast.unparse(target)!r}")
 
     def _function(self, node: ast.FunctionDef) -> None:
         _check_name(node, node.name)
         if len(node.decorator_list) > 1 or node.returns or node.type_comment:
-            raise _Refusal(node, f"an unusual definition of function {node.name!r}")
+            raise Refusal(node, f"an unusual definition of function {node.name!r}")
         for deco in node.decorator_list:
             if not (isinstance(deco, ast.Call) and ast.unparse(deco.func) == "component.add"):
-                raise _Refusal(deco, "a decorator other than component.add")
+                raise Refusal(deco, "a decorator other than component.add")
             _Expressions(self, set(), import_time=True).visit(deco)
         local = _arguments(node.args)
         for index, stmt in enumerate(node.body):
@@ -251,12 +260,14 @@ class _Module:
         elif (isinstance(stmt, ast.For) and isinstance(stmt.target, ast.Name)
               and isinstance(stmt.iter, ast.Name) and not stmt.orelse):
             _check_name(stmt.target, stmt.target.id)
+            if stmt.target.id in self.imported or stmt.target.id == ROOT:
+                raise Refusal(stmt.target, f"a local re-binding of {stmt.target.id!r}")
             local.add(stmt.target.id)
             expressions.visit(stmt.iter)
             for inner in stmt.body:
                 self._statement(inner, local)
         else:
-            raise _Refusal(stmt, f"a {type(stmt).__name__} statement")
+            raise Refusal(stmt, f"a {type(stmt).__name__} statement")
 
 
 def _macro_parameters(value: ast.expr) -> set[str]:
@@ -273,45 +284,24 @@ def _macro_parameters(value: ast.expr) -> set[str]:
 
 def _arguments(args: ast.arguments) -> set[str]:
     if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
-        raise _Refusal(args, "a function with *args, **kwargs or keyword-only arguments")
+        raise Refusal(args, "a function with *args, **kwargs or keyword-only arguments")
     for default in args.defaults:
         if not (isinstance(default, ast.Constant) and default.value is None):
-            raise _Refusal(default, "an argument default other than None")
+            raise Refusal(default, "an argument default other than None")
     names = set()
     for arg in args.args:
         _check_name(arg, arg.arg)
+        if arg.arg == ROOT:
+            raise Refusal(arg, f"an argument named {ROOT!r}")
         if arg.annotation is not None:
-            raise _Refusal(arg, "an annotated argument")
+            raise Refusal(arg, "an annotated argument")
         names.add(arg.arg)
     return names
 
 
 def _check_name(node: ast.AST, name: str) -> None:
     if name.startswith("__") and name not in ALLOWED_DUNDERS:
-        raise _Refusal(node, f"the name {name!r}")
-
-
-def _is_time_object(func: ast.expr) -> bool:
-    """``__data["time"]``, the one subscript PySD calls."""
-    return (isinstance(func, ast.Subscript) and isinstance(func.value, ast.Name)
-            and func.value.id == "__data" and isinstance(func.slice, ast.Constant)
-            and func.slice.value == "time")
-
-
-def _calls(node: ast.expr, names: frozenset[str]) -> bool:
-    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-            and node.func.id in names)
-
-
-def _check_file_names(args: list[ast.expr], call: ast.Call) -> None:
-    """Files a module reads (``_root.joinpath(...)``, external data) are plain names
-    inside the model's folder: no absolute path, no ``..``, nothing computed."""
-    if not args:
-        raise _Refusal(call, f"a call of {ast.unparse(call.func)!r} without a file name")
-    for arg in args:
-        name = arg.value if isinstance(arg, ast.Constant) else None
-        if not (isinstance(name, str) and _FILE_NAME.fullmatch(name) and ".." not in name):
-            raise _Refusal(call, f"a path outside the model's folder ({ast.unparse(arg)})")
+        raise Refusal(node, f"the name {name!r}")
 
 
 def _is_text(node: ast.expr) -> bool:
@@ -328,7 +318,7 @@ class _Expressions:
 
     def visit(self, node: ast.AST) -> None:
         if not isinstance(node, _EXPRESSIONS):
-            raise _Refusal(node, f"a {type(node).__name__} expression")
+            raise Refusal(node, f"a {type(node).__name__} expression")
         check = getattr(self, f"_{type(node).__name__}", None)
         if check is not None:
             check(node)
@@ -338,7 +328,7 @@ class _Expressions:
 
     def _Constant(self, node: ast.Constant) -> None:
         if not isinstance(node.value, _CONSTANT_TYPES):
-            raise _Refusal(node, f"a {type(node.value).__name__} literal")
+            raise Refusal(node, f"a {type(node.value).__name__} literal")
 
     def _Name(self, node: ast.Name) -> None:
         name = node.id
@@ -347,36 +337,27 @@ class _Expressions:
                  or name in self.module.imported or name in ALLOWED_BUILTINS
                  or name in ALLOWED_DUNDERS)
         if not known:
-            raise _Refusal(node, f"the undefined name {name!r}")
+            raise Refusal(node, f"the undefined name {name!r}")
 
     def _Attribute(self, node: ast.Attribute) -> None:
         if node.attr.startswith("_") or node.attr not in ALLOWED_ATTRIBUTES:
-            raise _Refusal(node, f"the attribute {node.attr!r}")
+            raise Refusal(node, f"the attribute {node.attr!r}")
+        check_attribute(node)
         self.visit(node.value)
 
     def _Call(self, node: ast.Call) -> None:
+        check_call(node, self.module.externals)
         func = node.func
-        if not (isinstance(func, ast.Name | ast.Attribute) or _is_time_object(func)):
-            raise _Refusal(node, f"a call of {ast.unparse(func)!r}")
-        if isinstance(func, ast.Attribute) and func.attr == "joinpath":
-            _check_file_names(node.args, node)
-        elif _calls(node, _EXTERNALS) or (
-                isinstance(func, ast.Attribute) and func.attr == "add"
-                and isinstance(func.value, ast.Name) and func.value.id in self.module.externals):
-            _check_file_names(node.args[:1], node)
         if (self.import_time and isinstance(func, ast.Name)
                 and func.id not in self.module.imported and func.id not in ALLOWED_BUILTINS):
-            raise _Refusal(node, f"a call of {func.id!r} while the module is imported")
-        for keyword in node.keywords:
-            if keyword.arg is None:
-                raise _Refusal(node, "a call with ** arguments")
+            raise Refusal(node, f"a call of {func.id!r} while the module is imported")
         self.visit(func)
         for child in [*node.args, *(k.value for k in node.keywords)]:
             self.visit(child)
 
     def _Dict(self, node: ast.Dict) -> None:
         if any(key is None for key in node.keys):
-            raise _Refusal(node, "a dict with ** unpacking")
+            raise Refusal(node, "a dict with ** unpacking")
         for child in [*node.keys, *node.values]:
             if child is not None:
                 self.visit(child)

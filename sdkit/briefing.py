@@ -206,7 +206,8 @@ def _parameter_rows(parameters: pd.DataFrame) -> list[list[str]]:
         low = "?" if pd.isna(r.low) else number(float(r.low))
         high = "?" if pd.isna(r.high) else number(float(r.high))
         bounds = "" if pd.isna(r.low) and pd.isna(r.high) else f"[{low}, {high}]"
-        rows.append([r.name, number(float(r.value)), r.units, bounds, r.comment])
+        value = r.value if isinstance(r.value, str) else number(float(r.value))
+        rows.append([r.name, value, r.units, bounds, r.comment])
     return rows
 
 

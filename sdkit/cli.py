@@ -179,12 +179,12 @@ def doc_command(model: Path, page: Path, reference: Path | None) -> None:
     from sdkit.evidence import compare_with_reference, load_reference_modes, reference_for
     from sdkit.markers import replace_block
     from sdkit.model import load_model
-    from sdkit.modeldoc import parameter_table
+    from sdkit.modeldoc import constant_values, parameter_table
     from sdkit.store import write_text_atomic
 
     loaded = load_model(model)
     baseline = loaded.run()
-    values = {v.name: float(baseline[v.name].iloc[0]) for v in loaded.constants()}
+    values = constant_values(loaded, baseline)
     text = _read_page(page)
     text = replace_block(text, "parameters", parameter_table(loaded, values), source=str(page))
     if (reference := reference_for(model, reference)) is not None:

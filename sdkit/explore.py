@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from sdkit.errors import ParameterValueError
 from sdkit.i18n import no_math, text, variable_label
 
 __all__ = ["LEVERS", "SHOWN", "Lever", "levers", "Runner", "make_app", "make_server"]
@@ -70,6 +71,9 @@ def levers(model: Any, values: Mapping[str, float], names: Sequence[str] = LEVER
     found = []
     for name in names:
         var = model.variable(name)
+        if isinstance(values[var.name], str):
+            raise ParameterValueError(f"The lever {var.name!r} is subscripted; the explorer "
+                                      "moves scalar constants only.")
         value = float(values[var.name])
         low = var.limits[0] if var.limits[0] is not None else 0.0
         high = value * _SPAN if value > low else low + 1.0

@@ -7,10 +7,11 @@ that reaches a template unescaped (a comment in a docstring, a file name in
 then runs when the model is loaded. sdkit never trusts the text PySD writes;
 it controls every step instead (threat model and design in ``docs/security.md``):
 
-1. **Reading** (:func:`vensim_encoding`, :func:`check_xmile_bytes`): PySD is told
-   the encoding explicitly, from an allow-list, so nothing decodes the file
-   differently from PySD; XMILE files with a DTD or entity declaration are
-   refused before any XML parser sees them.
+1. **Reading** (:func:`vensim_encoding`, :func:`check_xmile_bytes`,
+   :func:`safe_translators`): PySD is told the encoding explicitly, from an
+   allow-list, so nothing decodes the file differently from PySD; XMILE files with
+   a DTD or entity declaration are refused before any XML parser sees them; PySD's
+   parsers evaluate literals only (their ``eval`` becomes ``ast.literal_eval``).
 2. **Building** (:func:`make_inert`): the parsed abstract model is checked and
    made inert before PySD's builder runs. Documentation (the one free-text field
    PySD writes raw) loses the characters that could end a docstring; every other
@@ -27,6 +28,7 @@ the abstract model before step 2 (see :func:`sdkit.structure.summarize`).
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import re
 from pathlib import Path
@@ -41,6 +43,8 @@ __all__ = [
     "ENCODINGS",
     "vensim_encoding",
     "check_xmile_bytes",
+    "literal_eval",
+    "safe_translators",
     "make_inert",
     "audit_generated",
     "audit_translation",
@@ -127,6 +131,46 @@ def check_xmile_bytes(data: bytes, source: Path) -> None:
         )
 
 
+def literal_eval(text: str) -> Any:
+    """What PySD's translators may ``eval``: Python literals only.
+
+    PySD 3.14's Vensim and XMILE translators call the builtin ``eval`` on text
+    matched by their grammars (lookup ranges and points, numbers, strings); the
+    lookup-range grammar admits far more than numbers, so a model file could run
+    code *while it is parsed*, before any generated module exists.
+    :func:`safe_translators` replaces that ``eval`` with this function:
+    ``ast.literal_eval`` (numbers, strings, tuples, lists, signs), which never
+    calls, imports or looks up anything.
+
+    Raises
+    ------
+    UnsafeModelError
+        The text is not a literal.
+    """
+    try:
+        return ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as err:
+        raise UnsafeModelError(
+            f"The model contains {text.strip()[:60]!r} where PySD's parser expects a number, "
+            "a string or a list of numbers; refused."
+        ) from err
+
+
+def safe_translators() -> None:
+    """Make PySD's translator modules use :func:`literal_eval` for ``eval``.
+
+    The modules look up ``eval`` in their own globals before the builtins, so
+    setting it there changes nothing else in the process. Idempotent; called by
+    :func:`sdkit.model.read_abstract` before every parse.
+    """
+    from pysd.translators.vensim import vensim_element
+    from pysd.translators.xmile import xmile_element
+
+    for module in (vensim_element, xmile_element):
+        if getattr(module, "eval", None) is not literal_eval:
+            module.eval = literal_eval  # type: ignore[attr-defined]
+
+
 def make_inert(abstract: Any) -> None:
     """Make PySD's abstract model safe to give to PySD's builder (in place).
 
@@ -146,10 +190,15 @@ def make_inert(abstract: Any) -> None:
         known = {normalize_reference(e.name) for e in section.elements}
         known |= {normalize_reference(p) for p in getattr(section, "params", ()) or ()}
         _check_plain(section.name, f"the macro name {section.name!r}")
+        for name in [*(getattr(section, "params", ()) or ()),
+                     *(getattr(section, "returns", ()) or ())]:
+            _check_plain(name, f"the macro parameter {name!r}")  # written as '%s': lambda
         for subscript in getattr(section, "subscripts", ()) or ():
             _walk(subscript, f"subscript range {subscript.name!r}", known)
         for element in section.elements:
             element.documentation = _DOC_UNSAFE.sub(_doc_replacement, element.documentation or "")
+            if any(type(c).__name__ == "AbstractData" for c in element.components):
+                _check_plain(element.name, f"the data variable {element.name!r}")  # TabData('%s')
             for component in element.components:
                 _walk(component, f"variable {element.name!r}", known)
 

@@ -28,6 +28,7 @@ from sdkit.errors import (
     SimulationError,
     UnknownVariableError,
     UnsafeCacheError,
+    UnsafeModelError,
 )
 from sdkit.names import close_matches, normalize_name
 from sdkit.structure import doc_limit, doc_text
@@ -309,8 +310,8 @@ def read_abstract(path: Path, fmt: str, *, data: bytes | None = None,
     """Parse a model file into PySD's abstract model, after sdkit's reading checks.
 
     The encoding PySD uses is decided here from an allow-list (Vensim) and XMILE
-    files with a DTD or entities are refused (see :mod:`sdkit.guard`). Parsing
-    runs no model code.
+    files with a DTD or entities are refused, and PySD's parsers evaluate
+    literals only (see :mod:`sdkit.guard`): parsing runs no model code.
 
     Parameters
     ----------
@@ -349,12 +350,25 @@ def read_abstract(path: Path, fmt: str, *, data: bytes | None = None,
 
         guard.check_xmile_bytes(data, source)
         make_reader = lambda: XmileFile(path)  # noqa: E731
+    guard.safe_translators()
     try:
         reader = make_reader()
         reader.parse()
         return reader.get_abstract_model()
     except Exception as err:  # parsimonious, lxml and PySD raise many types
+        unsafe = _unsafe_cause(err)
+        if unsafe is not None:  # raised inside a parser visitor and wrapped by parsimonious
+            raise UnsafeModelError(f"{source}: {unsafe}") from err
         raise ModelParseError(f"PySD could not translate {source}: {_one_line(err)}") from err
+
+
+def _unsafe_cause(err: BaseException | None) -> UnsafeModelError | None:
+    seen = 0
+    while err is not None and seen < 20:
+        if isinstance(err, UnsafeModelError):
+            return err
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return None
 
 
 def _translate(data: bytes, source: Path, fmt: str, workdir: Path) -> None:

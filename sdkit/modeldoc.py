@@ -9,34 +9,53 @@ argument its comment gives; ``sdkit doc`` writes it (and the evidence table of
 
 from __future__ import annotations
 
+import math
+
 __all__ = ["constant_values", "parameter_table"]
 
 
-def constant_values(model) -> dict[str, float]:
-    """Value of every constant of ``model`` (one short run from a fresh model).
+def constant_values(model, baseline=None) -> dict[str, float | str]:
+    """The value of every constant in the model file.
 
     Parameters
     ----------
     model : sdkit.model.Model
+    baseline : pandas.DataFrame, optional
+        A run of the model to read the values from (default: a one-step run).
 
     Returns
     -------
-    dict of str to float
-        Constant name to its value in the model file.
+    dict of str to float or str
+        Constant name to its value; a subscripted constant (columns
+        ``name[a]``, ``name[b]``...) to the text ``"min to max (N elements)"``.
     """
     names = [v.name for v in model.constants()]
     if not names:
         return {}
-    first = model.run(
-        return_columns=names,
-        final_time=model.initial_time + model.time_step,
-        saveper=model.time_step,
-        time_step=model.time_step,
-    )
-    return {name: float(first[name].iloc[0]) for name in names}
+    if baseline is None:
+        baseline = model.run(
+            return_columns=names,
+            final_time=model.initial_time + model.time_step,
+            saveper=model.time_step,
+            time_step=model.time_step,
+        )
+    values: dict[str, float | str] = {}
+    for name in names:
+        if name in baseline.columns:
+            values[name] = float(baseline[name].iloc[0])
+            continue
+        elements = [float(baseline[c].iloc[0]) for c in baseline.columns
+                    if c.startswith(name + "[")]
+        values[name] = (f"{_number(min(elements))} to {_number(max(elements))} "
+                        f"({len(elements)} elements)") if elements else "-"
+    return values
 
 
-def _number(value: float) -> str:
+def _number(value: float | str) -> str:
+    if isinstance(value, str):
+        return value
+    if not math.isfinite(value):
+        return str(value)
     if value == int(value) and abs(value) < 1e15:
         return f"{int(value):,}".replace(",", " ")
     return f"{value:.6g}"
@@ -50,7 +69,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").strip()
 
 
-def parameter_table(model, values: dict[str, float] | None = None) -> str:
+def parameter_table(model, values: dict[str, float | str] | None = None) -> str:
     """Markdown table of the model's constants.
 
     Parameters

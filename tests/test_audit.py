@@ -114,6 +114,21 @@ REFUSED = [
     ("subscript-call", "def x():\n    return __data['scope']()\n"),
     ("annotation", "def x(a: print = None):\n    return 1\n"),
     ("not-python", "def x(:\n"),
+    ("path-anywhere", "def x():\n    return Path('/tmp/helper.py')\n"),
+    ("path-relative", "y = Path('helper.py')\n"),
+    ("macro-from-path", "from pysd.py_backend.model import Macro\n"
+                        "y = Macro(Path(__file__), {}, 'm', time_initialization=None)\n"),
+    ("macro-outside", "from pysd.py_backend.model import Macro\n"
+                      "y = Macro(_root.joinpath('../m.py'), {}, 'm')\n"),
+    ("macro-not-py", "from pysd.py_backend.model import Macro\n"
+                     "y = Macro(_root.joinpath('m.txt'), {}, 'm')\n"),
+    ("parent-of-root", "def x():\n    return _root.parent\n"),
+    ("joinpath-of-parent", "def x():\n    return Path(__file__).parent.parent.joinpath('a')\n"),
+    ("root-redefined", "_root = Path(__file__).parent.parent\n"),
+    ("root-twice", "_root = Path(__file__).parent\n"),
+    ("root-local", "def x():\n    _root = 1\n    return _root\n"),
+    ("root-argument", "def x(_root):\n    return _root.joinpath('a')\n"),
+    ("import-rebound", "def x():\n    Path = 1\n    return Path\n"),
 ]
 
 
@@ -142,6 +157,14 @@ def test_external_data_must_be_a_plain_file_name_in_the_model_folder(file_name, 
     else:
         with pytest.raises(UnsafeModelError, match="outside the model's folder"):
             audit.audit_source(EXTERNAL + code)
+
+
+@pytest.mark.parametrize("root", ["Path('/')", "_root.joinpath('x')", "rate()", "stock"])
+def test_external_data_reads_only_from_the_model_folder(root: str) -> None:
+    code = (f"_ext_constant_c = ExtConstant('a.csv', 'S', 'B2', {{}}, {root}, {{}}, "
+            "'_ext_constant_c')\n")
+    with pytest.raises(UnsafeModelError, match="external data object"):
+        audit.audit_source(EXTERNAL + code)
 
 
 def test_external_add_checks_its_file_too() -> None:
