@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sdkit.errors import MissingComponentError
-from sdkit.store import write_text_atomic
+from sdkit.store import atomic_write, write_text_atomic
 
 __all__ = ["CHROMIUM_ARGS", "find_browser", "make_webdriver", "webdriver", "slug",
            "write_embeds", "bokeh_script_tags"]
@@ -176,13 +176,17 @@ def write_embeds(charts: Mapping[str, Any], folder: str | os.PathLike[str], *,
 
 
 def _images(charts: Mapping[str, Any], out: Path, driver: Any) -> list[Path]:
-    from bokeh.io import export_png, export_svg
+    """PNG and SVG of each chart, rendered in memory and written atomically."""
+    from bokeh.io.export import get_screenshot_as_png, get_svg
 
     written = []
     for name, chart in charts.items():
         base = slug(name)
-        written.append(Path(export_png(chart, filename=out / f"{base}.png", webdriver=driver,
-                                       timeout=30)))
-        svgs = export_svg(chart, filename=out / f"{base}.svg", webdriver=driver, timeout=30)
-        written += [Path(p) for p in svgs]
+        image = get_screenshot_as_png(chart, driver=driver, timeout=30)
+        written.append(atomic_write(out / f"{base}.png",
+                                    lambda tmp, image=image: image.save(tmp, format="PNG")))
+        svgs = get_svg(chart, driver=driver, timeout=30)
+        for i, svg in enumerate(svgs):
+            suffix = "" if len(svgs) == 1 else f"_{i}"
+            written.append(write_text_atomic(out / f"{base}{suffix}.svg", svg))
     return written
