@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest import skip_or_fail
 
 from sdkit import cache
 from sdkit.errors import UnsafeCacheError
@@ -59,7 +60,7 @@ def chown_possible(tmp_path: Path) -> Iterator[None]:
     try:
         os.chown(probe, OTHER_UID, -1)
     except (PermissionError, AttributeError):
-        pytest.skip("changing a file's owner needs root (CI runs as root)")
+        skip_or_fail("changing a file's owner needs root (CI runs as root)")
     yield
 
 
