@@ -46,6 +46,7 @@ from sdkit.audit_rules import (
     calls,
     check_attribute,
     check_call,
+    check_positions,
     is_root_definition,
 )
 from sdkit.audit_vocabulary import (
@@ -91,6 +92,7 @@ def audit_source(source: str, *, label: str = "the translated model") -> None:
             "file may be crafted to inject code, so it was refused."
         ) from err
     try:
+        check_positions(tree)
         _Module(tree).check()
     except Refusal as refusal:
         raise UnsafeModelError(_message(refusal, tree, label)) from None
@@ -157,6 +159,7 @@ class _Module:
         self.defined: set[str] = set()
         self.externals: set[str] = set()
         self.root_defined = False
+        self.bound: set[str] = set()
         self.extendable: set[str] = set()
 
     def check(self) -> None:
@@ -227,10 +230,20 @@ class _Module:
         for target in node.targets:
             if isinstance(target, ast.Name):
                 _check_name(target, target.id)
-                if not top and (target.id in self.imported or target.id == ROOT):
-                    raise Refusal(target, f"a local re-binding of {target.id!r}")
+                self._binding(target, top=top)
             elif top or not isinstance(target, ast.Subscript | ast.Attribute):
                 raise Refusal(target, f"an assignment to {ast.unparse(target)!r}")
+
+    def _binding(self, target: ast.Name, *, top: bool) -> None:
+        """No name is bound twice at the top level, and no imported name, ``_root`` or
+        dunder is re-bound anywhere (``Integ = Macro`` would defeat the shape rules)."""
+        name = target.id
+        if name in self.imported or (not top and (name == ROOT or name.startswith("__"))):
+            raise Refusal(target, f"a re-binding of {name!r}")
+        if top:
+            if name in self.bound:
+                raise Refusal(target, f"a second definition of {name!r}")
+            self.bound.add(name)
 
     def _function(self, node: ast.FunctionDef) -> None:
         _check_name(node, node.name)

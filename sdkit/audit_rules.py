@@ -21,7 +21,7 @@ import ast
 import re
 
 __all__ = ["Refusal", "ROOT", "EXTERNALS", "calls", "check_call", "check_attribute",
-           "is_root_definition"]
+           "check_positions", "is_root_definition"]
 
 ROOT = "_root"
 EXTERNALS = frozenset({"ExtData", "ExtLookup", "ExtConstant"})
@@ -121,3 +121,76 @@ def _check_external_arguments(call: ast.Call) -> None:
                 raise Refusal(node, "a computed argument of an external data object")
             if isinstance(node, ast.Name) and node.id not in _EXTERNAL_NAMES:
                 raise Refusal(node, f"the argument {node.id!r} of an external data object")
+
+
+#: Names that may only stand in one syntactic position (see :func:`check_positions`).
+_CALL_ONLY = frozenset({"Macro", "Path", *EXTERNALS})
+_MACRO_KEYWORDS = frozenset({"time_initialization", "py_name"})
+
+
+def check_positions(tree: ast.Module) -> None:
+    """Names that reach files or the module's state appear only where PySD puts them.
+
+    ``Macro``, ``Path`` and the external data classes only as the called name of
+    a call; ``__file__`` only inside ``Path(__file__)``; ``_root`` only as the
+    receiver of ``.joinpath``, an argument of an external data object, or the
+    target of its one definition; ``__data`` only subscripted (or the target of
+    its definition). So none of them can be aliased, passed on, combined with
+    ``/`` or re-bound. Every identifier is ASCII, as PySD writes them (Python
+    folds other letters with NFKC: a bold ``𝐌acro`` is ``Macro``).
+    """
+    parents = {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    for node in ast.walk(tree):
+        for name in _identifiers(node):
+            if not name.isascii():
+                raise Refusal(node, f"the non-ASCII identifier {name!r}")
+        if isinstance(node, ast.Name) and not _in_place(node, parents.get(id(node)), parents):
+            raise Refusal(node, f"{node.id!r} outside the position PySD writes it in")
+        if calls(node, frozenset({"Macro"})):
+            extra = {k.arg for k in node.keywords} - _MACRO_KEYWORDS  # type: ignore[attr-defined]
+            if extra:
+                raise Refusal(node, f"Macro(...) with the argument {sorted(extra)[0]!r}")
+
+
+def _identifiers(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, ast.Attribute):
+        return [node.attr]
+    if isinstance(node, ast.arg):
+        return [node.arg]
+    if isinstance(node, ast.keyword) and node.arg:
+        return [node.arg]
+    if isinstance(node, ast.FunctionDef):
+        return [node.name]
+    if isinstance(node, ast.alias):
+        return [node.name, node.asname or ""]
+    return []
+
+
+def _in_place(node: ast.Name, parent: ast.AST | None, parents: dict[int, ast.AST]) -> bool:
+    name = node.id
+    if name in _CALL_ONLY:
+        return isinstance(parent, ast.Call) and parent.func is node
+    if name == "__file__":
+        return isinstance(parent, ast.Call) and calls(parent, frozenset({"Path"})) \
+            and node in parent.args
+    if name == ROOT:
+        return _root_in_place(node, parent, parents)
+    if name == "__data":
+        return (isinstance(parent, ast.Subscript) and parent.value is node) or (
+            isinstance(parent, ast.Assign) and node in parent.targets
+            and isinstance(parents.get(id(parent)), ast.Module))
+    return True
+
+
+def _root_in_place(node: ast.Name, parent: ast.AST | None,
+                   parents: dict[int, ast.AST]) -> bool:
+    if isinstance(parent, ast.Attribute):
+        return parent.attr == "joinpath" and parent.value is node
+    if isinstance(parent, ast.Call):
+        return calls(parent, EXTERNALS) and node in parent.args
+    if isinstance(parent, ast.keyword):  # ExtData(..., root=_root) is not PySD's shape
+        return False
+    return (isinstance(parent, ast.Assign) and node in parent.targets
+            and isinstance(parents.get(id(parent)), ast.Module))

@@ -36,7 +36,6 @@ from typing import Any
 
 from sdkit import audit
 from sdkit.errors import ModelParseError, UnsafeModelError
-from sdkit.structure import normalize_reference
 
 __all__ = [
     "REVISION",
@@ -132,28 +131,56 @@ def check_xmile_bytes(data: bytes, source: Path) -> None:
 
 
 def literal_eval(text: str) -> Any:
-    """What PySD's translators may ``eval``: Python literals only.
+    """What PySD's translators may ``eval``: literals and numeric arithmetic only.
 
     PySD 3.14's Vensim and XMILE translators call the builtin ``eval`` on text
-    matched by their grammars (lookup ranges and points, numbers, strings); the
-    lookup-range grammar admits far more than numbers, so a model file could run
-    code *while it is parsed*, before any generated module exists.
-    :func:`safe_translators` replaces that ``eval`` with this function:
-    ``ast.literal_eval`` (numbers, strings, tuples, lists, signs), which never
-    calls, imports or looks up anything.
+    matched by their grammars (lookup ranges and points, numbers, constant
+    expressions such as ``5 - 2``, strings); the lookup-range grammar admits far
+    more, so a model file could run code *while it is parsed*, before any
+    generated module exists. :func:`safe_translators` replaces that ``eval`` with
+    this function, which walks the expression's syntax tree and accepts only
+    numbers, strings, tuples, lists, unary ``+``/``-`` and binary ``+ - * /`` on
+    numbers: it never calls, imports or looks up anything.
 
     Raises
     ------
     UnsafeModelError
-        The text is not a literal.
+        The text is anything else.
     """
     try:
-        return ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as err:
+        tree = ast.parse(text.strip(), mode="eval")
+        return _literal(tree.body)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError,
+            ArithmeticError) as err:
         raise UnsafeModelError(
             f"The model contains {text.strip()[:60]!r} where PySD's parser expects a number, "
             "a string or a list of numbers; refused."
         ) from err
+
+
+_ARITHMETIC = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+               ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b}
+
+
+def _literal(node: ast.AST) -> Any:
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float, str):
+        return node.value
+    if isinstance(node, ast.Tuple | ast.List):
+        items = [_literal(item) for item in node.elts]
+        return tuple(items) if isinstance(node, ast.Tuple) else items
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        value = _number(_literal(node.operand))
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+        left, right = _number(_literal(node.left)), _number(_literal(node.right))
+        return _ARITHMETIC[type(node.op)](left, right)
+    raise ValueError(f"not a literal: {type(node).__name__}")
+
+
+def _number(value: Any) -> int | float:
+    if type(value) not in (int, float):
+        raise TypeError("arithmetic on a non-number")
+    return value
 
 
 def safe_translators() -> None:
@@ -186,9 +213,11 @@ def make_inert(abstract: Any) -> None:
         A string that a code template would write raw contains a quote,
         backslash or control character; the message names the variable.
     """
+    from pysd.builders.python.python_functions import functionspace
+
+    macros = {section.name for section in abstract.sections[1:]}
     for section in abstract.sections:
-        known = {normalize_reference(e.name) for e in section.elements}
-        known |= {normalize_reference(p) for p in getattr(section, "params", ()) or ()}
+        known = _pysd_names(section) | macros | set(functionspace) | {"a_function_of"}
         _check_plain(section.name, f"the macro name {section.name!r}")
         for name in [*(getattr(section, "params", ()) or ()),
                      *(getattr(section, "returns", ()) or ())]:
@@ -203,6 +232,18 @@ def make_inert(abstract: Any) -> None:
                 _walk(component, f"variable {element.name!r}", known)
 
 
+def _pysd_names(section: Any) -> set[str]:
+    """The references PySD's builder resolves to identifiers: its own ``cleanspace``,
+    built exactly as ``SectionBuilder.build_section`` builds it. A reference outside
+    it (and outside the function and macro tables) is written as raw text."""
+    from pysd.builders.python.namespace import NamespaceManager
+
+    namespace = NamespaceManager(list(getattr(section, "params", ()) or ()))
+    for element in section.elements:
+        namespace.add_to_namespace(element.name)
+    return set(namespace.cleanspace)
+
+
 def _doc_replacement(match: re.Match[str]) -> str:
     return {'"': "\u201d", "\\": "/"}.get(match.group(0), " ")
 
@@ -212,7 +253,7 @@ def _walk(node: Any, owner: str, known: set[str]) -> None:
     if isinstance(node, str):
         _check_plain(node, owner)
     elif type(node).__name__ == "ReferenceStructure":
-        if normalize_reference(node.reference) not in known:
+        if node.reference not in known:
             _check_plain(node.reference, owner)
         _walk(getattr(node, "subscripts", None), owner, known)
     elif dataclasses.is_dataclass(node) and not isinstance(node, type):

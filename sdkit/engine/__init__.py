@@ -142,8 +142,11 @@ class Ensemble:
             return self._scalar(var.equation, dt, seen + (name,))
         if isinstance(expr, I.BinOp) and expr.op in "+-*/":
             a, b = self._scalar(expr.left, dt, seen), self._scalar(expr.right, dt, seen)
-            return {"+": a + b, "-": a - b, "*": a * b, "/": a / b}[expr.op] \
-                if expr.op != "/" else a / b
+            if expr.op == "/" and b == 0:
+                raise ParameterValueError(
+                    f"A control variable of {getattr(self.ir.path, 'name', 'the model')!r} "
+                    f"divides by zero: {str(expr)[:60]}")
+            return _ARITHMETIC[expr.op](a, b)
         raise refuse("a dynamic control variable", "control", str(expr)[:60])
 
     def grid(self, final_time: float | None = None, time_step: float | None = None,
@@ -248,6 +251,12 @@ class Ensemble:
                 raise SimulationError(
                     f"The ensemble run of {name!r} failed: {type(err).__name__}: {text}"
                 ) from err
+
+
+_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b, "/": lambda a, b: a / b,
+}
 
 
 def run_ensemble(model: Any, params: pd.DataFrame | None = None, *,

@@ -206,7 +206,7 @@ class _Gen:
         if h.kind == "delay":
             return f"({s}[-1] / {a['delay_time']})"
         if h.kind == "delay_n":
-            return f"({s}[-1] / {s}_times[0])"
+            return f"({s}[-1] / {s}__times[0])"
         if h.kind in ("delay_fixed", "initial"):
             return s
         if h.kind == "trend":
@@ -224,20 +224,20 @@ class _Gen:
         a = {k: self.expr(v) for k, v in h.args.items()}
         own = repr(h.owner)
         if h.kind in ("smooth", "smooth_n"):
-            return [f"{s}_order = _rt.uniform({a['order']}, 'SMOOTH order', {own})",
-                    f"{s} = np.array([_rt.full({a['initial']}, N)] * int({s}_order))"]
+            return [f"{s}__order = _rt.uniform({a['order']}, 'SMOOTH order', {own})",
+                    f"{s} = np.array([_rt.full({a['initial']}, N)] * int({s}__order))"]
         if h.kind in ("delay", "delay_n"):
-            lines = [f"{s}_order = _rt.delay_order({a['order']}, dt, {a['delay_time']}, {own})",
+            lines = [f"{s}__order = _rt.delay_order({a['order']}, dt, {a['delay_time']}, {own})",
                      f"{s} = np.array([_rt.full({a['initial']} * {a['delay_time']}, N)]"
-                     f" * {s}_order)"]
+                     f" * {s}__order)"]
             if h.kind == "delay_n":
-                lines.append(f"{s}_times = np.array([_rt.full({a['delay_time']}, N)]"
-                             f" * {s}_order)")
+                lines.append(f"{s}__times = np.array([_rt.full({a['delay_time']}, N)]"
+                             f" * {s}__order)")
             return lines
         if h.kind == "delay_fixed":
-            return [f"{s}_order = _rt.delay_fixed_order({a['delay_time']}, dt, {own})",
+            return [f"{s}__order = _rt.delay_fixed_order({a['delay_time']}, dt, {own})",
                     f"{s} = _rt.full({a['initial']}, N)",
-                    f"{s}_pipe = [{s}] * {s}_order", f"{s}_ptr = 0"]
+                    f"{s}__pipe = [{s}] * {s}__order", f"{s}__ptr = 0"]
         if h.kind == "trend":
             return [f"{s} = _rt.full({a['input']} / (1 + {a['initial_trend']} * "
                     f"{a['average_time']}), N)"]
@@ -253,15 +253,15 @@ class _Gen:
         a = {k: self.expr(v) for k, v in h.args.items() if k != "order"}
         if h.kind in ("smooth", "smooth_n"):
             return [f"_tg = np.roll({s}, 1, axis=0)", f"_tg[0] = {a['input']}",
-                    f"d{s} = (_tg - {s}) * {s}_order / {a['smooth_time']}"]
+                    f"d{s} = (_tg - {s}) * {s}__order / {a['smooth_time']}"]
         if h.kind == "delay":
             return [f"_of = {s} / {a['delay_time']}", "_if = np.roll(_of, 1, axis=0)",
-                    f"_if[0] = {a['input']}", f"d{s} = (_if - _of) * {s}_order"]
+                    f"_if[0] = {a['input']}", f"d{s} = (_if - _of) * {s}__order"]
         if h.kind == "delay_n":
-            return [f"{s}_times = np.roll({s}_times, 1, axis=0)",
-                    f"{s}_times[0] = {a['delay_time']}",
-                    f"_of = {s} / {s}_times", "_if = np.roll(_of, 1, axis=0)",
-                    f"_if[0] = {a['input']}", f"d{s} = (_if - _of) * {s}_order"]
+            return [f"{s}__times = np.roll({s}__times, 1, axis=0)",
+                    f"{s}__times[0] = {a['delay_time']}",
+                    f"_of = {s} / {s}__times", "_if = np.roll(_of, 1, axis=0)",
+                    f"_if[0] = {a['input']}", f"d{s} = (_if - _of) * {s}__order"]
         if h.kind in ("trend", "forecast"):
             return [f"d{s} = ({a['input']} - {s}) / {a['average_time']}"]
         if h.kind == "delay_fixed":
@@ -275,8 +275,8 @@ class _Gen:
         if h.kind in ("smooth", "smooth_n", "delay", "delay_n", "trend", "forecast"):
             return [f"{s} = {s} + d{s} * dt"]
         if h.kind == "delay_fixed":
-            return [f"{s}_pipe[{s}_ptr] = n{s}", f"{s}_ptr = ({s}_ptr + 1) % {s}_order",
-                    f"{s} = {s}_pipe[{s}_ptr]"]
+            return [f"{s}__pipe[{s}__ptr] = n{s}", f"{s}__ptr = ({s}__ptr + 1) % {s}__order",
+                    f"{s} = {s}__pipe[{s}__ptr]"]
         if h.kind == "sample_if_true":
             return [f"{s} = n{s}"]
         return []
