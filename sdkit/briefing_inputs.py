@@ -146,7 +146,10 @@ def collect_briefing(
         from sdkit.loops import loop_dominance
 
         say("scoring loop dominance of the base run")
-        dominance = loop_dominance(model, results.wide(base), card=card)
+        scenario = by_name[base]
+        dominance = loop_dominance(model, results.wide(base), card=card,
+                                   params=scenario.params(model),
+                                   time_step=scenario.run_settings.get("time_step"))
         # shares are relative within a partition: chart the largest one only
         # (a loop alone in its partition, like B4, would always show 100 %)
         main = {loop.id for loop in dominance.loops.loops if loop.partition == 1}

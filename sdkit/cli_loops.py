@@ -6,24 +6,33 @@ from pathlib import Path
 
 import click
 
+from sdkit.examples import help_epilog
+
 __all__ = ["loops_command"]
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 
 
-@click.command("loops")
+@click.command("loops", epilog=help_epilog(
+    "sdkit loops models/empowerment.mdl",
+    "sdkit loops models/empowerment.mdl --scenario scenarios/talent-first.toml --no-discover"))
 @click.argument("model", type=_PATH)
 @click.option("--scenario", type=_PATH, metavar="FILE.toml",
               help="Analyse this scenario's run instead of the baseline.")
 @click.option("--window", type=float, default=1.0, show_default=True,
-              help="Years over which relative loop scores are averaged.")
+              help="Years over which absolute relative loop scores are averaged.")
 @click.option("--max-length", type=int, default=20, show_default=True,
-              help="Longest loop enumerated (links).")
+              help="Longest loop enumerated (links); longer strong loops are found by search.")
+@click.option("--discover/--no-discover", default=True, show_default=True,
+              help="Add the loops found by the strongest-path search.")
 @click.option("--update", type=_PATH, metavar="FILE.md",
               help="Write the result between the loops markers in FILE.md.")
 def loops_command(model: Path, scenario: Path | None, window: float, max_length: int,
-                  update: Path | None) -> None:
-    """Print MODEL's loops, their polarity and the dominant loops in each stage."""
+                  discover: bool, update: Path | None) -> None:
+    """Print MODEL's loops, their polarity and the dominant loops in each stage.
+
+    Loop scores are computed at every TIME STEP of the run, whatever SAVEPER is.
+    """
     from sdkit.card import card_path, load_card
     from sdkit.errors import ParameterValueError
     from sdkit.loops import loop_dominance
@@ -34,16 +43,21 @@ def loops_command(model: Path, scenario: Path | None, window: float, max_length:
 
     if window < 0:
         raise ParameterValueError(f"--window must be zero or positive, got {window}.")
+    if max_length < 0:
+        raise ParameterValueError(f"--max-length must be zero or positive, got {max_length}.")
     loaded = load_model(model)
+    params, settings = None, {}
     if scenario is not None:
         from sdkit.scenarios import load_scenario
 
         chosen = load_scenario(scenario, model=loaded)
-        results = loaded.run(chosen.params(loaded), **chosen.run_settings)
-    else:
-        results = loaded.run()
+        params, settings = chosen.params(loaded), dict(chosen.run_settings)
+    step = settings.get("time_step", loaded.time_step)
+    settings.update(time_step=step, saveper=step)
+    results = loaded.run(params, **settings)
     card = load_card(model) if card_path(model).is_file() else None
-    dominance = loop_dominance(loaded, results, card=card, window=window, max_length=max_length)
+    dominance = loop_dominance(loaded, results, card=card, window=window, max_length=max_length,
+                               params=params, time_step=step, discover=discover)
     text = loops_markdown(dominance, card)
     if update is None:
         click.echo(text)

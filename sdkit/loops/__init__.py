@@ -4,8 +4,11 @@
   enumeration, naming by a model card (:func:`find_loops`);
 * :mod:`sdkit.loops.polarity`: link polarity (sympy, else numerical) and loop polarity;
 * :mod:`sdkit.loops.evaluate`: IR expressions evaluated with numpy, converted to sympy;
-* :mod:`sdkit.loops.ltm`: Loops That Matter scores and dominant loops (:func:`loop_dominance`);
-* :mod:`sdkit.loops.report`: dominance per stage and the generated verdict.
+* :mod:`sdkit.loops.scores`: link, loop and relative loop scores per time step;
+* :mod:`sdkit.loops.discovery`: strongest-path loop discovery, and the exact
+  total absolute loop score of every loop (coverage);
+* :mod:`sdkit.loops.ltm`: Loops That Matter dominance over a run (:func:`loop_dominance`);
+* :mod:`sdkit.loops.report`: dominance and coverage per stage, the generated verdict.
 
 Importing this package imports networkx, numpy and pandas, not PySD or sympy.
 """

@@ -12,6 +12,9 @@ beyond).  A model card's named loops are matched to the enumerated cycles: a
 named cycle equal to an enumerated one up to rotation gets its id (and is added
 when longer than ``max_length``); a named cycle that is not a cycle of the
 graph names the enumerated loop with the largest variable overlap (Jaccard).
+Loops found otherwise (by the strongest-path search of
+:mod:`sdkit.loops.discovery`) are added with :func:`add_loops`; every loop
+records how it was found (:attr:`Loop.found`).
 """
 
 from __future__ import annotations
@@ -33,12 +36,15 @@ if TYPE_CHECKING:
     from sdkit.card import ModelCard
     from sdkit.model import Model
 
-__all__ = ["Link", "Loop", "LoopSet", "causal_graph", "find_loops", "model_ir",
-           "DEFAULT_MAX_LENGTH", "DEFAULT_MAX_LOOPS"]
+__all__ = ["Link", "Loop", "LoopSet", "causal_graph", "find_loops", "add_loops", "model_ir",
+           "DEFAULT_MAX_LENGTH", "DEFAULT_MAX_LOOPS", "FOUND_ENUMERATED", "FOUND_CARD",
+           "FOUND_SEARCH"]
 
 DEFAULT_MAX_LENGTH = 20
 DEFAULT_MAX_LOOPS = 20_000
 _SKIP_KINDS = ("constant", "lookup", "control")
+#: How a loop was found (:attr:`Loop.found`).
+FOUND_ENUMERATED, FOUND_CARD, FOUND_SEARCH = "enumerated", "card", "strongest path"
 _IR_CACHE: dict[tuple[str, int, int], ModelIR] = {}
 
 
@@ -80,6 +86,10 @@ class Loop:
     match : float
         1.0 when the card's cycle is this loop; the variable overlap (Jaccard)
         when it is the best match; 0.0 for unnamed loops.
+    found : str
+        ``"enumerated"`` (within the length bound), ``"card"`` (a named loop
+        longer than the bound) or ``"strongest path"`` (found by the search of
+        :mod:`sdkit.loops.discovery`).
     """
 
     id: str
@@ -88,6 +98,7 @@ class Loop:
     partition: int
     name: str = ""
     match: float = 0.0
+    found: str = FOUND_ENUMERATED
 
     @property
     def links(self) -> list[tuple[str, str]]:
@@ -135,12 +146,13 @@ class LoopSet:
         return {loop.id: loop for loop in self.loops if loop.name}
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per loop: id, polarity, length, partition, name, match, variables."""
+        """One row per loop: id, polarity, length, partition, name, match, found, variables."""
         rows = [{"id": lp.id, "polarity": lp.polarity, "length": len(lp),
                  "partition": lp.partition, "name": lp.name, "match": lp.match,
-                 "variables": " -> ".join(lp.variables)} for lp in self.loops]
+                 "found": lp.found, "variables": " -> ".join(lp.variables)}
+                for lp in self.loops]
         return pd.DataFrame(rows, columns=["id", "polarity", "length", "partition", "name",
-                                           "match", "variables"])
+                                           "match", "found", "variables"])
 
 
 def model_ir(model: Any) -> ModelIR:
@@ -194,6 +206,8 @@ def _canonical(cycle: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _enumerate(graph: nx.DiGraph, max_length: int | None, max_loops: int) -> list[tuple]:
+    if max_length is not None and max_length < 1:
+        return []
     cycles = nx.simple_cycles(graph, length_bound=max_length)
     found = [_canonical(c) for c in itertools.islice(cycles, max_loops + 1)]
     if len(found) > max_loops:
@@ -228,7 +242,8 @@ def find_loops(model: Model | str | os.PathLike[str], results: pd.DataFrame | No
     card : ModelCard, optional
         Named loops to match; default the card beside the model file, if any.
     max_length : int or None, default 20
-        Longest loop enumerated (links); ``None`` for no bound.
+        Longest loop enumerated (links); ``None`` for no bound, 0 to enumerate
+        none (only the card's named loops).
     max_loops : int, default 20000
         Most loops enumerated.
 
@@ -241,53 +256,118 @@ def find_loops(model: Model | str | os.PathLike[str], results: pd.DataFrame | No
     LoopLimitError
         More than ``max_loops`` loops within ``max_length``.
     """
-    from sdkit.loops.evaluate import environment
-
     ir = model_ir(model)
     graph = causal_graph(ir)
     card = _card(model, card)
     cycles = _enumerate(graph, max_length, max_loops)
+    named, extra = _named_cycles(graph, card, cycles)
+    partitions = sorted((frozenset(c) for c in nx.strongly_connected_components(graph)
+                         if len(c) > 1 or graph.has_edge(next(iter(c)), next(iter(c)))),
+                        key=lambda c: (-len(c), min(c)))
+    loops = LoopSet(ir, graph, {}, (), partitions, max_length)
+    if cycles or extra:
+        _polarities(loops, cycles + extra, _results(model, results),
+                    getattr(model, "time_step", None))
+    where = {node: i + 1 for i, part in enumerate(partitions) for node in part}
+    order = {spec.id: i for i, spec in enumerate(card.loops)} if card is not None else {}
+    loops_named, others = [], []
+    for cycle in cycles + extra:
+        polarity = loop_polarity(loops.links[p].polarity for p in _pairs(cycle))
+        if cycle in named:
+            loop_id, name, score = named[cycle]
+            found = FOUND_CARD if cycle in extra else FOUND_ENUMERATED
+            loops_named.append(Loop(loop_id, cycle, polarity, where[cycle[0]], name, score,
+                                    found))
+        else:
+            others.append(Loop("", cycle, polarity, where[cycle[0]]))
+    loops_named.sort(key=lambda lp: order.get(lp.id, len(order)))
+    loops.loops = tuple(loops_named) + _numbered(others, 1)
+    return loops
+
+
+def _named_cycles(graph: nx.DiGraph, card: ModelCard | None, cycles: list[tuple[str, ...]]
+                  ) -> tuple[dict[tuple[str, ...], tuple[str, str, float]], list[tuple]]:
+    """The card's loops by cycle (id, name, match) and the named cycles not enumerated."""
     known = set(cycles)
     named: dict[tuple[str, ...], tuple[str, str, float]] = {}
+    extra: list[tuple[str, ...]] = []
     for spec in card.loops if card is not None else ():
         cycle, score = _match(graph, spec.cycle, cycles)
         if cycle is None or cycle in named:
             continue
         named[cycle] = (spec.id, spec.name_en, score)
         if cycle not in known:
-            cycles.append(cycle)
+            extra.append(cycle)
             known.add(cycle)
-    env = environment(ir, _results(model, results), getattr(model, "time_step", None))
-    links: dict[tuple[str, str], Link] = {}
+    return named, extra
+
+
+def _numbered(loops: list[Loop], first: int) -> tuple[Loop, ...]:
+    """Unnamed loops sorted by partition, length and variables, numbered L<first>...."""
+    loops = sorted(loops, key=lambda lp: (lp.partition, len(lp), lp.variables))
+    return tuple(Loop(f"L{first + i}", lp.variables, lp.polarity, lp.partition,
+                      found=lp.found) for i, lp in enumerate(loops))
+
+
+def _polarities(loops: LoopSet, cycles: list[tuple[str, ...]], results: pd.DataFrame,
+                time_step: float | None) -> None:
+    """Add the polarity of every link of ``cycles`` not yet in ``loops.links``."""
+    from sdkit.loops.evaluate import environment
+
+    ir, graph = loops.ir, loops.graph
+    pending = [p for cycle in cycles for p in _pairs(cycle) if p not in loops.links]
+    if not pending:
+        return
+    env = environment(ir, results, time_step)
     cache: dict[int, Any] = {}
-    for cycle in cycles:
-        for pair in zip(cycle, cycle[1:] + cycle[:1], strict=True):
-            if pair not in links:
-                data = graph.edges[pair]
-                target = data["target_py"]
-                expr = ir.hidden[target].args.get("input") if target in ir.hidden else \
-                    ir.equation_of(target)
-                sign, method = link_polarity(expr, data["source_py"], env, ir, cache) \
-                    if expr is not None else ("?", "")
-                links[pair] = Link(pair[0], pair[1], data["kind"], sign, method)
-    partitions = sorted((frozenset(c) for c in nx.strongly_connected_components(graph)
-                         if len(c) > 1 or graph.has_edge(next(iter(c)), next(iter(c)))),
-                        key=lambda c: (-len(c), min(c)))
-    where = {node: i + 1 for i, part in enumerate(partitions) for node in part}
-    loops_named, others = [], []
-    order = {spec.id: i for i, spec in enumerate(card.loops)} if card is not None else {}
-    for cycle in cycles:
-        polarity = loop_polarity(links[p].polarity for p in _pairs(cycle))
-        if cycle in named:
-            loop_id, name, score = named[cycle]
-            loops_named.append(Loop(loop_id, cycle, polarity, where[cycle[0]], name, score))
-        else:
-            others.append(Loop("", cycle, polarity, where[cycle[0]]))
-    loops_named.sort(key=lambda lp: order.get(lp.id, len(order)))
-    others.sort(key=lambda lp: (lp.partition, len(lp), lp.variables))
-    others = [Loop(f"L{i + 1}", lp.variables, lp.polarity, lp.partition)
-              for i, lp in enumerate(others)]
-    return LoopSet(ir, graph, links, tuple(loops_named + others), partitions, max_length)
+    for pair in dict.fromkeys(pending):
+        data = graph.edges[pair]
+        target = data["target_py"]
+        expr = ir.hidden[target].args.get("input") if target in ir.hidden else \
+            ir.equation_of(target)
+        sign, method = link_polarity(expr, data["source_py"], env, ir, cache) \
+            if expr is not None else ("?", "")
+        loops.links[pair] = Link(pair[0], pair[1], data["kind"], sign, method)
+
+
+def add_loops(loops: LoopSet, cycles: list[tuple[str, ...]], results: pd.DataFrame, *,
+              time_step: float | None = None, found: str = FOUND_SEARCH) -> LoopSet:
+    """A copy of ``loops`` with the cycles not yet in it added as unnamed loops.
+
+    The new loops get the ids after the last ``L<n>`` (sorted by partition,
+    length and variables), so the ids of the loops already there do not change;
+    the polarity of their new links is evaluated on ``results``.
+
+    Parameters
+    ----------
+    loops : LoopSet
+    cycles : list of tuple of str
+        Cycles of ``loops.graph`` (any rotation).
+    results : pandas.DataFrame
+        A run of the model, for the polarity of new links.
+    time_step : float, optional
+    found : str, default ``"strongest path"``
+        Recorded as the new loops' :attr:`Loop.found`.
+
+    Returns
+    -------
+    LoopSet
+        A new set; ``loops`` is not changed.
+    """
+    known = {lp.variables for lp in loops.loops}
+    new = [c for c in dict.fromkeys(_canonical(c) for c in cycles) if c not in known]
+    out = LoopSet(loops.ir, loops.graph, dict(loops.links), loops.loops, loops.partitions,
+                  loops.max_length)
+    if not new:
+        return out
+    _polarities(out, new, results, time_step)
+    where = {node: i + 1 for i, part in enumerate(loops.partitions) for node in part}
+    numbers = [int(lp.id[1:]) for lp in loops.loops
+               if lp.id.startswith("L") and lp.id[1:].isdigit()]
+    added = [Loop("", c, loop_polarity(out.links[p].polarity for p in _pairs(c)),
+                  where[c[0]], found=found) for c in new]
+    out.loops = loops.loops + _numbered(added, max(numbers, default=0) + 1)
+    return out
 
 
 def _pairs(cycle: tuple[str, ...]) -> list[tuple[str, str]]:

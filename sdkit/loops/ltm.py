@@ -1,84 +1,109 @@
-"""Loops That Matter: link, loop and relative loop scores over a run, and dominance.
+"""Loops That Matter: loop dominance over a run, per integration time step.
 
-Formulas (Schoenberg, Davidsen and Eberlein 2020; flow-to-stock links as in
-Schoenberg, Hayward and Eberlein 2023), with ``Δ`` the change between two
-consecutive saved times ``t-1`` and ``t``, attributed to ``t``:
+:func:`loop_dominance` puts the pieces together:
 
-* auxiliary link ``x -> z`` (x in z's equation ``z = f(x, y...)``)::
-
-      LS(x -> z) = |Δ_x z / Δz| * sign(Δ_x z / Δx),
-      Δ_x z = f(x_t, y_{t-1}, ...) - f(x_{t-1}, y_{t-1}, ...)
-
-  (z re-evaluated with only x moved; 0 where Δz or Δx is 0);
-* flow-to-stock link, change-based: for a stock S with net rate
-  ``r = Σ inflows - Σ outflows``::
-
-      LS(i -> S) = + |Δi / Δr|       (inflow)
-      LS(o -> S) = - |Δo / Δr|       (outflow)
-
-  "the change in the flow relative to the change in the net flow".  A stock
-  whose net rate is an expression rather than a sum of flow variables gets the
-  same formula for every variable x in it, ``LS(x -> S) = |Δ_x r / Δr| *
-  sign(Δ_x r / Δx)``, which reduces to the two lines above for flow terms;
-* loop score: the product of the loop's link scores at each time;
-* relative loop score: the loop score divided by the sum of the absolute loop
-  scores of the loops in the same strongly connected partition, so the
-  absolute relative scores of a partition sum to 1 (their sign is the loop's
-  polarity at that time);
-* the dominant set at a time: the fewest loops of a partition, strongest
-  first, whose absolute relative scores, averaged over ``window`` years
-  (centred rolling mean), add up to at least one half.
-
-With bounded loop enumeration (:func:`~sdkit.loops.graph.find_loops`'s
-``max_length``) the denominators only count the enumerated loops.
+1. a run saved every TIME STEP (:func:`~sdkit.loops.scores.step_results`:
+   the given run, or a re-run checked against it), so that nothing depends on
+   SAVEPER;
+2. the loops analysed: every loop of at most ``max_length`` links
+   (:func:`~sdkit.loops.graph.find_loops`), the model card's named loops, and
+   the loops the strongest-path search finds at the time steps
+   (:mod:`sdkit.loops.discovery`), whatever their length;
+3. link, loop and relative loop scores at every time step
+   (:mod:`sdkit.loops.scores`; relative scores are shares of the analysed
+   loops of a partition);
+4. coverage: the share of the total absolute loop score of *every* loop of the
+   partition that the analysed loops carry, computed exactly without listing
+   the loops (:mod:`sdkit.loops.discovery`);
+5. window averages and dominant sets: the mean of the *absolute* relative
+   score over a centred window of ``window`` years (so a loop whose score
+   changes sign in the window keeps its weight; the sign of the window's mean
+   signed score is reported separately), and the dominant set of a partition
+   at each step: the fewest loops, strongest first, whose averaged shares add
+   up to at least half of the partition's sum.  Where a whole window has no
+   loop activity (every loop score 0) the nearest active step's set is used,
+   and every loop of the partition when none is active, so the set is never
+   empty.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from sdkit.errors import UnsupportedConstructError
-from sdkit.loops.evaluate import environment, evaluate
-from sdkit.loops.graph import DEFAULT_MAX_LENGTH, LoopSet, find_loops
+from sdkit.errors import LoopLimitError
+from sdkit.loops.discovery import (
+    DEFAULT_LIMIT,
+    DEFAULT_MAX_STEPS,
+    LoopTotal,
+    search_steps,
+    strongest_path_loops,
+    total_loop_score,
+)
+from sdkit.loops.graph import DEFAULT_MAX_LENGTH, DEFAULT_MAX_LOOPS, LoopSet, add_loops, find_loops
+from sdkit.loops.scores import (
+    link_scores,
+    loop_scores,
+    partition_links,
+    relative_scores,
+    saved_rows,
+    step_results,
+)
 
 if TYPE_CHECKING:
     from sdkit.card import ModelCard
     from sdkit.stages import StageReport
 
 __all__ = ["LoopDominance", "link_scores", "loop_scores", "relative_scores",
-           "dominant_sets", "loop_dominance"]
+           "dominant_sets", "window_average", "loop_dominance"]
 
 
 @dataclass
 class LoopDominance:
-    """Loop scores of one run (see the module docstring for the formulas).
+    """Loop scores of one run, per integration time step (see the module docstring).
 
     Attributes
     ----------
     loops : LoopSet
-        The loops analysed.
+        The loops analysed (:attr:`~sdkit.loops.graph.Loop.found` says how).
     scores : pandas.DataFrame
-        Loop scores: index time (the second saved time onwards), one column per loop id.
+        Loop scores: index time (every TIME STEP after the first; the score at
+        t is the change over ``(t - dt, t]``), one column per loop id.
     relative_all : pandas.DataFrame
-        Relative loop scores, same shape, not averaged.
+        Relative loop scores (signed shares of the partition's analysed loops),
+        same shape.
     smoothed : pandas.DataFrame
-        ``relative_all`` averaged over ``window`` years (centred rolling mean).
+        Mean of ``|relative_all|`` over ``window`` years (centred), same shape.
     relative : pandas.DataFrame
-        Tidy ``time, loop, score``: the smoothed relative scores of the loops
-        that matter (named loops and every loop ever in a dominant set), for charts.
+        Tidy ``time, loop, score, sign`` at the saved times of the given run:
+        ``smoothed`` (``score``, never negative) and ``sign`` of the loops that
+        matter (named loops and every loop ever in a dominant set), for charts.
     dominant : pandas.DataFrame
         ``time, partition, loops``: the dominant set of each partition at each
-        time, a tuple of loop ids strongest first.
+        time step, a tuple of loop ids strongest first, never empty.
     stages : StageReport or None
-        The run's stage transitions, when a model card gives the rules.
+        The run's stage transitions, when a model card gives the rules
+        (detected on the run saved every time step, so independent of SAVEPER).
     window : float
         Averaging window in years.
     links : dict of (str, str) to numpy.ndarray
         Link scores by (source, target), aligned with ``scores.index``.
+    sign : pandas.DataFrame or None
+        Sign (-1, 0, 1) of the window's mean signed relative score, like ``smoothed``.
+    coverage : pandas.DataFrame or None
+        Index like ``scores``, one column per partition number: the share of
+        the total ``|loop score|`` of every loop of the partition that the
+        analysed loops carry (exact; NaN where no loop is active or the
+        total was not computed).
+    totals : dict of int to LoopTotal or None
+        The exact totals and loop counts by partition (None: more loops than
+        the reduction limit).
+    time_step : float
+        The integration time step of the scores.
     """
 
     loops: LoopSet
@@ -90,6 +115,10 @@ class LoopDominance:
     stages: StageReport | None
     window: float
     links: dict[tuple[str, str], np.ndarray]
+    sign: pd.DataFrame | None = None
+    coverage: pd.DataFrame | None = None
+    totals: dict[int, LoopTotal | None] = field(default_factory=dict)
+    time_step: float = float("nan")
 
     def stage_spans(self) -> pd.DataFrame:
         """``stage, start, end`` of every stage entered (empty without stages)."""
@@ -107,128 +136,174 @@ class LoopDominance:
         return pd.DataFrame(rows, columns=["stage", "start", "end"])
 
 
-def _shifted(env: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    prev, cur = {}, {}
-    for key, value in env.items():
-        if isinstance(value, np.ndarray) and value.ndim == 1 and value.size > 1:
-            prev[key], cur[key] = value[:-1], value[1:]
-        else:
-            prev[key] = cur[key] = value
-    return prev, cur
+def _samples(index: pd.Index, window: float) -> int:
+    if window <= 0 or len(index) < 2:
+        return 1
+    step = float(np.median(np.diff(np.asarray(index, dtype=float))))
+    return max(1, int(round(window / step)))
 
 
-def _ratio(numerator: np.ndarray, denominator: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    small = np.abs(denominator) <= 1e-12 * np.maximum(scale, 1e-300)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = numerator / np.where(small, 1.0, denominator)
-    return np.where(small | ~np.isfinite(out), 0.0, out)
+def window_average(relative: pd.DataFrame, window: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Window averages of relative loop scores.
 
+    Parameters
+    ----------
+    relative : pandas.DataFrame
+        Relative loop scores, index time (evenly spaced).
+    window : float
+        Width of the centred window in time units (0: no averaging).
 
-def link_scores(loops: LoopSet, results: pd.DataFrame, time_step: float | None = None
-                ) -> dict[tuple[str, str], np.ndarray]:
-    """Link scores of every link of ``loops``, one value per saved time after the first."""
-    ir, graph = loops.ir, loops.graph
-    prev, cur = _shifted(environment(ir, results, time_step))
-    size = len(results.index) - 1
-    out: dict[tuple[str, str], np.ndarray] = {}
-    for pair in {p for loop in loops.loops for p in loop.links}:
-        data = graph.edges[pair]
-        source, target = data["source_py"], data["target_py"]
-        if target in ir.hidden or source in ir.hidden:
-            raise UnsupportedConstructError(
-                f"Loop scores through the stateful function of {pair[1]!r} are not supported "
-                "yet; write the delay or smooth as explicit stocks.", construct="hidden stock")
-        expr = ir.equation_of(target)
-        z_prev = np.broadcast_to(evaluate(expr, prev, ir), (size,))
-        z_cur = np.broadcast_to(evaluate(expr, cur, ir), (size,))
-        moved = dict(prev)
-        moved[source] = cur[source]
-        with np.errstate(all="ignore"):
-            dz_x = np.broadcast_to(evaluate(expr, moved, ir), (size,)) - z_prev
-        dz, dx = z_cur - z_prev, np.asarray(cur[source]) - np.asarray(prev[source])
-        scale = np.abs(z_prev) + np.abs(z_cur)
-        magnitude = np.abs(_ratio(dz_x, dz, scale))
-        sign = np.sign(_ratio(dz_x, dx, np.abs(np.asarray(prev[source])) + 1.0))
-        out[pair] = magnitude * sign
-    return out
-
-
-def loop_scores(loops: LoopSet, links: dict[tuple[str, str], np.ndarray],
-                times: Any) -> pd.DataFrame:
-    """Loop scores (products of link scores): index time, one column per loop id."""
-    columns = {}
-    for loop in loops.loops:
-        score = np.ones(len(times))
-        for pair in loop.links:
-            score = score * links[pair]
-        columns[loop.id] = score
-    frame = pd.DataFrame(columns, index=pd.Index(times, name="time"))
-    return frame
-
-
-def relative_scores(loops: LoopSet, scores: pd.DataFrame) -> pd.DataFrame:
-    """Loop scores over the sum of absolute loop scores of their partition (0 where 0)."""
-    out = scores.copy()
-    for part in {loop.partition for loop in loops.loops}:
-        ids = [loop.id for loop in loops.loops if loop.partition == part]
-        total = scores[ids].abs().sum(axis=1).to_numpy()
-        safe = np.where(total > 0, total, 1.0)
-        out[ids] = scores[ids].to_numpy() / safe[:, None] * (total > 0)[:, None]
-    return out
-
-
-def _smooth(frame: pd.DataFrame, window: float) -> pd.DataFrame:
-    if window <= 0 or len(frame.index) < 2:
-        return frame.copy()
-    step = float(np.median(np.diff(np.asarray(frame.index, dtype=float))))
-    samples = max(1, int(round(window / step)))
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        The mean of ``|relative|`` over the window (a loop whose score changes
+        sign keeps its weight) and the sign (-1, 0, 1) of the mean signed score.
+    """
+    samples = _samples(relative.index, window)
     if samples <= 1:
-        return frame.copy()
-    return frame.rolling(samples, center=True, min_periods=1).mean()
+        return relative.abs(), np.sign(relative)
+    rolling = {"window": samples, "center": True, "min_periods": 1}
+    return relative.abs().rolling(**rolling).mean(), np.sign(relative.rolling(**rolling).mean())
 
 
 def dominant_sets(loops: LoopSet, smoothed: pd.DataFrame, threshold: float = 0.5
                   ) -> pd.DataFrame:
-    """``time, partition, loops``: the fewest loops covering ``threshold`` of each partition."""
-    rows = []
-    parts = sorted({loop.partition for loop in loops.loops})
-    members = {p: [lp.id for lp in loops.loops if lp.partition == p] for p in parts}
-    for part in parts:
-        values = smoothed[members[part]].abs()
-        ids = np.asarray(members[part])
-        for time, row in zip(values.index, values.to_numpy(), strict=True):
-            order = np.argsort(-row, kind="stable")
-            total = row.sum()
-            chosen: list[str] = []
-            covered = 0.0
-            for i in order:
-                if total <= 0 or covered >= threshold * total:
-                    break
-                chosen.append(str(ids[i]))
-                covered += row[i]
-            rows.append({"time": float(time), "partition": part, "loops": tuple(chosen)})
-    return pd.DataFrame(rows, columns=["time", "partition", "loops"])
+    """The dominant set of each partition at each time.
+
+    Parameters
+    ----------
+    loops : LoopSet
+    smoothed : pandas.DataFrame
+        Non-negative shares (window means of ``|relative score|``), one column per loop.
+    threshold : float, default 0.5
+        Share of the partition's sum the dominant set must reach.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``time, partition, loops``: the fewest loops, strongest first, whose
+        shares add up to ``threshold`` of the partition's sum.  Times without
+        activity take the set of the nearest earlier (else later) active time,
+        or every loop of the partition if none is active: never empty.
+    """
+    frames = []
+    for part in sorted({loop.partition for loop in loops.loops}):
+        ids = np.asarray([lp.id for lp in loops.loops if lp.partition == part])
+        values = np.abs(smoothed[list(ids)].to_numpy(dtype=float))
+        order = np.argsort(-values, axis=1, kind="stable")
+        ranked = np.take_along_axis(values, order, axis=1)
+        total = ranked.sum(axis=1)
+        count = (np.cumsum(ranked, axis=1) < threshold * total[:, None]).sum(axis=1) + 1
+        groups = pd.Series([tuple(str(i) for i in ids[row[:k]]) if t > 0 else None
+                            for row, k, t in zip(order, count, total, strict=True)],
+                           dtype=object)
+        groups = groups.ffill().bfill()
+        groups = groups.where(groups.notna(), pd.Series([tuple(ids)] * len(groups),
+                                                        dtype=object))
+        frames.append(pd.DataFrame({"time": np.asarray(smoothed.index, dtype=float),
+                                    "partition": part, "loops": groups.to_numpy()}))
+    if not frames:
+        return pd.DataFrame(columns=["time", "partition", "loops"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _totals(loops: LoopSet, links: Mapping[tuple[str, str], np.ndarray], limit: int
+            ) -> dict[int, LoopTotal | None]:
+    """The exact total ``|loop score|`` of every loop, by partition number."""
+    totals = {}
+    for number, part in enumerate(loops.partitions, start=1):
+        inside = {p: v for p, v in links.items() if p[0] in part and p[1] in part}
+        totals[number] = total_loop_score(inside, part, limit=limit) if limit > 0 else None
+    return totals
+
+
+def _complete(loops: LoopSet, totals: Mapping[int, LoopTotal | None]) -> bool:
+    """Whether every loop of every partition is already in ``loops``."""
+    counts = pd.Series([lp.partition for lp in loops.loops], dtype=int).value_counts()
+    return all(total is not None and total.loops == counts.get(number, 0)
+               for number, total in totals.items())
+
+
+def _coverage(loops: LoopSet, scores: pd.DataFrame, totals: Mapping[int, LoopTotal | None]
+              ) -> pd.DataFrame:
+    """Share of each partition's total ``|loop score|`` carried by the analysed loops."""
+    columns = {}
+    for number, total in totals.items():
+        ids = [lp.id for lp in loops.loops if lp.partition == number]
+        analysed = scores[ids].abs().sum(axis=1).to_numpy()
+        denominator = total.total if total is not None else np.zeros(len(analysed))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            columns[number] = np.where(denominator > 0,
+                                       np.minimum(analysed / denominator, 1.0), np.nan)
+    return pd.DataFrame(columns, index=scores.index)
+
+
+def _discover(loops: LoopSet, links: Mapping[tuple[str, str], np.ndarray],
+              results: pd.DataFrame, time_step: float, max_steps: int | None) -> LoopSet:
+    ir = loops.ir
+    stocks = [ir.variables[py].name for py in ir.stocks] + list(ir.hidden)
+    size = len(next(iter(links.values()))) if links else 0
+    cycles = strongest_path_loops(links, stocks, search_steps(size, max_steps))
+    return add_loops(loops, cycles, results, time_step=time_step)
+
+
+def _find(model: Any, results: pd.DataFrame, card: ModelCard | None,
+          max_length: int | None, max_loops: int, discover: bool) -> LoopSet:
+    try:
+        return find_loops(model, results, card=card, max_length=max_length,
+                          max_loops=max_loops)
+    except LoopLimitError:
+        if not discover:
+            raise
+        return find_loops(model, results, card=card, max_length=0)
+
+
+def _empty(loops: LoopSet, window: float, time_step: float,
+           stages: StageReport | None) -> LoopDominance:
+    frame = pd.DataFrame(index=pd.Index([], dtype=float, name="time"))
+    tidy = pd.DataFrame(columns=["time", "loop", "score", "sign"])
+    return LoopDominance(loops, frame, frame, frame, tidy, dominant_sets(loops, frame), stages,
+                         window, {}, frame, frame, {}, time_step)
 
 
 def loop_dominance(model: Any, results: pd.DataFrame, *, card: ModelCard | None = None,
                    window: float = 1.0, loops: LoopSet | None = None,
-                   max_length: int | None = DEFAULT_MAX_LENGTH) -> LoopDominance:
-    """Loops That Matter scores and dominant loops over a run.
+                   max_length: int | None = DEFAULT_MAX_LENGTH,
+                   max_loops: int = DEFAULT_MAX_LOOPS,
+                   params: Mapping[str, Any] | None = None, time_step: float | None = None,
+                   discover: bool = True, max_steps: int | None = DEFAULT_MAX_STEPS,
+                   coverage_limit: int = DEFAULT_LIMIT) -> LoopDominance:
+    """Loops That Matter scores and dominant loops over a run, per time step.
 
     Parameters
     ----------
     model : Model or path-like
         The model (its equations are read through the IR).
     results : pandas.DataFrame
-        A run of the model with every variable (``Model.run()``).
+        A run of the model with every variable (``Model.run()``), saved at any
+        SAVEPER: a run saved less often is re-run saved every time step.
     card : ModelCard, optional
         Named loops and stage rules; default the card beside the model file, if any.
     window : float, default 1.0
-        Years over which relative scores are averaged before dominance is read.
+        Years over which absolute relative scores are averaged for dominance.
     loops : LoopSet, optional
-        Reuse loops already found (else :func:`find_loops` on ``results``).
+        Reuse loops already found (else :func:`find_loops`).
     max_length : int or None, default 20
         Longest loop enumerated when ``loops`` is not given.
+    max_loops : int, default 20000
+        Most loops enumerated; beyond, with ``discover``, none are enumerated
+        and the analysed loops are the card's and those the search finds.
+    params : mapping, optional
+        The parameters ``results`` was run with, for the re-run.
+    time_step : float, optional
+        The TIME STEP ``results`` was run with, when not the model's.
+    discover : bool, default True
+        Add the loops found by the strongest-path search (skipped when the
+        loops already analysed are every loop of the model).
+    max_steps : int or None, default 250
+        Most time steps searched (evenly spaced; None: all).
+    coverage_limit : int, default 300000
+        Most loops of the reduced graph summed for the exact coverage (0: skip).
 
     Returns
     -------
@@ -238,26 +313,51 @@ def loop_dominance(model: Any, results: pd.DataFrame, *, card: ModelCard | None 
     ------
     UnsupportedConstructError
         An equation on a loop uses a construct the evaluator does not know.
+    LoopLimitError
+        More than ``max_loops`` loops within ``max_length`` and ``discover`` is False.
+    ParameterValueError
+        A re-run saved every step does not reproduce ``results``.
     """
     from sdkit.loops.graph import _card
+    from sdkit.model import Model, load_model
     from sdkit.stages import detect_stages
 
+    model = model if isinstance(model, Model) else load_model(model)
     card = _card(model, card)
+    fine, step = step_results(model, results, params=params, time_step=time_step)
     if loops is None:
-        loops = find_loops(model, results, card=card, max_length=max_length)
-    times = np.asarray(results.index, dtype=float)[1:]
-    links = link_scores(loops, results, getattr(model, "time_step", None))
+        loops = _find(model, fine, card, max_length, max_loops, discover)
+    stages = None
+    if card is not None and card.transitions:
+        stages = detect_stages(fine, card.transitions)
+    if not loops.partitions:
+        return _empty(loops, window, step, stages)
+    pairs = set(partition_links(loops)) | {p for lp in loops.loops for p in lp.links}
+    links = link_scores(loops, fine, step, pairs=pairs)
+    totals = _totals(loops, links, coverage_limit)
+    if discover and not _complete(loops, totals):
+        loops = _discover(loops, links, fine, step, max_steps)
+    times = np.asarray(fine.index, dtype=float)[1:]
     scores = loop_scores(loops, links, times)
     relative = relative_scores(loops, scores)
-    smoothed = _smooth(relative, window)
+    smoothed, sign = window_average(relative, window)
     dominant = dominant_sets(loops, smoothed)
+    coverage = _coverage(loops, scores, totals)
+    tidy = _tidy(loops, smoothed, sign, dominant, results.index[1:], step)
+    return LoopDominance(loops, scores, relative, smoothed, tidy, dominant, stages, window,
+                         links, sign, coverage, totals, step)
+
+
+def _tidy(loops: LoopSet, smoothed: pd.DataFrame, sign: pd.DataFrame, dominant: pd.DataFrame,
+          saved: Any, step: float) -> pd.DataFrame:
+    """``time, loop, score, sign`` of the loops that matter at the saved times."""
     matter = [lp.id for lp in loops.loops if lp.name]
     ever = {i for group in dominant["loops"] for i in group}
     matter += [lp.id for lp in loops.loops if lp.id in ever and lp.id not in matter]
-    tidy = smoothed[matter].rename_axis("time").reset_index().melt(
+    rows = saved_rows(smoothed.index, saved, step)
+    rows = np.arange(len(smoothed.index)) if rows is None else rows
+    score = smoothed.iloc[rows][matter].rename_axis("time").reset_index().melt(
         id_vars="time", var_name="loop", value_name="score")
-    stages = None
-    if card is not None and card.transitions:
-        stages = detect_stages(results, card.transitions)
-    return LoopDominance(loops, scores, relative, smoothed, tidy, dominant, stages, window,
-                         links)
+    signs = sign.iloc[rows][matter].to_numpy().T.ravel()
+    score["sign"] = signs.astype(int) if len(signs) else signs
+    return score
