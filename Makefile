@@ -8,7 +8,11 @@ BRIEF_FLAGS ?=
 CACHE := .sdkit-cache
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint briefing clean
+# Every public module of sdkit (not the _private ones), for the API reference.
+API_MODULES = $(shell find sdkit -name '*.py' ! -name '_[a-z]*' | \
+	sed 's#/__init__\.py$$##; s#\.py$$##; s#/#.#g' | sort)
+
+.PHONY: test lint typecheck docs briefing clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +22,21 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check sdkit tests
+	$(VENV)/bin/mypy
+	$(MAKE) docs
 	$(VENV)/bin/python -m pytest -q
+
+# Type check (configuration: [tool.mypy] in pyproject.toml; docs/api.md).
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+# API reference from the docstrings (pdoc, numpy style) in $(OUT)/api/index.html.
+# A warning (a module that fails to import, a broken docstring) fails the build.
+docs: $(STAMP)
+	rm -rf $(OUT)/api
+	$(VENV)/bin/python -W error::UserWarning -W "ignore:The module specification:UserWarning" \
+		-m pdoc --docformat numpy -o $(OUT)/api $(API_MODULES)
+	@echo "API reference written to $(abspath $(OUT))/api/index.html"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check sdkit tests

@@ -26,7 +26,7 @@ _LAZY = {"load_model": "sdkit.model", "run": "sdkit.model", "errors": None,
          "run_scenarios": "sdkit.runner", "detect_stages": "sdkit.stages", "sensitivity": None,
          "find_loops": "sdkit.loops", "loop_dominance": "sdkit.loops",
          "check_model": "sdkit.checks", "export_xmile": "sdkit.xmile",
-         "render_briefing": "sdkit.briefing"}
+         "render_briefing": "sdkit.briefing", "examples": None}
 
 
 def __getattr__(name: str) -> Any:

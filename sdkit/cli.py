@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import click
 
 from sdkit import __version__
 from sdkit.errors import InputFileError, ParameterValueError, SdkitError
+from sdkit.examples import help_epilog
 
 __all__ = ["main"]
 
@@ -24,6 +25,12 @@ _ANY_PATH = click.Path(path_type=Path)
 _DEFAULT_SCENARIOS = Path("scenarios")
 
 
+@overload
+def _parse_float(label: str, text: str) -> float: ...
+@overload
+def _parse_float(label: str, text: None) -> None: ...
+@overload
+def _parse_float(label: str, text: str | None) -> float | None: ...
 def _parse_float(label: str, text: str | None) -> float | None:
     """Parse a command-line number with ``float()`` only (never ``eval``)."""
     if text is None:
@@ -69,7 +76,14 @@ class _Group(click.Group):
         return result
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=help_epilog(
+    "sdkit info models/empowerment.mdl",
+    "sdkit run models/empowerment.mdl -o output/baseline.csv",
+    "sdkit --max-steps 100000 run models/empowerment.mdl --final-time 2025",
+    "sdkit evidence models/empowerment.mdl",
+    "sdkit run --help")
+             + "\nThe example model and scenarios also ship with sdkit: see sdkit.examples.")
 @click.version_option(__version__, "-V", "--version", prog_name="sdkit")
 @click.option("--max-steps", type=click.IntRange(min=1), metavar="N",
               help="Most integration steps of a run (default 10,000,000; SDKIT_MAX_STEPS).")
@@ -89,7 +103,12 @@ def main(ctx: click.Context, max_steps: int | None, max_rows: int | None,
                                       max_values=max_values, max_runs=max_runs))
 
 
-@main.command("run")
+@main.command("run", epilog=help_epilog(
+    "sdkit run models/empowerment.mdl",
+    "sdkit run models/empowerment.mdl -o output/baseline.csv --summary output/summary.md "
+    "--years 2020,2025",
+    "sdkit run models/empowerment.mdl --set \"talent budget share=0.4\" --final-time 2025 "
+    "--engine ensemble"))
 @click.argument("model", type=_PATH)
 @click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
               help="Override a constant (repeatable).")
@@ -111,7 +130,7 @@ def run_command(model: Path, settings: tuple[str, ...], output: Path | None,
     from sdkit.store import write_text_atomic
 
     params = _parse_settings(settings)
-    times = {"final_time": _parse_float("--final-time", final_time),
+    times: dict[str, Any] = {"final_time": _parse_float("--final-time", final_time),
              "time_step": _parse_float("--time-step", time_step),
              "saveper": _parse_float("--saveper", saveper)}
     loaded = load_model(model)
@@ -130,7 +149,9 @@ def run_command(model: Path, settings: tuple[str, ...], output: Path | None,
         click.echo(f"Wrote {write_text_atomic(summary, text)}")
 
 
-@main.command("info")
+@main.command("info", epilog=help_epilog(
+    "sdkit info models/empowerment.mdl",
+    "sdkit info models/empowerment.xmile --json"))
 @click.argument("model", type=_PATH)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def info_command(model: Path, as_json: bool) -> None:
@@ -142,7 +163,10 @@ def info_command(model: Path, as_json: bool) -> None:
     click.echo(report.info_json(loaded) if as_json else report.info_text(loaded))
 
 
-@main.command("evidence")
+@main.command("evidence", epilog=help_epilog(
+    "sdkit evidence models/empowerment.mdl",
+    "sdkit evidence models/empowerment.mdl --markdown --reference "
+    "models/empowerment-reference-modes.csv"))
 @click.argument("model", type=_PATH)
 @click.option("--reference", type=_PATH, metavar="CSV",
               help="Reference modes (default: the table the model card names).")
@@ -167,7 +191,8 @@ def evidence_command(ctx: click.Context, model: Path, reference: Path | None,
         ctx.exit(1)
 
 
-@main.command("doc")
+@main.command("doc", epilog=help_epilog(
+    "sdkit doc models/empowerment.mdl docs/model.md"))
 @click.argument("model", type=_PATH)
 @click.argument("page", type=_PATH)
 @click.option("--reference", type=_PATH, metavar="CSV",
@@ -202,12 +227,16 @@ def _read_page(page: Path) -> str:
         raise InputFileError(f"Cannot read {page}: {err}", path=str(page)) from err
 
 
-@main.group("scenarios")
+@main.group("scenarios", epilog=help_epilog(
+    "sdkit scenarios list",
+    "sdkit scenarios run scenarios/baseline.toml scenarios/talent-first.toml -o output/scenarios",
+    "sdkit scenarios compare output/scenarios --variables \"Buyers on platform\""))
 def scenarios_group() -> None:
     """List, validate, run and compare scenario files (TOML)."""
 
 
-@scenarios_group.command("list")
+@scenarios_group.command("list", epilog=help_epilog(
+    "sdkit scenarios list scenarios"))
 @click.argument("folder", required=False, default=_DEFAULT_SCENARIOS, type=_ANY_PATH)
 def scenarios_list(folder: Path) -> None:
     """List the scenarios in FOLDER (default: scenarios)."""
@@ -217,7 +246,9 @@ def scenarios_list(folder: Path) -> None:
     click.echo(scenario_list(load_scenarios(folder)))
 
 
-@scenarios_group.command("validate")
+@scenarios_group.command("validate", epilog=help_epilog(
+    "sdkit scenarios validate scenarios",
+    "sdkit scenarios validate scenarios/talent-first.toml"))
 @click.argument("files", nargs=-1, required=True, type=_ANY_PATH)
 def scenarios_validate(files: tuple[Path, ...]) -> None:
     """Check scenario FILES (or folders) against the schema and their models."""
@@ -227,7 +258,8 @@ def scenarios_validate(files: tuple[Path, ...]) -> None:
         click.echo(f"ok: {scenario.name} ({scenario.path})")
 
 
-@scenarios_group.command("run")
+@scenarios_group.command("run", epilog=help_epilog(
+    "sdkit scenarios run scenarios/baseline.toml scenarios/talent-first.toml -o output/scenarios"))
 @click.argument("sources", nargs=-1, type=_ANY_PATH)
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for results.parquet and transitions.csv.")
@@ -247,7 +279,9 @@ def scenarios_run(sources: tuple[Path, ...], output: Path) -> None:
     click.echo(transitions_text(results.transitions))
 
 
-@scenarios_group.command("compare")
+@scenarios_group.command("compare", epilog=help_epilog(
+    "sdkit scenarios compare output/scenarios --variables \"Buyers on platform\" --years 2020,2025",
+    "sdkit scenarios compare output/scenarios --markdown"))
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--variables", multiple=True, metavar="A[,B...]",
               help="Outputs to compare at --years.")
@@ -271,7 +305,8 @@ def scenarios_compare(folder: Path, variables: tuple[str, ...], years: tuple[str
         click.echo("\n" + sr.differences_text(table, base=base, markdown=markdown))
 
 
-@scenarios_group.command("table")
+@scenarios_group.command("table", epilog=help_epilog(
+    "sdkit scenarios table output/scenarios --markdown"))
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--markdown", is_flag=True, help="Print a Markdown table.")
 @click.option("--update", type=_PATH, metavar="FILE.md",

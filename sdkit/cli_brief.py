@@ -12,9 +12,52 @@ from pathlib import Path
 
 import click
 
-__all__ = ["brief_command", "explore_command", "register", "language_paths"]
+from sdkit.examples import help_epilog
+
+__all__ = ["brief_command", "explore_command", "register", "language_paths",
+           "default_scenarios", "default_spec", "default_model"]
 
 _LANGS = click.Choice(["en", "zh"])
+_BRIEF_EXAMPLES = help_epilog(
+    "sdkit brief -o output/briefing.html --lang en --lang zh",
+    "sdkit brief -o output/briefing.html --scenarios scenarios/baseline.toml "
+    "--sensitivity scenarios/sensitivity/talent-investment-morris.toml --embed output/embed "
+    "--no-images") + (
+    "\nOutside the repository the defaults are the scenarios and spec shipped with sdkit "
+    "(see sdkit.examples).")
+_EXPLORE_EXAMPLES = help_epilog(
+    "sdkit explore",
+    "sdkit explore models/empowerment.mdl --port 5007 --lang zh --show")
+
+
+def default_scenarios() -> Path:
+    """``scenarios`` in the current folder when there is one, else the shipped scenarios."""
+    local = Path("scenarios")
+    if local.is_dir():
+        return local
+    from sdkit import examples
+
+    return examples.scenarios_dir()
+
+
+def default_spec() -> Path:
+    """The Morris spec under the current folder when there is one, else the shipped one."""
+    from sdkit.briefing_inputs import DEFAULT_SPEC
+
+    if DEFAULT_SPEC.is_file():
+        return DEFAULT_SPEC
+    from sdkit import examples
+
+    return examples.sensitivity_spec()
+
+
+def default_model() -> Path:
+    """``models/empowerment.mdl`` in the current folder when there is one, else the shipped
+    model."""
+    from sdkit import examples
+
+    local = Path("models") / examples.MODEL_NAME
+    return local if local.is_file() else examples.model_path()
 
 
 def language_paths(output: Path, langs: tuple[str, ...]) -> dict[str, Path]:
@@ -26,30 +69,33 @@ def language_paths(output: Path, langs: tuple[str, ...]) -> dict[str, Path]:
             for lang in langs}
 
 
-@click.command("brief")
+@click.command("brief", epilog=_BRIEF_EXAMPLES)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The HTML file to write (with several --lang, one file per language).")
 @click.option("--lang", "langs", multiple=True, type=_LANGS, default=("en",), show_default=True,
               help="Language of the page; repeat for several pages.")
 @click.option("--embed", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Also write each chart as components, JSON, PNG and SVG into DIR.")
-@click.option("--scenarios", type=click.Path(path_type=Path), default=Path("scenarios"),
-              show_default=True, help="Folder (or file) of scenario files.")
+@click.option("--scenarios", type=click.Path(path_type=Path), default=None,
+              help="Folder (or file) of scenario files (default: ./scenarios, else the "
+                   "scenarios shipped with sdkit).")
 @click.option("--sensitivity", "spec", type=click.Path(dir_okay=False, path_type=Path),
               metavar="SPEC", help="Sensitivity spec (default: "
-              "scenarios/sensitivity/talent-investment-morris.toml).")
+              "scenarios/sensitivity/talent-investment-morris.toml, else the shipped one).")
 @click.option("--reference", type=click.Path(dir_okay=False, path_type=Path), metavar="CSV",
-              help="Reference modes (default: the shared Ouyeel reference modes).")
+              help="Reference modes (default: the table the base model's card names).")
 @click.option("--no-images", is_flag=True, help="With --embed, skip the PNG and SVG images.")
-def brief_command(output: Path, langs: tuple[str, ...], embed: Path | None, scenarios: Path,
-                  spec: Path | None, reference: Path | None, no_images: bool) -> None:
+def brief_command(output: Path, langs: tuple[str, ...], embed: Path | None,
+                  scenarios: Path | None, spec: Path | None, reference: Path | None,
+                  no_images: bool) -> None:
     """Run the scenarios and the talent sensitivity and write the policy briefing (HTML)."""
     from sdkit.briefing import briefing_charts, render_briefing
-    from sdkit.briefing_inputs import DEFAULT_SPEC, collect_briefing
+    from sdkit.briefing_inputs import collect_briefing
     from sdkit.store import write_text_atomic
 
     langs = tuple(dict.fromkeys(langs))
-    spec = spec or DEFAULT_SPEC
+    scenarios = scenarios or default_scenarios()
+    spec = spec or default_spec()
     command = "sdkit brief " + shlex.join(sys.argv[2:]) if sys.argv[1:2] == ["brief"] else \
         f"sdkit brief -o {shlex.quote(str(output))}"
     data = collect_briefing(scenarios, spec, work_dir=output.parent / f"sensitivity-{spec.stem}",
@@ -69,8 +115,8 @@ def brief_command(output: Path, langs: tuple[str, ...], embed: Path | None, scen
             click.echo(f"Wrote {len(files)} embeddable files to {folder}")
 
 
-@click.command("explore")
-@click.argument("model", required=False, default=Path("models/empowerment.mdl"),
+@click.command("explore", epilog=_EXPLORE_EXAMPLES)
+@click.argument("model", required=False, default=None,
                 type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--port", default=5006, show_default=True, help="Port to listen on.")
 @click.option("--address", default="127.0.0.1", show_default=True, help="Address to bind.")
@@ -78,11 +124,15 @@ def brief_command(output: Path, langs: tuple[str, ...], embed: Path | None, scen
 @click.option("--time-step", type=float, default=None,
               help="Time step of re-runs with PySD (default 0.125 year; 0 for the model's own).")
 @click.option("--show", is_flag=True, help="Open the explorer in a browser.")
-def explore_command(model: Path, port: int, address: str, lang: str, time_step: float | None,
-                    show: bool) -> None:
-    """Start the explorer (a Bokeh server app with sliders for the main levers) on MODEL."""
+def explore_command(model: Path | None, port: int, address: str, lang: str,
+                    time_step: float | None, show: bool) -> None:
+    """Start the explorer (a Bokeh server app with sliders for the main levers) on MODEL.
+
+    MODEL defaults to models/empowerment.mdl, else the model shipped with sdkit.
+    """
     from sdkit.explore import PREVIEW_TIME_STEP, make_server
 
+    model = model or default_model()
     step = PREVIEW_TIME_STEP if time_step is None else (time_step or None)
     server = make_server(model, port=port, address=address, lang=lang, time_step=step)
     server.start()

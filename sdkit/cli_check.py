@@ -13,10 +13,14 @@ from typing import Any
 
 import click
 
+from sdkit.examples import help_epilog
+
 __all__ = ["check_command"]
 
 
-@click.command("check")
+@click.command("check", epilog=help_epilog(
+    "sdkit check models/empowerment.mdl --no-extremes",
+    "sdkit check models/empowerment.mdl --no-extremes --no-dt --lenient --json"))
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--no-units", is_flag=True, help="Skip the units check.")
 @click.option("--no-balance", is_flag=True, help="Skip the mass-balance check.")

@@ -11,10 +11,14 @@ from pathlib import Path
 
 import click
 
+from sdkit.examples import help_epilog
+
 __all__ = ["export_command"]
 
 
-@click.command("export")
+@click.command("export", epilog=help_epilog(
+    "sdkit export models/empowerment.mdl -o output/empowerment.xmile",
+    "sdkit export models/empowerment.xmile"))
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               metavar="FILE.xmile", help="Where to write the XMILE (default: print it).")

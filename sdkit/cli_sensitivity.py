@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from sdkit.examples import help_epilog
+
 __all__ = ["sensitivity_group"]
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
@@ -26,12 +28,18 @@ class _DefaultRun(click.Group):
         return super().parse_args(ctx, args)
 
 
-@click.group("sensitivity", cls=_DefaultRun)
+@click.group("sensitivity", cls=_DefaultRun, epilog=help_epilog(
+    "sdkit sensitivity scenarios/sensitivity/talent-investment-morris.toml -o "
+    "output/sensitivity-talent-investment-morris --executor processes",
+    "sdkit sensitivity report output/sensitivity-talent-investment-morris"))
 def sensitivity_group() -> None:
     """Sensitivity studies: `sdkit sensitivity SPEC -o OUT` runs one (see docs/sensitivity.md)."""
 
 
-@sensitivity_group.command("run")
+@sensitivity_group.command("run", epilog=help_epilog(
+    "sdkit sensitivity run scenarios/sensitivity/talent-investment-morris.toml -o "
+    "output/sensitivity-talent-investment-morris --executor processes --workers 2 "
+    "--no-progress"))
 @click.argument("spec", type=_FILE)
 @click.option("-o", "--output", required=True, type=_DIR,
               help="Study folder (chunks, indices.csv, bands.parquet, summary.md).")
@@ -59,7 +67,9 @@ def run_command(spec: Path, output: Path, executor: str, workers: int | None,
     click.echo(summary_markdown(result))
 
 
-@sensitivity_group.command("validate")
+@sensitivity_group.command("validate", epilog=help_epilog(
+    "sdkit sensitivity validate scenarios/sensitivity/talent-investment-morris.toml "
+    "scenarios/sensitivity/talent-investment.toml"))
 @click.argument("specs", nargs=-1, required=True, type=_FILE)
 def validate_command(specs: tuple[Path, ...]) -> None:
     """Check sensitivity SPECS against the schema and their models."""
@@ -70,7 +80,10 @@ def validate_command(specs: tuple[Path, ...]) -> None:
         click.echo(f"ok: {spec.name} ({path}): {spec.method.name}, {spec.runs} runs")
 
 
-@sensitivity_group.command("report")
+@sensitivity_group.command("report", epilog=help_epilog(
+    "sdkit sensitivity report output/sensitivity-talent-investment-morris",
+    "sdkit sensitivity report output/sensitivity-talent-investment-morris --update "
+    "docs/sensitivity.md"))
 @click.argument("folder", type=_DIR)
 @click.option("--update", type=_FILE, metavar="FILE.md",
               help="Write the findings between the study's markers in FILE.md.")

@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -127,11 +128,13 @@ def run_scenarios(
         model = models[path]
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=_SERIES_WARNING)
-            run = model.run(scenario.params(model), **scenario.run_settings)
+            settings: dict[str, Any] = dict(scenario.run_settings)
+            run = model.run(scenario.params(model), **settings)
         long_tables.append(_long(scenario.name, run))
-        if cards[path] is not None and cards[path].transitions:
-            report = detect_stages(run, cards[path].transitions)
-            stages = report.stage_frame(cards[path].stages)
+        scenario_card = cards[path]
+        if scenario_card is not None and scenario_card.transitions:
+            report = detect_stages(run, scenario_card.transitions)
+            stages = report.stage_frame(scenario_card.stages)
             stages.insert(0, "scenario", scenario.name)
             stage_tables.append(stages)
         if progress is not None:
