@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import re
+from typing import TypeGuard
 
 __all__ = ["Refusal", "ROOT", "EXTERNALS", "calls", "check_call", "check_attribute",
            "check_positions", "is_root_definition"]
@@ -38,7 +39,7 @@ class Refusal(Exception):
         self.what = what
 
 
-def calls(node: ast.AST, names: frozenset[str]) -> bool:
+def calls(node: ast.AST, names: frozenset[str]) -> TypeGuard[ast.Call]:
     """Whether ``node`` is a call of one of ``names`` (a plain name)."""
     return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
             and node.func.id in names)
@@ -53,10 +54,10 @@ def is_root_definition(node: ast.stmt) -> bool:
 
 
 def _is_path_of_file(node: ast.AST) -> bool:
-    return (calls(node, frozenset({"Path"})) and not node.keywords  # type: ignore[attr-defined]
-            and len(node.args) == 1  # type: ignore[attr-defined]
-            and isinstance(node.args[0], ast.Name)  # type: ignore[attr-defined]
-            and node.args[0].id == "__file__")  # type: ignore[attr-defined]
+    return (calls(node, frozenset({"Path"})) and not node.keywords
+            and len(node.args) == 1
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id == "__file__")
 
 
 def _is_time_object(func: ast.expr) -> bool:
@@ -147,9 +148,10 @@ def check_positions(tree: ast.Module) -> None:
         if isinstance(node, ast.Name) and not _in_place(node, parents.get(id(node)), parents):
             raise Refusal(node, f"{node.id!r} outside the position PySD writes it in")
         if calls(node, frozenset({"Macro"})):
-            extra = {k.arg for k in node.keywords} - _MACRO_KEYWORDS  # type: ignore[attr-defined]
-            if extra:
-                raise Refusal(node, f"Macro(...) with the argument {sorted(extra)[0]!r}")
+            extra = {k.arg for k in node.keywords} - _MACRO_KEYWORDS
+            if extra or len(node.args) != 3:  # PySD's file, parameters and name only
+                raise Refusal(node, "Macro(...) with arguments other than PySD's (file, "
+                              "parameters, name, time_initialization=, py_name=)")
 
 
 def _identifiers(node: ast.AST) -> list[str]:

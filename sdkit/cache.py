@@ -295,8 +295,9 @@ def _digest(path: Path) -> str:
 
 def _compare(manifest: object, key: str, found: dict[str, str]) -> str | None:
     """Describe the first difference between the manifest and the digests found."""
-    valid = isinstance(manifest, dict) and manifest.get("format") == _FORMAT
-    recorded = manifest.get("files") if valid else None
+    if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
+        return "no valid digest manifest was recorded"
+    recorded = manifest.get("files")
     if not isinstance(recorded, dict):
         return "no valid digest manifest was recorded"
     if manifest.get("key") != key:

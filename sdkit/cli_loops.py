@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from sdkit.examples import help_epilog
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["loops_command"]
 
@@ -46,15 +50,17 @@ def loops_command(model: Path, scenario: Path | None, window: float, max_length:
     if max_length < 0:
         raise ParameterValueError(f"--max-length must be zero or positive, got {max_length}.")
     loaded = load_model(model)
-    params, settings = None, {}
+    params: dict[str, float | pd.Series] | None = None
+    settings: dict[str, float] = {}
     if scenario is not None:
         from sdkit.scenarios import load_scenario
 
         chosen = load_scenario(scenario, model=loaded)
         params, settings = chosen.params(loaded), dict(chosen.run_settings)
     step = settings.get("time_step", loaded.time_step)
-    settings.update(time_step=step, saveper=step)
-    results = loaded.run(params, **settings)
+    # A scenario's run settings are only final_time, time_step and saveper.
+    results = loaded.run(params, final_time=settings.get("final_time"), time_step=step,
+                         saveper=step)
     card = load_card(model) if card_path(model).is_file() else None
     dominance = loop_dominance(loaded, results, card=card, window=window, max_length=max_length,
                                params=params, time_step=step, discover=discover)

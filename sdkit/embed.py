@@ -19,6 +19,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,8 @@ def make_webdriver(*, width: int = 1200, height: int = 900, log_browser: bool = 
         raise MissingComponentError(
             f"Cannot start headless Chromium ({found[0]}) with {found[1]}: "
             f"{' '.join(str(err).split())[:300]}") from err
-    driver.sdkit_profile = profile
+    # An attribute of sdkit's own on selenium's (typed) WebDriver, read back by webdriver().
+    driver.sdkit_profile = profile  # type: ignore[attr-defined]
     return driver
 
 
@@ -183,8 +185,7 @@ def _images(charts: Mapping[str, Any], out: Path, driver: Any) -> list[Path]:
     for name, chart in charts.items():
         base = slug(name)
         image = get_screenshot_as_png(chart, driver=driver, timeout=30)
-        written.append(atomic_write(out / f"{base}.png",
-                                    lambda tmp, image=image: image.save(tmp, format="PNG")))
+        written.append(atomic_write(out / f"{base}.png", partial(image.save, format="PNG")))
         svgs = get_svg(chart, driver=driver, timeout=30)
         for i, svg in enumerate(svgs):
             suffix = "" if len(svgs) == 1 else f"_{i}"

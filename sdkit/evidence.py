@@ -140,12 +140,12 @@ def compare_with_reference(
                 key=metric,
             )
         if row["kind"] == "transition":
-            stage = mapping[metric]
+            stage = card.evidence_transitions[metric]
             value = stages.time_of(stage) if stages is not None else None
             variable = f"transition into stage {stage}"
             model = np.nan if value is None else value
         else:
-            variable = mapping[metric]
+            variable = card.evidence_levels[metric]
             model = value_at(results, variable, row["time"])
         within = bool(row["low"] <= model <= row["high"]) if np.isfinite(model) else False
         rows.append(

@@ -58,7 +58,7 @@ class Lever:
     value: float
 
 
-def levers(model: Any, values: Mapping[str, float], names: Sequence[str] = LEVERS
+def levers(model: Any, values: Mapping[str, float | str], names: Sequence[str] = LEVERS
            ) -> list[Lever]:
     """Sliders for ``names``: the documented range, an open end at four times the value.
 

@@ -230,8 +230,8 @@ def map_with_retries(fn: Callable[[Any], T], chunks: Iterable[tuple[K, Any]], *,
                     yield key, result
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-        for key, err in failed.items():
+        for key, error in failed.items():
             attempts[key] += 1
             if attempts[key] > retries:
-                raise _give_up(key, attempts[key], err) from err
-            _report(RetryEvent(key, attempts[key], retries + 1 - attempts[key], err), on_retry)
+                raise _give_up(key, attempts[key], error) from error
+            _report(RetryEvent(key, attempts[key], retries + 1 - attempts[key], error), on_retry)

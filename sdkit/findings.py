@@ -66,8 +66,8 @@ def stage_findings(transitions: pd.DataFrame, labels: Mapping[str, str], ends: M
     times = {name: into.get((name, last), np.nan) for name in ends}
     reached = {name: t for name, t in times.items() if not np.isnan(t)}
     if reached:
-        early = min(reached, key=reached.get)
-        late = max(reached, key=reached.get)
+        early = min(reached, key=reached.__getitem__)
+        late = max(reached, key=reached.__getitem__)
         shift = reached[early] - times.get(base, np.nan)
         found.append(text("finding.earliest", lang, scenario=labels.get(early, early),
                           stage=names[last], time=year(reached[early], lang),
@@ -98,7 +98,7 @@ def level_finding(results: pd.DataFrame, variable: str, labels: Mapping[str, str
     others = {n: v for n, v in final.items() if n != base}
     if not others:
         return []
-    best, worst = max(others, key=others.get), min(others, key=others.get)
+    best, worst = max(others, key=others.__getitem__), min(others, key=others.__getitem__)
 
     def relative(value: float) -> str:
         ref = final[base]

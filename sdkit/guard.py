@@ -64,8 +64,10 @@ ENCODINGS = frozenset({
 _HEADER = re.compile(rb"\A(?:\xef\xbb\xbf)?[ \t]*\{([^}\r\n]{0,40})\}")
 _DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.I)
 #: Text a template may write raw between quotes: no quote, backslash or control
-#: character (so it can neither close the literal nor escape out of it).
-_PLAIN = re.compile(r"[^'\"\\\x00-\x1f\x7f\u2028\u2029]*")
+#: character (so it can neither close the literal nor escape out of it), and no
+#: ``%`` (PySD %-formats some code it has already built, e.g. a lookup call whose
+#: dimension names are in it: a name holding ``%(0)s`` would pull code in).
+_PLAIN = re.compile(r"[^'\"\\%\x00-\x1f\x7f\u2028\u2029]*")
 _DOC_UNSAFE = re.compile(r"[\"\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -195,7 +197,7 @@ def safe_translators() -> None:
 
     for module in (vensim_element, xmile_element):
         if getattr(module, "eval", None) is not literal_eval:
-            module.eval = literal_eval  # type: ignore[attr-defined]
+            module.eval = literal_eval
 
 
 def make_inert(abstract: Any) -> None:
@@ -271,8 +273,8 @@ def _walk(node: Any, owner: str, known: set[str]) -> None:
 def _check_plain(text: str, owner: str) -> None:
     if not _PLAIN.fullmatch(text):
         raise UnsafeModelError(
-            f"The equation of {owner} contains the text {text[:60]!r} with a quote, backslash "
-            "or control character where PySD writes text into Python code; refused."
+            f"The equation of {owner} contains the text {text[:60]!r} with a quote, backslash, "
+            "% or control character where PySD writes text into Python code; refused."
         )
 
 

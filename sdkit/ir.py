@@ -383,7 +383,7 @@ class _Builder:
     def _from_python(self, node: pyast.AST, args: list[Expr]) -> Expr:
         if isinstance(node, pyast.Name):
             return args[int(node.id[1:])]
-        if isinstance(node, pyast.Constant):
+        if isinstance(node, pyast.Constant) and isinstance(node.value, int | float):
             return Num(node.value)
         if isinstance(node, pyast.UnaryOp) and isinstance(node.op, pyast.USub):
             return UnaryOp("-", self._from_python(node.operand, args))
@@ -492,7 +492,9 @@ def build_ir(model: Any) -> ModelIR:
         builder.owner = py_name
         components = list(element.components)
         subscripts = tuple(s for c in components for s in (c.subscripts[0] or []))
-        kind, equation, lookup = "auxiliary", None, None
+        kind = "auxiliary"
+        equation: Expr | None = None
+        lookup: LookupTable | None = None
         if len(components) != 1:
             equation = Opaque("subscripts", f"{len(components)} definitions")
         else:

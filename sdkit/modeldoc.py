@@ -10,11 +10,18 @@ argument its comment gives; ``sdkit doc`` writes it (and the evidence table of
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sdkit.model import Model
 
 __all__ = ["constant_values", "parameter_table"]
 
 
-def constant_values(model, baseline=None) -> dict[str, float | str]:
+def constant_values(model: Model, baseline: pd.DataFrame | None = None
+                    ) -> dict[str, float | str]:
     """The value of every constant in the model file.
 
     Parameters
@@ -69,7 +76,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").strip()
 
 
-def parameter_table(model, values: dict[str, float | str] | None = None) -> str:
+def parameter_table(model: Model, values: dict[str, float | str] | None = None) -> str:
     """Markdown table of the model's constants.
 
     Parameters

@@ -248,9 +248,10 @@ class _Validator:
             raise self.error(_key("inputs", both),
                              "this variable is also set in [constants]; set it in one place.")
         settings = self.run_settings(data.get("run", {}), model)
-        frozen = [MappingProxyType(m) for m in (texts["title"], texts["description"])]
-        return Scenario(name, *frozen, self.path, model.path, MappingProxyType(constants),
-                        MappingProxyType(inputs), MappingProxyType(settings))
+        title, description = (MappingProxyType(texts[key]) for key in ("title", "description"))
+        return Scenario(name, title, description, self.path, model.path,
+                        MappingProxyType(constants), MappingProxyType(inputs),
+                        MappingProxyType(settings))
 
     def read(self) -> dict[str, Any]:
         return read_toml(self.path, what=self.what, error=lambda message: self.error(None, message))

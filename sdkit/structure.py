@@ -131,7 +131,7 @@ def summarize(abstract_model: Any) -> dict[str, Any]:
     for element in section.elements:
         if normalize_reference(element.name) == "saveper":
             follows = any(_is_reference_to(c.ast, "time_step") for c in element.components)
-    docs = {}
+    docs: dict[str, dict[str, str]] = {}
     for element in section.elements:
         docs.setdefault(element.name, {"units": str(element.units or ""),
                                        "comment": str(element.documentation or "")})

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from sdkit.model import Model
 
 __all__ = [
     "shared_root",
@@ -170,7 +174,7 @@ def assert_matches_reference(
         )
 
 
-def random_parameter_sets(model, n: int, *, seed: int = 0) -> pd.DataFrame:
+def random_parameter_sets(model: Model, n: int, *, seed: int = 0) -> pd.DataFrame:
     """Random values of every constant with a documented range, inside the range.
 
     Constants whose name ends in ``switch`` get whole numbers; the others are

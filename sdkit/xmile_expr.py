@@ -22,6 +22,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from sdkit.errors import UnsupportedConstructError
 from sdkit.ir import (
@@ -67,7 +68,7 @@ EXPANDED = {
     "pi": "3.141592653589793",
 }
 #: Hidden-stock kind (and order) -> (XMILE builtin, argument names in XMILE's order).
-HIDDEN: dict[tuple[str, int | None], tuple[str, tuple[str, ...]]] = {
+HIDDEN: dict[tuple[str, float | None], tuple[str, tuple[str, ...]]] = {
     ("smooth", 1): ("SMTH1", ("input", "smooth_time", "initial")),
     ("smooth", 3): ("SMTH3", ("input", "smooth_time", "initial")),
     ("smooth_n", None): ("SMTHN", ("input", "smooth_time", "order", "initial")),
@@ -189,6 +190,7 @@ class LookupPlan:
         seen: set[str] = set()
         for owner, expr in self._rendered():
             for node in self._nodes(expr, seen):
+                key: LookupTable | str
                 if isinstance(node, InlineLookup):
                     key, at = node.table, owner
                 elif isinstance(node, LookupCall) and node.table in self.tables:
@@ -228,7 +230,8 @@ class LookupPlan:
             table, name = key, self.new_name(f"{var.name} lookup", 0)
             doc, units = f"WITH LOOKUP of {var.name} (written by the exporter).", ""
         else:
-            table, units = var.lookup, var.units
+            # ``key`` names a lookup variable (one of ``self.tables``), so it has a table.
+            table, units = cast(LookupTable, var.lookup), var.units
             name = self.new_name(f"{var.name} lookup", number) if number else var.name
             doc = var.comment if not number else (
                 f"{var.name} at one of its inputs (written by the exporter: one auxiliary "

@@ -63,6 +63,8 @@ def plant_model(folder: Path) -> Path:
     card = re.sub(r'^(title_en|title_zh|name_en|name_zh|id) = "(.*)"$',
                   lambda m: f"{m[1]} = {_toml(planted(m[2]))}", card, flags=re.MULTILINE)
     model.with_suffix(".toml").write_text(card, encoding="utf-8")
+    reference = EMPOWERMENT_MDL.with_name("empowerment-reference-modes.csv")
+    (folder / reference.name).write_bytes(reference.read_bytes())  # named by the card
     return model
 
 

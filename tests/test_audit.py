@@ -129,6 +129,8 @@ REFUSED = [
     ("root-local", "def x():\n    _root = 1\n    return _root\n"),
     ("root-argument", "def x(_root):\n    return _root.joinpath('a')\n"),
     ("import-rebound", "def x():\n    Path = 1\n    return Path\n"),
+    ("macro-data-files", "from pysd.py_backend.model import Macro\n"
+                         "y = Macro(_root.joinpath('m.py'), {}, 'm', None, None, '/etc/passwd')\n"),
 ]
 
 

@@ -28,8 +28,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from typing import TypeVar
 
 __all__ = ["Unit", "DMNL", "UnitTable", "DEFAULT_TABLE", "parse_units"]
+
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True)
@@ -128,14 +131,14 @@ class UnitTable:
 
         Keys are folded to lower case, so ``{"Boxes": "box"}`` works as written.
         """
-        def low(mapping: Mapping[str, object] | None) -> dict[str, object]:
+        def low(mapping: Mapping[str, _V] | None) -> dict[str, _V]:
             return {k.lower(): v for k, v in (mapping or {}).items()}
 
         return replace(
             self,
-            synonyms={**self.synonyms, **low(synonyms)},  # type: ignore[dict-item]
-            scaled={**self.scaled, **low(scaled)},  # type: ignore[dict-item]
-            multipliers={**self.multipliers, **low(multipliers)},  # type: ignore[dict-item]
+            synonyms={**self.synonyms, **low(synonyms)},
+            scaled={**self.scaled, **low(scaled)},
+            multipliers={**self.multipliers, **low(multipliers)},
             prefixable=self.prefixable | frozenset(p.lower() for p in (prefixable or ())))
 
     def word(self, word: str) -> tuple[float, str]:

@@ -210,8 +210,9 @@ class UnitsInference:
             return LITERAL
         if not self.strict and LITERAL in (left, right) and _free(left) and _free(right):
             return LITERAL
-        a: Unit = DMNL if left == LITERAL else left  # type: ignore[assignment]
-        b: Unit = DMNL if right == LITERAL else right  # type: ignore[assignment]
+        # The only str a Units value holds is LITERAL.
+        a = DMNL if isinstance(left, str) else left
+        b = DMNL if isinstance(right, str) else right
         return a * b if op == "*" else a / b
 
     def power(self, base_expr: Expr, base: Units, exp_expr: Expr, exponent: Units) -> Units:

@@ -228,12 +228,12 @@ class Ensemble:
             lists: list[list[Any]] = [[] for _ in names]
             result.reduced = dict(zip(names, lists, strict=True))
 
-            def record(j: int, values: tuple[Any, ...]) -> None:
+            def record_reduced(j: int, values: tuple[Any, ...]) -> None:
                 time = float(times[j])
                 for name, store, value in zip(names, lists, values, strict=True):
                     store.append(reducer(name, time, np.broadcast_to(value, (n,))))
 
-            self._call(arrays, 0, n, n, grid, record)
+            self._call(arrays, 0, n, n, grid, record_reduced)
         return result
 
     def _call(self, arrays: dict[str, Any], lo: int, hi: int, n: int, grid: TimeGrid,

@@ -99,7 +99,8 @@ class _Orderer:
             return set()
         found = {r for r in I.references(var.equation)
                  if not (r in self.ir.variables and self.ir.variables[r].kind == "lookup")}
-        if any(isinstance(e, I.Call) and e.fn in _TIME_FUNCTIONS for e in I.walk(var.equation)):
+        if var.equation is not None and any(
+                isinstance(e, I.Call) and e.fn in _TIME_FUNCTIONS for e in I.walk(var.equation)):
             found.add("time")
         return found
 

@@ -108,7 +108,8 @@ class _Gen:
             return "dt"
         return "h" + ref if ref.startswith("_") else "v_" + ref
 
-    def expr(self, e: I.Expr) -> str:
+    def expr(self, e: I.Expr | None) -> str:
+        # ``None`` (a variable without an equation) is refused like any unknown node.
         if isinstance(e, I.Num):
             value = e.value
             if isinstance(value, float) and not math.isfinite(value):

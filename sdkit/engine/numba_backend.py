@@ -79,7 +79,7 @@ class _ScalarGen(_Gen):
             return f"_ite({', '.join(args)})"
         raise refuse(f"{e.fn.upper()} (numba backend)", self.owner)
 
-    def expr(self, e: I.Expr) -> str:
+    def expr(self, e: I.Expr | None) -> str:
         if isinstance(e, I.LookupCall):
             var = self.ir.variables[e.table]
             if var.lookup is None:

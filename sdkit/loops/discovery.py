@@ -247,7 +247,8 @@ def _cycle_sum(succ: dict, total: np.ndarray, limit: int) -> int | None:
     along the previous cycle are kept and only the new part is multiplied.
     """
     graph = nx.DiGraph([(a, b) for a, targets in succ.items() for b in targets])
-    count, previous = 0, []
+    count = 0
+    previous: list[str] = []
     products = [np.ones_like(total)]
     for cycle in nx.simple_cycles(graph):
         count += 1

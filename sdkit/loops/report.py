@@ -21,7 +21,7 @@ exact total ``|loop score|`` of every loop of the main partition.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -59,7 +59,9 @@ def _spans(dom: LoopDominance) -> pd.DataFrame:
     return spans
 
 
-def _inside(times: pd.Index, spans: pd.DataFrame, span: tuple) -> np.ndarray:
+def _inside(times: pd.Index, spans: pd.DataFrame, span: Any) -> np.ndarray:
+    # ``span`` is a row of ``spans.itertuples()``: a namedtuple with fields
+    # stage, start and end, which pandas (untyped here) does not describe.
     inside = (times > span.start) & (times <= span.end)
     if span.stage == spans["stage"].iloc[0]:
         inside |= times == span.start

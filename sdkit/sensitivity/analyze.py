@@ -50,7 +50,7 @@ def indices(method: Method, sample: Sample, outputs: pd.DataFrame) -> pd.DataFra
         y = outputs[output].to_numpy(dtype=float)
         found = _one(method, sample, names, y, str(output))
         for j, name in enumerate(names):
-            row = dict.fromkeys(INDEX_COLUMNS, math.nan)
+            row: dict[str, float | str] = dict.fromkeys(INDEX_COLUMNS, math.nan)
             row.update(method=method.name, output=str(output), parameter=name)
             row.update({key: float(values[j]) for key, values in found.items()})
             rows.append(row)

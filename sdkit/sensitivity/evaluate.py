@@ -121,8 +121,12 @@ class EnsembleEvaluator(PysdEvaluator):
             return self._fall_back(params, "the base scenario has time-varying inputs")
         table = params.assign(**{k: [v] * len(params) for k, v in base.items()})
         try:
+            # run_settings holds only final_time, time_step and saveper (see Scenario).
+            settings = self.run_settings
             result = engine.run_ensemble(self.model(), table, outputs=self.variables,
-                                         **self.run_settings)
+                                         final_time=settings.get("final_time"),
+                                         time_step=settings.get("time_step"),
+                                         saveper=settings.get("saveper"))
         except Exception as err:
             if type(err).__name__ != "UnsupportedConstructError":
                 raise

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -76,18 +77,20 @@ def values_at(values: np.ndarray, times: np.ndarray, year: float) -> np.ndarray:
 
 def _output(output: Output, values: np.ndarray, times: np.ndarray) -> np.ndarray:
     if output.kind == "value":
-        return values_at(values, times, output.year)
+        # The spec reader requires a year for a "value" output.
+        return values_at(values, times, cast(float, output.year))
     if output.kind == "max":
         return values.max(axis=1)
     if output.kind == "final":
         return values[:, -1].copy()
-    crossing = crossing_times(values, times, output.level)
+    # The spec reader requires a level for "transition" and "reach" outputs.
+    crossing = crossing_times(values, times, cast(float, output.level))
     if output.never == "penalty":
         crossing = np.where(np.isnan(crossing), times[-1] + output.penalty, crossing)
     return crossing
 
 
-def compute_outputs(trajectories: Mapping[str, np.ndarray], times: Sequence[float],
+def compute_outputs(trajectories: Mapping[str, np.ndarray], times: Sequence[float] | np.ndarray,
                     outputs: Sequence[Output], bands: Sequence[str] = (),
                     index: pd.Index | None = None) -> pd.DataFrame:
     """The outputs of every run, plus the band variables at every saved time.
@@ -96,7 +99,7 @@ def compute_outputs(trajectories: Mapping[str, np.ndarray], times: Sequence[floa
     ----------
     trajectories : mapping of str to numpy.ndarray
         Variable (real name) to an ``(N, T)`` array.
-    times : sequence of float
+    times : sequence of float or numpy.ndarray
         The ``T`` saved times.
     outputs : sequence of Output
         What to compute.

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -88,12 +89,16 @@ def ppf(dist: Distribution, u: np.ndarray) -> np.ndarray:
     from scipy import stats
 
     if dist.kind == "triangular":
+        # The spec reader requires a mode for a triangular distribution.
+        mode = cast(float, dist.mode)
         width = dist.high - dist.low
-        return stats.triang.ppf(u, (dist.mode - dist.low) / width, loc=dist.low, scale=width)
+        return stats.triang.ppf(u, (mode - dist.low) / width, loc=dist.low, scale=width)
     if dist.kind == "normal":
-        a = (dist.low - dist.mean) / dist.std
-        b = (dist.high - dist.mean) / dist.std
-        return stats.truncnorm.ppf(u, a, b, loc=dist.mean, scale=dist.std)
+        # The spec reader requires a mean and a std for a normal distribution.
+        mean, std = cast(float, dist.mean), cast(float, dist.std)
+        a = (dist.low - mean) / std
+        b = (dist.high - mean) / std
+        return stats.truncnorm.ppf(u, a, b, loc=mean, scale=std)
     raise ValueError(f"Unknown distribution {dist.kind!r}; valid: {list(DISTRIBUTIONS)}.")
 
 
