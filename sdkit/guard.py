@@ -190,7 +190,7 @@ def safe_translators() -> None:
 
     The modules look up ``eval`` in their own globals before the builtins, so
     setting it there changes nothing else in the process. Idempotent; called by
-    :func:`sdkit.model.read_abstract` before every parse.
+    :func:`sdkit.translation.read_abstract` before every parse.
     """
     from pysd.translators.vensim import vensim_element
     from pysd.translators.xmile import xmile_element

@@ -448,7 +448,7 @@ class _Builder:
 
 
 def _abstract_model(path: Path, fmt: str) -> Any:
-    from sdkit.model import read_abstract
+    from sdkit.translation import read_abstract
 
     return read_abstract(path, fmt)
 

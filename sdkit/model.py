@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +26,16 @@ from sdkit.errors import (
     SdkitError,
     SimulationError,
     UnknownVariableError,
-    UnsafeCacheError,
-    UnsafeModelError,
 )
 from sdkit.names import close_matches, normalize_name
 from sdkit.structure import doc_limit, doc_text
+from sdkit.translation import (
+    PY_FILE,
+    STRUCTURE_FILE,
+    load_translation,
+    translate,
+)
+from sdkit.translation import one_line as _one_line
 from sdkit.validation import (
     check_finite_results,
     check_params,
@@ -43,15 +47,13 @@ from sdkit.validation import (
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Variable", "Model", "load_model", "read_abstract", "run", "KINDS", "SUFFIXES"]
+__all__ = ["Variable", "Model", "load_model", "run", "KINDS", "SUFFIXES"]
 
 #: Possible values of :attr:`Variable.kind`.
 KINDS = ("stock", "flow", "auxiliary", "constant", "lookup", "data", "control")
 #: Model file suffixes understood by :func:`load_model`, with their format.
 SUFFIXES = {".mdl": "vensim", ".xmile": "xmile", ".xml": "xmile", ".stmx": "xmile"}
 _CONTROL = ("initial_time", "final_time", "time_step", "saveper")
-_PY_FILE = "model.py"
-_STRUCTURE_FILE = "structure.json"
 
 
 @dataclass(frozen=True)
@@ -92,13 +94,6 @@ def _kind(py_name: str, kind: Any, subtype: Any, is_flow: bool) -> str:
     if kind in simple:
         return simple[kind]
     return "flow" if is_flow else "auxiliary"
-
-
-def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    if isinstance(err, LookupError) or text in ("", "None"):  # e.g. PySD's KeyError: 'y'
-        return f"{type(err).__name__}: {text}" if text else type(err).__name__
-    return text
 
 
 def _time_of(pysd_model: Any) -> str:
@@ -240,7 +235,7 @@ class Model:
             if isinstance(return_columns, str):
                 return_columns = [return_columns]
             wanted = [self.variable(name).name for name in return_columns]
-        fresh = _load_pysd(self._py_path, self.path)
+        fresh = load_translation(self._py_path, self.path)
         try:
             result = fresh.run(params=overrides, return_columns=wanted, **times)
         except SdkitError:
@@ -273,130 +268,6 @@ class Model:
         result.index.name = "time"
         result.columns.name = None
         return result
-
-
-def _load_pysd(py_path: Path, source: Path) -> Any:
-    """Load a fresh PySD model object from a cached translation.
-
-    This is sdkit's only import of generated code: the translation's modules are
-    audited (:func:`sdkit.guard.audit_translation`) right before every import.
-    """
-    import pysd
-
-    problem = cache.verify_entry(py_path.parent)
-    if problem is not None:
-        raise UnsafeCacheError(
-            f"The cached translation of {source} changed after it was built ({problem}); "
-            "refused. Load the model again to rebuild it."
-        )
-    guard.audit_translation(py_path.parent)
-    writes_bytecode = sys.dont_write_bytecode
-    sys.dont_write_bytecode = True  # no __pycache__ in the entry (it would fail its digest)
-    try:
-        return pysd.load(str(py_path))
-    except FileNotFoundError as err:
-        raise ModelParseError(
-            f"{source} reads an external data file ({_one_line(err)}); "
-            "external data files are not supported yet."
-        ) from err
-    except Exception as err:  # PySD raises many exception types while loading
-        raise ModelParseError(f"PySD could not load {source}: {_one_line(err)}") from err
-    finally:
-        sys.dont_write_bytecode = writes_bytecode
-
-
-def read_abstract(path: Path, fmt: str, *, data: bytes | None = None,
-                  source: Path | None = None) -> Any:
-    """Parse a model file into PySD's abstract model, after sdkit's reading checks.
-
-    The encoding PySD uses is decided here from an allow-list (Vensim) and XMILE
-    files with a DTD or entities are refused, and PySD's parsers evaluate
-    literals only (see :mod:`sdkit.guard`): parsing runs no model code.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        The file PySD reads.
-    fmt : str
-        ``"vensim"`` or ``"xmile"``.
-    data : bytes, optional
-        The file's bytes, if already read.
-    source : pathlib.Path, optional
-        The user's file, for messages (default ``path``).
-
-    Returns
-    -------
-    pysd AbstractModel
-
-    Raises
-    ------
-    ModelParseError
-        The file cannot be read or parsed; :class:`UnsafeModelError` for a
-        refused encoding declaration or DTD.
-    """
-    source = source or path
-    if data is None:
-        try:
-            data = path.read_bytes()
-        except OSError as err:
-            raise ModelParseError(f"Cannot read {source}: {_one_line(err)}") from err
-    if fmt == "vensim":
-        from pysd.translators.vensim.vensim_file import VensimFile
-
-        encoding = guard.vensim_encoding(data, source)
-        make_reader = lambda: VensimFile(path, encoding=encoding)  # noqa: E731
-    else:
-        from pysd.translators.xmile.xmile_file import XmileFile
-
-        guard.check_xmile_bytes(data, source)
-        make_reader = lambda: XmileFile(path)  # noqa: E731
-    guard.safe_translators()
-    try:
-        reader = make_reader()
-        reader.parse()
-        return reader.get_abstract_model()
-    except Exception as err:  # parsimonious, lxml and PySD raise many types
-        unsafe = _unsafe_cause(err)
-        if unsafe is not None:  # raised inside a parser visitor and wrapped by parsimonious
-            raise UnsafeModelError(f"{source}: {unsafe}") from err
-        raise ModelParseError(f"PySD could not translate {source}: {_one_line(err)}") from err
-
-
-def _unsafe_cause(err: BaseException | None) -> UnsafeModelError | None:
-    seen = 0
-    while err is not None and seen < 20:
-        if isinstance(err, UnsafeModelError):
-            return err
-        err, seen = err.__cause__ or err.__context__, seen + 1
-    return None
-
-
-def _translate(data: bytes, source: Path, fmt: str, workdir: Path) -> None:
-    """Translate model bytes with PySD inside ``workdir`` (a cache staging dir).
-
-    The abstract model is summarised (keeping comments and units verbatim), made
-    inert, built, and every generated module is audited before anything imports it.
-    """
-    from pysd.builders.python.python_model_builder import ModelBuilder
-
-    copy = workdir / ("model" + source.suffix.lower())
-    copy.write_bytes(data)
-    abstract = read_abstract(copy, fmt, data=data, source=source)
-    summary = structure.summarize(abstract)
-    guard.make_inert(abstract)
-    try:
-        py_file = Path(ModelBuilder(abstract).build_model())
-    except FileNotFoundError as err:
-        raise ModelParseError(
-            f"{source} refers to an external file ({_one_line(err)}); "
-            "external data files are not supported yet."
-        ) from err
-    except Exception as err:  # PySD and black raise many types
-        raise ModelParseError(f"PySD could not translate {source}: {_one_line(err)}") from err
-    guard.audit_translation(workdir)
-    if py_file.name != _PY_FILE:
-        os.replace(py_file, workdir / _PY_FILE)
-    (workdir / _STRUCTURE_FILE).write_text(json.dumps(summary, indent=1), encoding="utf-8")
 
 
 def _variables(doc: pd.DataFrame, summary: dict[str, Any]) -> dict[str, Variable]:
@@ -469,10 +340,10 @@ def load_model(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str
         raise ModelParseError(f"Cannot read {source}: {_one_line(err)}") from err
     key = cache.cache_key(data, pysd.__version__, f"{__version__}+guard{guard.REVISION}")
     entry = cache.ensure_entry(
-        cache.cache_root(cache_dir), key, lambda workdir: _translate(data, source, fmt, workdir)
+        cache.cache_root(cache_dir), key, lambda workdir: translate(data, source, fmt, workdir)
     )
-    summary = json.loads((entry / _STRUCTURE_FILE).read_text(encoding="utf-8"))
-    pysd_model = _load_pysd(entry / _PY_FILE, source)
+    summary = json.loads((entry / STRUCTURE_FILE).read_text(encoding="utf-8"))
+    pysd_model = load_translation(entry / PY_FILE, source)
     variables = _variables(pysd_model.doc, summary)
     times = {}
     for name in _CONTROL:
@@ -484,7 +355,7 @@ def load_model(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str
             ) from err
     real_names = {v.py_name: v.name for v in variables.values()}
     dependencies = structure.causal_dependencies(pysd_model.dependencies, real_names)
-    return Model(source, fmt, entry / _PY_FILE, variables, times,
+    return Model(source, fmt, entry / PY_FILE, variables, times,
                  summary["saveper_follows_time_step"], dependencies)
 
 

@@ -37,7 +37,7 @@ def test_second_load_reuses_the_translation(
     def fail(*args: object, **kwargs: object) -> None:
         raise AssertionError("the model was translated again")
 
-    monkeypatch.setattr(model_module, "_translate", fail)
+    monkeypatch.setattr(model_module, "translate", fail)
     second = sdkit.load_model(source, cache_dir=cache_dir)
     assert second._py_path == first._py_path
     assert second._py_path.stat().st_mtime_ns == stamp

@@ -45,7 +45,8 @@ def check_model(path: Path, root: Path) -> Outcome:
     """Compare the engine with a fresh PySD run of one model (model's own settings)."""
     from sdkit.engine import Ensemble
     from sdkit.errors import UnsupportedConstructError
-    from sdkit.model import _load_pysd, load_model
+    from sdkit.model import load_model
+    from sdkit.translation import load_translation
 
     name = path.relative_to(root).as_posix()
     with warnings.catch_warnings():
@@ -59,7 +60,7 @@ def check_model(path: Path, root: Path) -> Outcome:
         except UnsupportedConstructError as err:
             return Outcome(name, REFUSED, f"{err.construct} ({err.variable})")
         try:
-            fresh = _load_pysd(model._py_path, path)
+            fresh = load_translation(model._py_path, path)
             reference = model._tidy(fresh.run(), None)
         except Exception as err:  # PySD fails to run it
             return Outcome(name, PYSD_FAILED, _one_line(err))

@@ -1,0 +1,159 @@
+"""From a model file to importable Python: PySD's translation under sdkit's guard.
+
+The three steps of :mod:`sdkit.guard`'s design, in order: :func:`read_abstract`
+(PySD parses with an explicit encoding, no DTD and literal-only ``eval``),
+:func:`translate` (the parsed model is summarised, made inert, built and every
+module audited, inside a cache staging folder) and :func:`load_translation`
+(the cache entry's digest and the audit are checked again right before each
+import). This is the only module that imports generated code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from sdkit import cache, guard, structure
+from sdkit.errors import ModelParseError, UnsafeCacheError, UnsafeModelError
+
+__all__ = ["read_abstract", "translate", "load_translation", "PY_FILE", "STRUCTURE_FILE",
+           "one_line"]
+
+#: The generated main module and sdkit's structure summary in a cache entry.
+PY_FILE = "model.py"
+STRUCTURE_FILE = "structure.json"
+
+
+def one_line(err: BaseException) -> str:
+    """An exception as one line of text (type name added where the text alone is unclear)."""
+    text = " ".join(str(err).split())
+    if isinstance(err, LookupError) or text in ("", "None"):  # e.g. PySD's KeyError: 'y'
+        return f"{type(err).__name__}: {text}" if text else type(err).__name__
+    return text
+
+
+def load_translation(py_path: Path, source: Path) -> Any:
+    """Load a fresh PySD model object from a cached translation.
+
+    This is sdkit's only import of generated code: the translation's modules are
+    audited (:func:`sdkit.guard.audit_translation`) right before every import.
+    """
+    import pysd
+
+    problem = cache.verify_entry(py_path.parent)
+    if problem is not None:
+        raise UnsafeCacheError(
+            f"The cached translation of {source} changed after it was built ({problem}); "
+            "refused. Load the model again to rebuild it."
+        )
+    guard.audit_translation(py_path.parent)
+    writes_bytecode = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True  # no __pycache__ in the entry (it would fail its digest)
+    try:
+        return pysd.load(str(py_path))
+    except FileNotFoundError as err:
+        raise ModelParseError(
+            f"{source} reads an external data file ({one_line(err)}); "
+            "external data files are not supported yet."
+        ) from err
+    except Exception as err:  # PySD raises many exception types while loading
+        raise ModelParseError(f"PySD could not load {source}: {one_line(err)}") from err
+    finally:
+        sys.dont_write_bytecode = writes_bytecode
+
+
+def read_abstract(path: Path, fmt: str, *, data: bytes | None = None,
+                  source: Path | None = None) -> Any:
+    """Parse a model file into PySD's abstract model, after sdkit's reading checks.
+
+    The encoding PySD uses is decided here from an allow-list (Vensim) and XMILE
+    files with a DTD or entities are refused, and PySD's parsers evaluate
+    literals only (see :mod:`sdkit.guard`): parsing runs no model code.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file PySD reads.
+    fmt : str
+        ``"vensim"`` or ``"xmile"``.
+    data : bytes, optional
+        The file's bytes, if already read.
+    source : pathlib.Path, optional
+        The user's file, for messages (default ``path``).
+
+    Returns
+    -------
+    pysd AbstractModel
+
+    Raises
+    ------
+    ModelParseError
+        The file cannot be read or parsed; :class:`UnsafeModelError` for a
+        refused encoding declaration or DTD.
+    """
+    source = source or path
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise ModelParseError(f"Cannot read {source}: {one_line(err)}") from err
+    if fmt == "vensim":
+        from pysd.translators.vensim.vensim_file import VensimFile
+
+        encoding = guard.vensim_encoding(data, source)
+        make_reader = lambda: VensimFile(path, encoding=encoding)  # noqa: E731
+    else:
+        from pysd.translators.xmile.xmile_file import XmileFile
+
+        guard.check_xmile_bytes(data, source)
+        make_reader = lambda: XmileFile(path)  # noqa: E731
+    guard.safe_translators()
+    try:
+        reader = make_reader()
+        reader.parse()
+        return reader.get_abstract_model()
+    except Exception as err:  # parsimonious, lxml and PySD raise many types
+        unsafe = _unsafe_cause(err)
+        if unsafe is not None:  # raised inside a parser visitor and wrapped by parsimonious
+            raise UnsafeModelError(f"{source}: {unsafe}") from err
+        raise ModelParseError(f"PySD could not translate {source}: {one_line(err)}") from err
+
+
+def _unsafe_cause(err: BaseException | None) -> UnsafeModelError | None:
+    seen = 0
+    while err is not None and seen < 20:
+        if isinstance(err, UnsafeModelError):
+            return err
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return None
+
+
+def translate(data: bytes, source: Path, fmt: str, workdir: Path) -> None:
+    """Translate model bytes with PySD inside ``workdir`` (a cache staging dir).
+
+    The abstract model is summarised (keeping comments and units verbatim), made
+    inert, built, and every generated module is audited before anything imports it.
+    """
+    from pysd.builders.python.python_model_builder import ModelBuilder
+
+    copy = workdir / ("model" + source.suffix.lower())
+    copy.write_bytes(data)
+    abstract = read_abstract(copy, fmt, data=data, source=source)
+    summary = structure.summarize(abstract)
+    guard.make_inert(abstract)
+    try:
+        py_file = Path(ModelBuilder(abstract).build_model())
+    except FileNotFoundError as err:
+        raise ModelParseError(
+            f"{source} refers to an external file ({one_line(err)}); "
+            "external data files are not supported yet."
+        ) from err
+    except Exception as err:  # PySD and black raise many types
+        raise ModelParseError(f"PySD could not translate {source}: {one_line(err)}") from err
+    guard.audit_translation(workdir)
+    if py_file.name != PY_FILE:
+        os.replace(py_file, workdir / PY_FILE)
+    (workdir / STRUCTURE_FILE).write_text(json.dumps(summary, indent=1), encoding="utf-8")
