@@ -247,6 +247,11 @@ class _Module:
 
     def _function(self, node: ast.FunctionDef) -> None:
         _check_name(node, node.name)
+        if node.name in self.imported or node.name == ROOT:
+            raise Refusal(node, f"a re-binding of {node.name!r}")
+        if node.name in self.bound:
+            raise Refusal(node, f"a second definition of {node.name!r}")
+        self.bound.add(node.name)
         if len(node.decorator_list) > 1 or node.returns or node.type_comment:
             raise Refusal(node, f"an unusual definition of function {node.name!r}")
         for deco in node.decorator_list:

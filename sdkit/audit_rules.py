@@ -133,8 +133,9 @@ def check_positions(tree: ast.Module) -> None:
     """Names that reach files or the module's state appear only where PySD puts them.
 
     ``Macro``, ``Path`` and the external data classes only as the called name of
-    a call; ``__file__`` only inside ``Path(__file__)``; ``_root`` only as the
-    receiver of ``.joinpath``, an argument of an external data object, or the
+    a call; ``_root.joinpath(...)`` only as the first argument of ``Macro(...)``;
+    ``__file__`` only inside ``Path(__file__)``; ``_root`` only as the receiver of
+    ``.joinpath``, an argument of an external data object, or the
     target of its one definition; ``__data`` only subscripted (or the target of
     its definition). So none of them can be aliased, passed on, combined with
     ``/`` or re-bound. Every identifier is ASCII, as PySD writes them (Python
@@ -147,11 +148,25 @@ def check_positions(tree: ast.Module) -> None:
                 raise Refusal(node, f"the non-ASCII identifier {name!r}")
         if isinstance(node, ast.Name) and not _in_place(node, parents.get(id(node)), parents):
             raise Refusal(node, f"{node.id!r} outside the position PySD writes it in")
+        if _is_joinpath(node) and not _is_macro_file(node, parents.get(id(node))):
+            raise Refusal(node, "a path object other than a macro's module file")
         if calls(node, frozenset({"Macro"})):
             extra = {k.arg for k in node.keywords} - _MACRO_KEYWORDS
             if extra or len(node.args) != 3:  # PySD's file, parameters and name only
                 raise Refusal(node, "Macro(...) with arguments other than PySD's (file, "
                               "parameters, name, time_initialization=, py_name=)")
+
+
+def _is_joinpath(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "joinpath")
+
+
+def _is_macro_file(node: ast.AST, parent: ast.AST | None) -> bool:
+    """``_root.joinpath(...)`` is only ever the first argument of ``Macro(...)``: a
+    path object anywhere else could be kept and used (``.rename``, ``.unlink``...)."""
+    return (parent is not None and calls(parent, frozenset({"Macro"}))
+            and bool(parent.args) and parent.args[0] is node)
 
 
 def _identifiers(node: ast.AST) -> list[str]:

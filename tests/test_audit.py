@@ -129,6 +129,12 @@ REFUSED = [
     ("root-local", "def x():\n    _root = 1\n    return _root\n"),
     ("root-argument", "def x(_root):\n    return _root.joinpath('a')\n"),
     ("import-rebound", "def x():\n    Path = 1\n    return Path\n"),
+    ("path-rename", "x = _root.joinpath('data.csv').rename('/tmp/target')\n"),
+    ("path-kept", "x = _root.joinpath('data.csv')\n"),
+    ("path-in-function", "def x():\n    return _root.joinpath('a.csv').unlink()\n"),
+    ("def-rebinds-import", "def Integ(a, b, c):\n    return 1\n"),
+    ("def-rebinds-path", "def Path(x):\n    return x\n"),
+    ("def-twice", "def rate():\n    return 2\n"),
     ("macro-data-files", "from pysd.py_backend.model import Macro\n"
                          "y = Macro(_root.joinpath('m.py'), {}, 'm', None, None, '/etc/passwd')\n"),
 ]
@@ -165,7 +171,7 @@ def test_external_data_must_be_a_plain_file_name_in_the_model_folder(file_name, 
 def test_external_data_reads_only_from_the_model_folder(root: str) -> None:
     code = (f"_ext_constant_c = ExtConstant('a.csv', 'S', 'B2', {{}}, {root}, {{}}, "
             "'_ext_constant_c')\n")
-    with pytest.raises(UnsafeModelError, match="external data object"):
+    with pytest.raises(UnsafeModelError, match="external data object|path object"):
         audit.audit_source(EXTERNAL + code)
 
 

@@ -8,6 +8,7 @@ and label the score over ``(t - dt, t]`` with ``t``, so they agree to rounding.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,12 @@ from test_loops_steps import THREE
 import sdkit
 from sdkit.loops import loop_dominance
 
-simlin = pytest.importorskip("simlin")
+try:
+    import simlin
+except ImportError:  # a test dependency (pyproject [test]); required in CI
+    if os.environ.get("SDKIT_REQUIRE_ALL") == "1":
+        raise
+    pytest.skip("pysimlin is not installed (pip install -e '.[test]')", allow_module_level=True)
 
 DT = 0.125
 

@@ -18,6 +18,7 @@ one on the flow; sdkit on the stock, which the comparison maps back).
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -27,7 +28,12 @@ from conftest import EMPOWERMENT_MDL, control, write_model
 from sdkit.checks.units import check_units
 from sdkit.ir import build_ir
 
-simlin = pytest.importorskip("simlin")
+try:
+    import simlin
+except ImportError:  # a test dependency (pyproject [test]); required in CI
+    if os.environ.get("SDKIT_REQUIRE_ALL") == "1":
+        raise
+    pytest.skip("pysimlin is not installed (pip install -e '.[test]')", allow_module_level=True)
 
 EMPOWERMENT_XMILE = EMPOWERMENT_MDL.with_suffix(".xmile")
 _USED_BY = re.compile(r"used by variable '([^']+)'")
