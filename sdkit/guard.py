@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import operator
 import re
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from sdkit.errors import ModelParseError, UnsafeModelError
 __all__ = [
     "REVISION",
     "ENCODINGS",
+    "XML_DECLARATION",
     "vensim_encoding",
     "check_xmile_bytes",
     "literal_eval",
@@ -62,7 +64,8 @@ ENCODINGS = frozenset({
 })
 
 _HEADER = re.compile(rb"\A(?:\xef\xbb\xbf)?[ \t]*\{([^}\r\n]{0,40})\}")
-_DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.I)
+#: An XML DTD or entity declaration (matched on the bytes: the pattern is ASCII).
+XML_DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.I)
 #: Text a template may write raw between quotes: no quote, backslash or control
 #: character (so it can neither close the literal nor escape out of it), and no
 #: ``%`` (PySD %-formats some code it has already built, e.g. a lookup call whose
@@ -119,15 +122,16 @@ def check_xmile_bytes(data: bytes, source: Path) -> None:
         (entity expansion and external entities are refused).
     """
     try:
-        text = data.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ModelParseError(
             f"{source} is not UTF-8 text (byte {err.start}); XMILE files must be UTF-8."
         ) from err
-    found = _DECLARATION.search(text)
+    found = XML_DECLARATION.search(data)
     if found:
+        kind = found.group(1).decode("ascii").upper()
         raise UnsafeModelError(
-            f"{source} contains an XML <!{found.group(1).upper()} declaration; XMILE files "
+            f"{source} contains an XML <!{kind} declaration; XMILE files "
             "with a DTD or entity declarations are refused."
         )
 
@@ -160,8 +164,8 @@ def literal_eval(text: str) -> Any:
         ) from err
 
 
-_ARITHMETIC = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
-               ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b}
+_ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+               ast.Div: operator.truediv}
 
 
 def _literal(node: ast.AST) -> Any:

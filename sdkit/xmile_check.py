@@ -18,6 +18,8 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from sdkit.guard import XML_DECLARATION
+
 __all__ = ["xmile_problems", "XMILE_FUNCTIONS", "equation_names"]
 
 _NS = "http://docs.oasis-open.org/xmile/ns/XMILE/v1.0"
@@ -31,9 +33,6 @@ _KEYWORDS = {"if", "then", "else", "and", "or", "not", "mod", "time"}
 _TOKEN = re.compile(r'"(?:\\.|[^"\\])*"|\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?'
                     r'|[^\W\d]\w*|\S')
 _VARIABLES = ("stock", "flow", "aux", "gf")
-
-
-_DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.I)
 
 
 def _key(name: str) -> str:
@@ -73,6 +72,22 @@ def _number(text: str | None) -> bool:
     return True
 
 
+def _parse(source: str | os.PathLike[str]) -> ET.Element | str:
+    """The document's root element, or the one problem that stops the check."""
+    try:
+        if isinstance(source, str) and source.lstrip().startswith("<"):
+            data = source.encode("utf-8")
+        else:
+            data = Path(source).read_bytes()
+        if XML_DECLARATION.search(data):
+            return "contains a DTD or entity declaration (refused: entity expansion)"
+        return ET.fromstring(data)
+    except ET.ParseError as err:
+        return f"not well-formed XML: {err}"
+    except OSError as err:
+        return f"cannot be read: {err.strerror or err}"
+
+
 def xmile_problems(source: str | os.PathLike[str]) -> list[str]:
     """Check an XMILE document; return the problems found (empty when none).
 
@@ -85,18 +100,9 @@ def xmile_problems(source: str | os.PathLike[str]) -> list[str]:
     -------
     list of str
     """
-    try:
-        if isinstance(source, str) and source.lstrip().startswith("<"):
-            data = source.encode("utf-8")
-        else:
-            data = Path(source).read_bytes()
-        if _DECLARATION.search(data):
-            return ["contains a DTD or entity declaration (refused: entity expansion)"]
-        root = ET.fromstring(data)
-    except ET.ParseError as err:
-        return [f"not well-formed XML: {err}"]
-    except OSError as err:
-        return [f"cannot be read: {err.strerror or err}"]
+    root = _parse(source)
+    if isinstance(root, str):
+        return [root]
     ns = {"x": _NS}
     problems = []
     if root.tag != "{" + _NS + "}xmile":

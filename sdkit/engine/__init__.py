@@ -19,6 +19,7 @@ See docs/engine.md.
 
 from __future__ import annotations
 
+import operator
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from sdkit import ir as I
 from sdkit.engine.assemble import Program, build_program
 from sdkit.engine.compiler import TimeGrid, refuse, time_grid
 from sdkit.errors import ParameterValueError, SdkitError, SimulationError, UnknownVariableError
+from sdkit.faults import one_line
 from sdkit.limits import check_run_size
 from sdkit.names import close_matches, normalize_name
 
@@ -247,15 +249,13 @@ class Ensemble:
                 raise
             except Exception as err:  # e.g. a DELAY N whose order evaluates to 0
                 name = getattr(self.ir.path, "name", "the model")
-                text = " ".join(str(err).split())
                 raise SimulationError(
-                    f"The ensemble run of {name!r} failed: {type(err).__name__}: {text}"
+                    f"The ensemble run of {name!r} failed: {one_line(err)}"
                 ) from err
 
 
 _ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
-    "+": lambda a, b: a + b, "-": lambda a, b: a - b,
-    "*": lambda a, b: a * b, "/": lambda a, b: a / b,
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
 }
 
 
