@@ -98,12 +98,19 @@ def _explain(err: BaseException) -> str:
     return "".join(traceback.format_exception(err))[-3000:]
 
 
+def _planted(case: PayloadCase, tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """Write ``case`` into ``tmp_path`` (the working folder, so that relative paths in
+    a payload resolve there); return the model file and the marker it would create."""
+    monkeypatch.chdir(tmp_path)
+    marker = tmp_path / MARKER_NAME
+    return case.write(tmp_path / "model", marker), marker
+
+
 @pytest.mark.parametrize("case", ATTACKS, ids=_ids(ATTACKS))
 def test_load_model_never_runs_the_attack(case: PayloadCase, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)  # relative paths in a payload resolve here
-    marker = tmp_path / MARKER_NAME
-    path = case.write(tmp_path / "model", marker)
+    path, marker = _planted(case, tmp_path, monkeypatch)
     model, error = _attempt(lambda: sdkit.load_model(path, cache_dir=tmp_path / "cache"))
     if model is not None:
         _attempt(model.run)  # a model that loaded safely may still fail to run
@@ -118,9 +125,7 @@ def test_build_ir_never_runs_the_attack(case: PayloadCase, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     from sdkit.ir import build_ir
 
-    monkeypatch.chdir(tmp_path)  # relative paths in a payload resolve here
-    marker = tmp_path / MARKER_NAME
-    path = case.write(tmp_path / "model", marker)
+    path, marker = _planted(case, tmp_path, monkeypatch)
     _, error = _attempt(lambda: build_ir(path))
     assert not marker.exists(), f"build_ir ran code from the model file: {_describe(case)}"
     assert error is None or isinstance(error, SdkitError), (
@@ -132,9 +137,7 @@ def test_xmile_export_never_runs_the_attack(case: PayloadCase, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     from sdkit.xmile import export_xmile
 
-    monkeypatch.chdir(tmp_path)  # relative paths in a payload resolve here
-    marker = tmp_path / MARKER_NAME
-    path = case.write(tmp_path / "model", marker)
+    path, marker = _planted(case, tmp_path, monkeypatch)
     out = tmp_path / "exported.xmile"
     _, error = _attempt(lambda: export_xmile(path, out))
     assert not marker.exists(), f"the XMILE export ran code: {_describe(case)}"
