@@ -19,14 +19,15 @@ __version__ = "0.1.0"
 
 __all__ = ["__version__", "errors", "load_model", "run", "Scenario", "load_scenarios",
            "run_scenarios", "detect_stages", "sensitivity", "find_loops", "loop_dominance",
-           "check_model", "export_xmile", "render_briefing"]
+           "check_model", "export_xmile", "render_briefing", "calibrate", "calibration"]
 
 _LAZY = {"load_model": "sdkit.model", "run": "sdkit.model", "errors": None,
          "Scenario": "sdkit.scenarios", "load_scenarios": "sdkit.scenarios",
          "run_scenarios": "sdkit.runner", "detect_stages": "sdkit.stages", "sensitivity": None,
          "find_loops": "sdkit.loops", "loop_dominance": "sdkit.loops",
          "check_model": "sdkit.checks", "export_xmile": "sdkit.xmile",
-         "render_briefing": "sdkit.briefing", "examples": None}
+         "render_briefing": "sdkit.briefing", "examples": None,
+         "calibrate": "sdkit.calibration", "calibration": None}
 
 
 def __getattr__(name: str) -> Any:

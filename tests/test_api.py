@@ -31,7 +31,9 @@ def test_public_names_are_pinned() -> None:
     assert sdkit.__all__ == ["__version__", "errors", "load_model", "run", "Scenario",
                              "load_scenarios", "run_scenarios", "detect_stages", "sensitivity",
                              "find_loops", "loop_dominance", "check_model",
-                             "export_xmile", "render_briefing"]
+                             "export_xmile", "render_briefing", "calibrate", "calibration"]
+    assert sdkit.calibrate is sdkit.calibration.run_calibration
+    assert callable(sdkit.calibration.load_calibration_spec)
     assert callable(sdkit.export_xmile)
     assert callable(sdkit.render_briefing)
     assert callable(sdkit.check_model)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from sdkit.limits import check_sample_size
 
-__all__ = ["DISTRIBUTIONS", "METHODS", "Distribution", "Sample", "ppf", "unit_problem",
+__all__ = ["DISTRIBUTIONS", "METHODS", "Distribution", "Sample", "ppf", "logpdf", "unit_problem",
            "make_sample", "run_count"]
 
 #: Distribution kinds and the keys each needs.
@@ -100,6 +100,35 @@ def ppf(dist: Distribution, u: np.ndarray) -> np.ndarray:
         b = (dist.high - mean) / std
         return stats.truncnorm.ppf(u, a, b, loc=mean, scale=std)
     raise ValueError(f"Unknown distribution {dist.kind!r}; valid: {list(DISTRIBUTIONS)}.")
+
+
+def logpdf(dist: Distribution, x: np.ndarray) -> np.ndarray:
+    """Log density of ``dist`` at ``x`` (``-inf`` outside ``[low, high]``).
+
+    For ``levels`` every level has log probability ``-log(len(levels))`` and any
+    other value ``-inf``.
+    """
+    x = np.asarray(x, dtype=float)
+    inside = (x >= dist.low) & (x <= dist.high)
+    if dist.kind == "uniform":
+        density = np.full(x.shape, -math.log(dist.high - dist.low))
+    elif dist.kind == "levels":
+        density = np.where(np.isin(x, dist.levels), -math.log(len(dist.levels)), -np.inf)
+    else:
+        from scipy import stats
+
+        width = dist.high - dist.low
+        if dist.kind == "triangular":
+            mode = cast(float, dist.mode)
+            density = stats.triang.logpdf(x, (mode - dist.low) / width, loc=dist.low,
+                                          scale=width)
+        elif dist.kind == "normal":
+            mean, std = cast(float, dist.mean), cast(float, dist.std)
+            density = stats.truncnorm.logpdf(x, (dist.low - mean) / std,
+                                             (dist.high - mean) / std, loc=mean, scale=std)
+        else:
+            raise ValueError(f"Unknown distribution {dist.kind!r}; valid: {list(DISTRIBUTIONS)}.")
+    return np.where(inside, density, -np.inf)
 
 
 def unit_problem(names: Sequence[str]) -> dict:

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from sdkit.errors import ParameterValueError, ResourceLimitError, ScenarioError
 from sdkit.limits import check_limit, check_run_size, check_sample_size
-from sdkit.scenarios import _SLUG, _key, _Validator, load_scenario
-from sdkit.sensitivity.sampling import DISTRIBUTIONS, METHODS, Distribution, run_count
+from sdkit.scenarios import _SLUG, _key
+from sdkit.sensitivity.sampling import METHODS, Distribution, run_count
+from sdkit.study_spec import StudyValidator
 from sdkit.validation import effective_times
 
 if TYPE_CHECKING:
@@ -202,7 +203,7 @@ def load_spec(path: str | os.PathLike[str], *, model: Model | None = None) -> Se
     return _SpecValidator(Path(path), {} if model is None else {None: model}).spec()
 
 
-class _SpecValidator(_Validator):
+class _SpecValidator(StudyValidator):
     """Checks a spec; reuses the scenario validator's typed accessors and messages."""
 
     def error(self, key: str | None, message: str) -> SensitivitySpecError:
@@ -210,11 +211,6 @@ class _SpecValidator(_Validator):
         return SensitivitySpecError(where + message, path=str(self.path), key=key)
 
     what = "the sensitivity spec file"
-
-    def integer(self, value: Any, key: str, low: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise self.error(key, f"must be an integer >= {low}, got {value!r}.")
-        return value
 
     def spec(self) -> SensitivitySpec:
         data = self.read()
@@ -278,27 +274,6 @@ class _SpecValidator(_Validator):
             except ParameterValueError as err:
                 raise self.error(key, str(err)) from err
 
-    def base(self, data: dict[str, Any]) -> tuple[Model, Path | None, dict, dict]:
-        if ("scenario" in data) == ("model" in data):
-            raise self.error("scenario", "give exactly one of 'scenario' (a base scenario "
-                             "file) and 'model' (a model file).")
-        if "model" in data:
-            return self.model(self.string(data["model"], "model")), None, {}, {}
-        text = self.string(data["scenario"], "scenario")
-        path = Path(os.path.normpath(self.path.parent / text))
-        if not path.is_file():
-            raise self.error("scenario", f"base scenario {text!r} ({path}) does not exist.")
-        try:
-            scenario = load_scenario(path, model=self.models.get(None))
-        except ScenarioError as err:
-            raise self.error("scenario", f"invalid base scenario: {err}") from err
-        model = self.models.get(None)
-        if model is None:
-            from sdkit.model import load_model
-
-            model = self.models.setdefault(scenario.model_path, load_model(scenario.model_path))
-        return model, path, scenario.params(model), dict(scenario.run_settings)
-
     def method(self, value: Any) -> Method:
         table = self.keys(value, list(_METHOD_KEYS), "method")
         name = table.get("name")
@@ -336,41 +311,6 @@ class _SpecValidator(_Validator):
         if not found:
             raise self.error("parameters", "vary at least one parameter.")
         return tuple(found.values())
-
-    def distribution(self, spec: dict, where: str, real: str, model: Model) -> Distribution:
-        kind = spec.get("distribution", "uniform")
-        if kind not in DISTRIBUTIONS:
-            raise self.error(f"{where}.distribution", f"{kind!r} is not a distribution; "
-                             f"valid distributions: {list(DISTRIBUTIONS)}.")
-        self.keys(spec, ["distribution", "group", *DISTRIBUTIONS[kind]], where)
-        for key in DISTRIBUTIONS[kind]:
-            if key not in spec:
-                needs = list(DISTRIBUTIONS[kind])
-                raise self.error(f"{where}.{key}", f"missing; a {kind} distribution needs {needs}.")
-        if kind == "levels":
-            levels = spec["levels"]
-            if not isinstance(levels, list) or len(levels) < 2:
-                raise self.error(f"{where}.levels", f"must be an array of at least two "
-                                 f"numbers, got {levels!r}.")
-            values = tuple(self.number(v, f"{where}.levels") for v in levels)
-            if len(set(values)) != len(values):
-                raise self.error(f"{where}.levels", "levels must be distinct.")
-            for v in values:
-                self.in_range(v, f"{where}.levels", real, model, "the level ")
-            return Distribution("levels", min(values), max(values), levels=values)
-        got = {key: self.number(spec[key], f"{where}.{key}") for key in DISTRIBUTIONS[kind]}
-        if not got["low"] < got["high"]:
-            raise self.error(f"{where}.high", f"high ({got['high']:g}) must be greater than "
-                             f"low ({got['low']:g}).")
-        for key in ("low", "high", "mode", "mean"):
-            if key in got:
-                self.in_range(got[key], f"{where}.{key}", real, model, f"{key} ")
-        if kind == "triangular" and not got["low"] <= got["mode"] <= got["high"]:
-            raise self.error(f"{where}.mode", "mode must lie between low and high.")
-        if kind == "normal" and not got["std"] > 0:
-            raise self.error(f"{where}.std", f"must be positive, got {got['std']:g}.")
-        return Distribution(kind, got["low"], got["high"], got.get("mode"), got.get("mean"),
-                            got.get("std"))
 
     def outputs(self, value: Any, model: Model, settings: dict) -> tuple[Output, ...]:
         if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
@@ -441,22 +381,6 @@ class _SpecValidator(_Validator):
             raise self.error(key, f"no transition into stage {stage}; "
                              f"valid stages: {sorted(rules)}.")
         return rules[stage]
-
-    def any_variable(self, name: Any, key: str, model: Model) -> str:
-        from sdkit.errors import UnknownVariableError
-
-        if not isinstance(name, str):
-            raise self.error(key, f"must be a variable name, got {name!r}.")
-        try:
-            var = model.variable(name)
-        except UnknownVariableError as err:
-            did = f" Did you mean {', '.join(map(repr, err.suggestions))}?" \
-                if err.suggestions else ""
-            raise self.error(key, f"unknown variable {name!r} in model "
-                             f"{model.path.name!r}.{did}") from err
-        if var.kind in ("lookup", "control"):
-            raise self.error(key, f"{var.name!r} is a {var.kind}, not a result variable.")
-        return var.name
 
     def bands(self, value: Any, model: Model) -> tuple[str, ...]:
         table = self.keys(value, ["variables"], "bands")

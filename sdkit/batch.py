@@ -1,0 +1,136 @@
+"""Run a table of parameter sets: the one seam between analyses and the run engines.
+
+:class:`BatchRunner` takes a table (one row per parameter set, one column per
+varied constant) and returns the saved times and an ``(N, T)`` array per
+requested variable. With ``engine="auto"`` or ``"ensemble"`` the whole table
+is integrated in one call of the ensemble engine (:mod:`sdkit.engine`, compiled
+once per runner); when the engine cannot be imported or refuses the model
+(``UnsupportedConstructError``), or the base has time-varying inputs, the runner
+logs one warning and runs each row with PySD (:meth:`sdkit.model.Model.run`).
+``engine="pysd"`` always uses PySD. Both give bitwise-equal results where the
+engine runs (docs/engine.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sdkit.errors import ParameterValueError, SimulationError, UnsupportedConstructError
+
+__all__ = ["ENGINES", "BatchRunner"]
+
+log = logging.getLogger("sdkit")
+#: Engine choices: ``auto`` (the engine, PySD when it refuses), ``ensemble``, ``pysd``.
+ENGINES = ("auto", "ensemble", "pysd")
+_SERIES_WARNING = "Replacing a constant value with a time-dependent value"
+
+
+class BatchRunner:
+    """Runs tables of parameter sets of one model.
+
+    Parameters
+    ----------
+    model : sdkit.model.Model or path-like
+    params : sequence of str
+        The constants the tables vary (real names).
+    variables : sequence of str
+        The variables to save.
+    base_params : mapping, optional
+        Values of other constants (numbers, or ``pandas.Series`` time inputs).
+    settings : mapping, optional
+        ``final_time``, ``time_step`` and ``saveper`` of every run.
+    engine : {"auto", "ensemble", "pysd"}
+    """
+
+    def __init__(self, model: Any, params: Sequence[str], variables: Sequence[str], *,
+                 base_params: Mapping[str, Any] | None = None,
+                 settings: Mapping[str, float] | None = None, engine: str = "auto") -> None:
+        if engine not in ENGINES:
+            raise ParameterValueError(f"{engine!r} is not an engine; valid engines: "
+                                      f"{list(ENGINES)}.")
+        self.model_path = Path(model) if isinstance(model, str | os.PathLike) else model.path
+        self._model = None if isinstance(model, str | os.PathLike) else model
+        self.params = list(params)
+        self.variables = list(dict.fromkeys(variables))
+        self.base_params = {k: v for k, v in (base_params or {}).items() if k not in params}
+        self.settings = {k: v for k, v in (settings or {}).items() if v is not None}
+        self.engine = engine
+        self._ensemble: Any = None
+        self._fallback = engine == "pysd"
+
+    @property
+    def name(self) -> str:
+        """``"pysd"`` or ``"ensemble"``: what runs the next table."""
+        return "pysd" if self._fallback else "ensemble"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_model"] = state["_ensemble"] = None
+        return state
+
+    def model(self) -> Any:
+        """The loaded model (loaded on first use)."""
+        if self._model is None:
+            from sdkit.model import load_model
+
+            self._model = load_model(self.model_path)
+        return self._model
+
+    def run(self, table: pd.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Saved times and ``{variable: (N, T) array}`` for the rows of ``table``."""
+        if not self._fallback:
+            try:
+                return self._run_engine(table)
+            except UnsupportedConstructError as err:
+                self._fall_back(str(err))
+            except ImportError as err:
+                self._fall_back(f"sdkit.engine is not available ({err})")
+        return self._run_pysd(table)
+
+    def _fall_back(self, why: str) -> None:
+        log.warning("Falling back to PySD runs: %s", why)
+        self._fallback = True
+
+    def _run_engine(self, table: pd.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        if any(isinstance(v, pd.Series) for v in self.base_params.values()):
+            raise UnsupportedConstructError(
+                "The engine cannot take the base's time-varying inputs.",
+                construct="a time-series input")
+        if self._ensemble is None:
+            from sdkit.engine import Ensemble
+
+            self._ensemble = Ensemble(self.model(), [*self.params, *self.base_params],
+                                      self.variables)
+        full = table[self.params].assign(
+            **{k: np.full(len(table), float(v)) for k, v in self.base_params.items()})
+        result = self._ensemble.run(full, **self.settings)
+        return np.asarray(result.times, dtype=float), \
+            {v: np.asarray(result.values[v], dtype=float) for v in self.variables}
+
+    def _run_pysd(self, table: pd.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        model = self.model()
+        runs: list[pd.DataFrame | None] = []
+        for row in table[self.params].to_dict("records"):
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=_SERIES_WARNING)
+                try:
+                    runs.append(model.run({**self.base_params, **row},
+                                          return_columns=self.variables, **self.settings))
+                except SimulationError:  # NaN or infinite results: NaN, as the engine gives
+                    runs.append(None)
+        done = next((r for r in runs if r is not None), None)
+        if done is None:
+            done = model.run(return_columns=self.variables, **self.settings)
+        times = done.index.to_numpy(dtype=float)
+        missing = np.full(len(times), np.nan)
+        return times, {v: np.vstack([missing if r is None else r[v].to_numpy(dtype=float)
+                                     for r in runs]).reshape(len(runs), len(times))
+                       for v in self.variables}

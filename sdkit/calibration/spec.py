@@ -1,0 +1,280 @@
+"""Calibration specs: TOML files validated like scenario and sensitivity specs.
+
+A spec names a base (a model, or a scenario whose constants and run settings
+apply), the observations file, the parameters to estimate (bounds and an
+optional prior, written like a sensitivity parameter's distribution), the
+payoff, ``train_until`` (observations after it are held out for the hindcast),
+the seed, and options of the optimiser, the sampler and the report. Every
+problem is a :class:`CalibrationSpecError` naming the file and the key. The
+format is in docs/calibration.md.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sdkit.batch import ENGINES
+from sdkit.calibration.observations import Observation, load_observations
+from sdkit.errors import InputFileError, ScenarioError
+from sdkit.limits import check_sample_size
+from sdkit.scenarios import _SLUG, _key
+from sdkit.sensitivity.sampling import Distribution
+from sdkit.study_spec import StudyValidator
+
+if TYPE_CHECKING:
+    from sdkit.model import Model
+
+__all__ = ["CalibrationSpecError", "CalibrationSpec", "Estimated", "Optimizer", "Sampler",
+           "load_calibration_spec", "CALIBRATION_SCHEMA"]
+
+#: Top-level keys of a calibration spec: what each holds, and whether it is required.
+CALIBRATION_SCHEMA: dict[str, tuple[str, bool]] = {
+    "name": ("a lower-case slug such as 'empowerment-2019'", True),
+    "title": ("a non-empty string", False),
+    "description": ("a non-empty string", False),
+    "model": ("the model file, relative to the spec (when there is no base scenario)", False),
+    "scenario": ("the base scenario file, relative to the spec", False),
+    "observations": ("the observations CSV, relative to the spec", True),
+    "parameters": ("a table of constant name = {low, high[, distribution, ...]}", True),
+    "train_until": ("a time; observations after it are held out", False),
+    "seed": ("an integer >= 0", True),
+    "payoff": ("a table with kind = 'gaussian' and optional weights", False),
+    "optimizer": ("a table with popsize, maxiter, polish", False),
+    "sampler": ("a table with walkers, steps, burn, checkpoint", False),
+    "report": ("a table with bands (variables) and draws", False),
+    "execution": ("a table with engine", False),
+}
+_PRIORS = ("uniform", "triangular", "normal")
+
+
+class CalibrationSpecError(ScenarioError):
+    """A calibration spec is invalid (``path`` and ``key`` say where)."""
+
+
+@dataclass(frozen=True)
+class Estimated:
+    """A parameter to estimate: real model name and prior (its bounds are low/high)."""
+
+    name: str
+    prior: Distribution
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """Differential evolution: population ``popsize`` x parameters, ``maxiter``
+    generations, then a local polish (``polish``)."""
+
+    popsize: int = 10
+    maxiter: int = 150
+    polish: bool = True
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """The ensemble MCMC sampler: ``walkers`` (0: four per parameter, at least 16),
+    ``steps`` per walker of which the first ``burn`` are discarded, saved every
+    ``checkpoint`` steps."""
+
+    walkers: int = 0
+    steps: int = 1500
+    burn: int = 750
+    checkpoint: int = 100
+
+
+@dataclass(frozen=True)
+class CalibrationSpec:
+    """A validated calibration spec (see :func:`load_calibration_spec`)."""
+
+    name: str
+    path: Path
+    model_path: Path
+    observations_path: Path
+    observations: tuple[Observation, ...]
+    parameters: tuple[Estimated, ...]
+    seed: int
+    train_until: float | None = None
+    title: str = ""
+    description: str = ""
+    scenario_path: Path | None = None
+    base_params: dict[str, Any] = field(default_factory=dict)
+    run_settings: dict[str, float] = field(default_factory=dict)
+    weights: dict[str, float] = field(default_factory=dict)
+    optimizer: Optimizer = Optimizer()
+    sampler: Sampler = Sampler()
+    bands: tuple[str, ...] = ()
+    draws: int = 400
+    engine: str = "auto"
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return [p.name for p in self.parameters]
+
+    @property
+    def walkers(self) -> int:
+        """Walkers of the sampler (an even number)."""
+        n = self.sampler.walkers or max(16, 4 * len(self.parameters))
+        return n + n % 2
+
+    def settings(self) -> dict[str, Any]:
+        """Everything but the base, as plain data (for the manifest and the fingerprint)."""
+        return {
+            "parameters": [{"name": p.name, **asdict(p.prior)} for p in self.parameters],
+            "observation_rows": [asdict(o) for o in self.observations], "seed": self.seed,
+            "train_until": self.train_until, "weights": dict(self.weights),
+            "optimizer": asdict(self.optimizer), "sampler": asdict(self.sampler),
+            "walkers": self.walkers, "bands": list(self.bands), "draws": self.draws,
+            "run": dict(self.run_settings),
+        }
+
+
+def load_calibration_spec(path: str | os.PathLike[str], *,
+                          model: Model | None = None) -> CalibrationSpec:
+    """Read a calibration spec and validate it against its model and observations.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.toml`` spec.
+    model : Model, optional
+        The already loaded model the spec (or its base scenario) names.
+
+    Returns
+    -------
+    CalibrationSpec
+
+    Raises
+    ------
+    CalibrationSpecError
+        For an unreadable file or invalid TOML; an unknown, missing or mistyped
+        key; an unknown or non-constant parameter; bounds or a prior outside the
+        constant's documented range; an invalid observations file (its row and
+        column are named); no observation left to train on.
+    """
+    return _CalibrationValidator(Path(path), {} if model is None else {None: model}).calibration()
+
+
+class _CalibrationValidator(StudyValidator):
+    """Checks a calibration spec with the scenario validator's accessors and messages."""
+
+    what = "the calibration spec file"
+
+    def error(self, key: str | None, message: str) -> CalibrationSpecError:
+        where = f"{self.path}: {key}: " if key else f"{self.path}: "
+        return CalibrationSpecError(where + message, path=str(self.path), key=key)
+
+    def calibration(self) -> CalibrationSpec:
+        data = self.read()
+        self.keys(data, list(CALIBRATION_SCHEMA), None)
+        for key, (meaning, required) in CALIBRATION_SCHEMA.items():
+            if required and key not in data:
+                raise self.error(key, f"missing required key; it must be {meaning}.")
+        name = self.string(data["name"], "name")
+        if not _SLUG.fullmatch(name):
+            raise self.error("name", f"{name!r} is not {CALIBRATION_SCHEMA['name'][0]}.")
+        texts = {k: " ".join(self.string(data[k], k).split()) if k in data else ""
+                 for k in ("title", "description")}
+        model, scenario_path, base, settings = self.base(data)
+        observations_path, observations = self.observations(data["observations"], model)
+        parameters = self.estimated(data["parameters"], model)
+        train_until = self.number(data["train_until"], "train_until") \
+            if "train_until" in data else None
+        self.check_training(observations, train_until,
+                            float(settings.get("time_step", model.time_step)))
+        seed = self.integer(data["seed"], "seed", 0)
+        execution = self.keys(data.get("execution", {}), ["engine"], "execution")
+        engine = execution.get("engine", "auto")
+        if engine not in ENGINES:
+            raise self.error("execution.engine", f"{engine!r} is not an engine; "
+                             f"valid engines: {list(ENGINES)}.")
+        bands, draws = self.report(data.get("report", {}), model)
+        return CalibrationSpec(
+            name, self.path, model.path, observations_path, observations, parameters, seed,
+            train_until, texts["title"], texts["description"], scenario_path, dict(base),
+            dict(settings), self.weights(data.get("payoff", {}), observations),
+            self.optimizer(data.get("optimizer", {})), self.sampler(data.get("sampler", {})),
+            bands, draws, engine)
+
+    def observations(self, value: Any, model: Model) -> tuple[Path, tuple[Observation, ...]]:
+        text = self.string(value, "observations")
+        path = Path(os.path.normpath(self.path.parent / text))
+        try:
+            return path, load_observations(path, model)
+        except InputFileError as err:
+            raise self.error("observations", str(err)) from err
+
+    def estimated(self, value: Any, model: Model) -> tuple[Estimated, ...]:
+        found: dict[str, Estimated] = {}
+        for name, spec in self.table(value, "parameters").items():
+            where = _key("parameters", name)
+            real = self.variable(name, where, model)
+            if real in found:
+                raise self.error(where, f"{real!r} is estimated twice.")
+            table = self.table(spec, where)
+            kind = table.get("distribution", "uniform")
+            if kind not in _PRIORS:
+                raise self.error(f"{where}.distribution", f"{kind!r} is not a prior; "
+                                 f"valid priors: {list(_PRIORS)}.")
+            if "group" in table:
+                raise self.error(f"{where}.group", "unknown key; a calibration parameter "
+                                 "has low, high and optionally distribution, mode, mean, std.")
+            found[real] = Estimated(real, self.distribution(table, where, real, model))
+        if not found:
+            raise self.error("parameters", "estimate at least one parameter.")
+        return tuple(found.values())
+
+    def check_training(self, observations: tuple[Observation, ...], train_until: float | None,
+                       dt: float) -> None:
+        if train_until is None:
+            return
+        if not any(o.last_time(dt) <= train_until for o in observations):
+            raise self.error("train_until", f"no observation is at or before {train_until:g}; "
+                             "nothing would be left to calibrate on.")
+
+    def weights(self, value: Any, observations: tuple[Observation, ...]) -> dict[str, float]:
+        table = self.keys(value, ["kind", "weights"], "payoff")
+        if table.get("kind", "gaussian") != "gaussian":
+            raise self.error("payoff.kind", f"{table['kind']!r} is not a payoff; "
+                             "valid payoffs: ['gaussian'].")
+        ids = [o.id for o in observations]
+        found = {}
+        for ident, weight in self.table(table.get("weights", {}), "payoff.weights").items():
+            key = _key("payoff", "weights", ident)
+            if ident not in ids:
+                self.keys({ident: 0}, ids, "payoff.weights")
+            found[ident] = self.number(weight, key)
+            if found[ident] < 0:
+                raise self.error(key, f"must be >= 0, got {found[ident]:g}.")
+        return found
+
+    def optimizer(self, value: Any) -> Optimizer:
+        table = self.keys(value, ["popsize", "maxiter", "polish"], "optimizer")
+        polish = table.get("polish", True)
+        if not isinstance(polish, bool):
+            raise self.error("optimizer.polish", f"must be true or false, got {polish!r}.")
+        return Optimizer(self.integer(table.get("popsize", 10), "optimizer.popsize", 2),
+                         self.integer(table.get("maxiter", 150), "optimizer.maxiter", 1), polish)
+
+    def sampler(self, value: Any) -> Sampler:
+        table = self.keys(value, ["walkers", "steps", "burn", "checkpoint"], "sampler")
+        steps = self.integer(table.get("steps", 1500), "sampler.steps", 2)
+        burn = self.integer(table.get("burn", steps // 2), "sampler.burn", 0)
+        if burn >= steps:
+            raise self.error("sampler.burn", f"must be less than steps ({steps}), got {burn}.")
+        walkers = self.integer(table.get("walkers", 0), "sampler.walkers", 0)
+        try:
+            check_sample_size(max(walkers, 16) * steps, what="the sampler's walkers x steps")
+        except Exception as err:
+            raise self.error("sampler.steps", str(err)) from err
+        return Sampler(walkers, steps, burn,
+                       self.integer(table.get("checkpoint", 100), "sampler.checkpoint", 1))
+
+    def report(self, value: Any, model: Model) -> tuple[tuple[str, ...], int]:
+        table = self.keys(value, ["bands", "draws"], "report")
+        names = table.get("bands", [])
+        if not isinstance(names, list):
+            raise self.error("report.bands", f"must be an array of names, got {names!r}.")
+        bands = tuple(dict.fromkeys(self.any_variable(n, "report.bands", model) for n in names))
+        return bands, self.integer(table.get("draws", 400), "report.draws", 10)

@@ -1,0 +1,259 @@
+"""Run a calibration: spec -> posterior mode -> posterior sample -> summary and hindcast.
+
+The study runs in stages, each saved in the output folder as it finishes so an
+interrupted calibration resumes where it stopped (same spec, same seed, same
+result): the posterior mode (``optimum.npz``), then the sampler's chain every
+``sampler.checkpoint`` steps (``chain/chunk-NNNNN.npz``), then the result files
+(:mod:`sdkit.calibration.result`). Every model evaluation is a batch run
+(:class:`~sdkit.batch.BatchRunner`): one engine call per population.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sdkit import __version__
+from sdkit.batch import BatchRunner
+from sdkit.calibration import summary
+from sdkit.calibration.checkpoint import load_arrays, save_arrays, work_hash
+from sdkit.calibration.fit import (
+    ChainState,
+    Optimum,
+    Posterior,
+    maximize,
+    sample_chunk,
+    start_walkers,
+)
+from sdkit.calibration.result import CalibrationResult, save_result, write_manifest
+from sdkit.calibration.spec import CalibrationSpec, load_calibration_spec
+
+__all__ = ["run_calibration", "training_mask", "calibration_horizon"]
+
+log = logging.getLogger("sdkit.calibration")
+
+
+def training_mask(spec: CalibrationSpec, dt: float) -> list[bool]:
+    """Which observations the fit uses: all, or those at or before ``train_until``."""
+    if spec.train_until is None:
+        return [True] * len(spec.observations)
+    return [o.last_time(dt) <= spec.train_until for o in spec.observations]
+
+
+def calibration_horizon(spec: CalibrationSpec, initial: float, final: float, dt: float
+                        ) -> float:
+    """The final time of the fitting runs: the last observation's, on the time grid."""
+    reach = max(o.horizon() for o in spec.observations)
+    return min(final, initial + math.ceil((reach - initial) / dt - 1e-9) * dt)
+
+
+def _fingerprint(spec: CalibrationSpec) -> str:
+    base = {k: (v.tolist(), list(v.index)) if hasattr(v, "tolist") else v
+            for k, v in sorted(spec.base_params.items())}
+    return work_hash(hashlib.sha256(spec.model_path.read_bytes()).hexdigest(), base,
+                     spec.settings())
+
+
+class _Study:
+    """One calibration run; the stages are its methods."""
+
+    def __init__(self, spec: CalibrationSpec, model: Any, folder: Path | None,
+                 progress: bool) -> None:
+        self.spec, self.model, self.folder = spec, model, folder
+        settings = spec.run_settings
+        self.dt = float(settings.get("time_step", model.time_step))
+        final = float(settings.get("final_time", model.final_time))
+        self.horizon = calibration_horizon(spec, model.initial_time, final, self.dt)
+        runner = BatchRunner(model, spec.parameter_names,
+                             list(dict.fromkeys(o.variable for o in spec.observations)),
+                             base_params=spec.base_params, engine=spec.engine,
+                             settings={"final_time": self.horizon, "time_step": self.dt,
+                                       "saveper": self.dt})
+        self.train = training_mask(spec, self.dt)
+        weights = [spec.weights.get(o.id, 1.0) for o in spec.observations]
+        self.posterior = Posterior(runner, [p.prior for p in spec.parameters],
+                                   spec.observations, self.train, weights)
+        self.fingerprint = _fingerprint(spec)
+        self.timings: dict[str, float] = {}
+        self.chain_evaluations = 0
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=spec.optimizer.maxiter + spec.sampler.steps, unit="step",
+                        desc="calibrate", file=sys.stderr,
+                        disable=not progress or not sys.stderr.isatty())
+
+    def manifest(self, complete: bool) -> dict[str, Any]:
+        spec = self.spec
+        return {"sdkit": __version__, "name": spec.name, "title": spec.title,
+                "spec": str(spec.path), "model": str(spec.model_path),
+                "scenario": None if spec.scenario_path is None else str(spec.scenario_path),
+                "observations": str(spec.observations_path), "fingerprint": self.fingerprint,
+                "engine": self.posterior.runner.name, "horizon": self.horizon,
+                "time_step": self.dt, **spec.settings(), "complete": complete}
+
+    def optimum(self) -> Optimum:
+        path = None if self.folder is None else self.folder / "optimum.npz"
+        saved = None if path is None else load_arrays(path, self.fingerprint)
+        if saved is not None:
+            self.bar.update(int(saved["generations"]))
+            return Optimum(saved["x"], float(saved["log_prob"]), int(saved["generations"]),
+                           int(saved["evaluations"]), bool(saved["polished"]))
+        start = time.perf_counter()
+        opt = self.spec.optimizer
+        found = maximize(self.posterior, self.posterior.priors, popsize=opt.popsize,
+                         maxiter=opt.maxiter, polish=opt.polish, seed=self.spec.seed,
+                         callback=lambda _: self.bar.update(1))
+        self.timings["optimize"] = time.perf_counter() - start
+        if path is not None:
+            save_arrays(path, {"x": found.x, "log_prob": np.array(found.log_prob),
+                               "generations": np.array(found.generations),
+                               "evaluations": np.array(found.evaluations),
+                               "polished": np.array(found.polished)}, self.fingerprint)
+        return found
+
+    def chain(self, mode: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """The whole chain ``(steps, walkers, k)``, its log posteriors, accepted moves."""
+        sampler, spec = self.spec.sampler, self.spec
+        start = time.perf_counter()
+        state = start_walkers(self.posterior, mode, self.posterior.priors, spec.walkers,
+                              spec.seed + 1)
+        chains: list[np.ndarray] = []
+        probs: list[np.ndarray] = []
+        accepted, done, computed = 0, 0, False
+        while done < sampler.steps:
+            steps = min(sampler.checkpoint, sampler.steps - done)
+            number = len(chains)
+            work = work_hash(self.fingerprint, number, steps)
+            path = None if self.folder is None else \
+                self.folder / "chain" / f"chunk-{number:05d}.npz"
+            saved = None if path is None else load_arrays(path, work)
+            if saved is None:
+                before = self.posterior.evaluations
+                chain, lp, accepts, state = sample_chunk(self.posterior, state, steps)
+                saved = {**_chunk_arrays(chain, lp, accepts, state),
+                         "evaluations": np.array(self.posterior.evaluations - before)}
+                if path is not None:
+                    save_arrays(path, saved, work)
+                computed = True
+            else:
+                chain, lp, accepts = saved["chain"], saved["log_prob"], int(saved["accepted"])
+                state = _state(saved)
+            self.chain_evaluations += int(saved["evaluations"])
+            chains.append(chain)
+            probs.append(lp)
+            accepted += accepts
+            done += steps
+            self.bar.update(steps)
+        if computed:
+            self.timings["sample"] = time.perf_counter() - start
+        return np.concatenate(chains), np.concatenate(probs), accepted
+
+    def summarise(self, found: Optimum, chain: np.ndarray, lp: np.ndarray,
+                  accepted: int) -> CalibrationResult:
+        spec, names = self.spec, self.spec.parameter_names
+        start = time.perf_counter()
+        sample = summary.posterior_frame(chain, lp, names, spec.sampler.burn)
+        rng = np.random.default_rng(spec.seed + 2)
+        picks = rng.choice(len(sample), size=min(spec.draws, len(sample)), replace=False)
+        draws = sample.iloc[np.sort(picks)][names].reset_index(drop=True)
+        predicted = self.posterior.predictions(draws.to_numpy())
+        at_mode = self.posterior.predictions(found.x[None, :])[0]
+        table = summary.observation_table(spec.observations, self.train, at_mode, predicted,
+                                          seed=spec.seed + 3)
+        bands = self.bands(draws)
+        kept = chain[spec.sampler.burn:]
+        diagnostics = summary.diagnostics(kept, accepted, chain.shape[0] * chain.shape[1])
+        self.timings["summarise"] = time.perf_counter() - start
+        evaluations = found.evaluations + self.chain_evaluations + len(draws) + 1
+        manifest = {**self.manifest(True), "evaluations": evaluations,
+                    "optimum": {"log_prob": found.log_prob, "generations": found.generations,
+                                "evaluations": found.evaluations, "polished": found.polished,
+                                "x": dict(zip(names, map(float, found.x), strict=True))},
+                    "diagnostics": diagnostics, "timings": dict(self.timings),
+                    "resumed": sorted({"optimize", "sample"} - set(self.timings))}
+        return CalibrationResult(
+            summary.estimates(sample, self.posterior.priors, names, found.x),
+            summary.correlations(sample, names), table, bands, sample, draws, spec, manifest)
+
+    def bands(self, draws: pd.DataFrame) -> pd.DataFrame:
+        """Posterior bands of the spec's band variables over the whole run."""
+        if not self.spec.bands:
+            return summary.band_table(np.empty(0), {})
+        runner = BatchRunner(self.model, self.spec.parameter_names, self.spec.bands,
+                             base_params=self.spec.base_params,
+                             settings=self.spec.run_settings, engine=self.spec.engine)
+        times, trajectories = runner.run(draws)
+        return summary.band_table(times, trajectories)
+
+
+def _chunk_arrays(chain: np.ndarray, lp: np.ndarray, accepted: int, state: ChainState
+                  ) -> dict[str, np.ndarray]:
+    kind, keys, position, has_gauss, cached = state.random_state
+    return {"chain": chain, "log_prob": lp, "accepted": np.array(accepted),
+            "coords": state.coords, "coords_log_prob": state.log_prob, "rng_keys": keys,
+            "rng": np.array([position, has_gauss, cached], dtype=float)}
+
+
+def _state(saved: dict[str, np.ndarray]) -> ChainState:
+    position, has_gauss, cached = saved["rng"].tolist()
+    rng = ("MT19937", saved["rng_keys"], int(position), int(has_gauss), float(cached))
+    return ChainState(saved["coords"], saved["coords_log_prob"], rng)
+
+
+def run_calibration(spec_or_path: CalibrationSpec | str | os.PathLike[str], *,
+                    output_dir: str | os.PathLike[str] | None = None, progress: bool = True,
+                    model: Any = None) -> CalibrationResult:
+    """Calibrate a model: the posterior mode, a posterior sample, bands and hindcast.
+
+    Parameters
+    ----------
+    spec_or_path : CalibrationSpec or path-like
+        A spec, or its TOML file (:func:`~sdkit.calibration.load_calibration_spec`).
+    output_dir : path-like, optional
+        Study folder: the stages are saved there as they finish (an interrupted
+        calibration resumes) and the result files written at the end.
+    progress : bool
+        Show a progress bar on a terminal.
+    model : sdkit.model.Model, optional
+        The loaded model (saves loading it again).
+
+    Returns
+    -------
+    CalibrationResult
+
+    Raises
+    ------
+    CalibrationSpecError
+        The spec is invalid.
+    OutputWriteError
+        A file could not be written to ``output_dir`` (files already there are left
+        intact and a rerun resumes).
+    """
+    from sdkit.model import load_model
+
+    spec = spec_or_path if isinstance(spec_or_path, CalibrationSpec) \
+        else load_calibration_spec(spec_or_path, model=model)
+    model = model if model is not None and model.path == spec.model_path \
+        else load_model(spec.model_path)
+    folder = None if output_dir is None else Path(output_dir)
+    study = _Study(spec, model, folder, progress)
+    if folder is not None:
+        write_manifest(folder, study.manifest(False))
+    try:
+        found = study.optimum()
+        chain, lp, accepted = study.chain(found.x)
+    finally:
+        study.bar.close()
+    result = study.summarise(found, chain, lp, accepted)
+    if folder is not None:
+        save_result(result, folder)
+    return result
