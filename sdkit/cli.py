@@ -331,6 +331,10 @@ from sdkit.cli_sensitivity import sensitivity_group  # noqa: E402
 
 main.add_command(sensitivity_group)
 
+from sdkit.cli_calibrate import calibrate_group  # noqa: E402
+
+main.add_command(calibrate_group)
+
 from sdkit.cli_brief import register as _register_brief  # noqa: E402  (brief, explore)
 
 _register_brief(main)

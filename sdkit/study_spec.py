@@ -32,6 +32,8 @@ class StudyValidator(_Validator):
         return value
 
     def base(self, data: dict[str, Any]) -> tuple[Model, Path | None, dict, dict]:
+        if "scenario" not in data and "model" not in data and None in self.models:
+            return self.models[None], None, {}, {}  # the model the caller gave
         if ("scenario" in data) == ("model" in data):
             raise self.error("scenario", "give exactly one of 'scenario' (a base scenario "
                              "file) and 'model' (a model file).")

@@ -26,7 +26,8 @@ from sdkit.calibration.likelihood import Predictor, log_likelihood, log_prior
 from sdkit.calibration.observations import Observation
 from sdkit.sensitivity.sampling import Distribution
 
-__all__ = ["Posterior", "Optimum", "ChainState", "maximize", "start_walkers", "sample_chunk"]
+__all__ = ["Posterior", "Optimum", "ChainState", "Unbounded", "maximize", "start_walkers",
+           "sample_chunk"]
 
 LogProb = Callable[[np.ndarray], np.ndarray]
 #: Finite stand-in for an impossible point in the optimiser (its statistics need finite values).
@@ -160,7 +161,8 @@ def _polish(log_prob: LogProb, x0: np.ndarray, bounds: list[tuple[float, float]]
 
 @dataclass
 class ChainState:
-    """Where a sampler stands: walker positions, their log posteriors, the RNG state."""
+    """Where a sampler stands: walker positions (:class:`Unbounded` coordinates), their
+    log densities there, the RNG state."""
 
     coords: np.ndarray
     log_prob: np.ndarray
@@ -169,40 +171,81 @@ class ChainState:
 
 def start_walkers(log_prob: LogProb, mode: np.ndarray, priors: Sequence[Distribution],
                   walkers: int, seed: int) -> ChainState:
-    """Walkers scattered around the mode (a tenth of each prior's width, inside the bounds)."""
+    """Walkers scattered around the mode (a tenth of each prior's width, inside the bounds),
+    in :class:`Unbounded` coordinates, with their log posteriors."""
     rng = np.random.RandomState(seed)
-    low = np.array([p.low for p in priors])
-    high = np.array([p.high for p in priors])
-    coords = mode + 0.1 * (high - low) * rng.standard_normal((walkers, len(mode)))
-    coords = np.clip(coords, low + 1e-9 * (high - low), high - 1e-9 * (high - low))
-    lp = log_prob(coords)
-    for _ in range(20):  # redraw walkers that landed on an impossible point
+    unbounded = Unbounded(log_prob, priors)
+    low, width = unbounded.low, unbounded.width
+    spread = 0.1
+    coords = np.clip(mode + spread * width * rng.standard_normal((walkers, len(mode))),
+                     low + 1e-6 * width, low + (1 - 1e-6) * width)
+    y = unbounded.to_unbounded(coords)
+    lp = unbounded(y)
+    for _ in range(20):  # redraw walkers that landed on an impossible point, closer in
         bad = ~np.isfinite(lp)
         if not bad.any():
             break
-        coords[bad] = mode + 0.01 * (high - low) * rng.standard_normal((int(bad.sum()), len(mode)))
-        coords[bad] = np.clip(coords[bad], low, high)
-        lp[bad] = log_prob(coords[bad])
-    return ChainState(coords, lp, tuple(rng.get_state(legacy=True)))
+        spread /= 2
+        redrawn = mode + spread * width * rng.standard_normal((int(bad.sum()), len(mode)))
+        y[bad] = unbounded.to_unbounded(np.clip(redrawn, low + 1e-6 * width,
+                                                low + (1 - 1e-6) * width))
+        lp[bad] = unbounded(y[bad])
+    return ChainState(y, lp, tuple(rng.get_state(legacy=True)))
 
 
-def sample_chunk(log_prob: LogProb, state: ChainState, steps: int
-                 ) -> tuple[np.ndarray, np.ndarray, int, ChainState]:
+class Unbounded:
+    """The log posterior over unbounded coordinates ``y = logit((x - low) / (high - low))``.
+
+    A sampler proposing in these coordinates never leaves the bounds (in 19
+    dimensions most proposals in the bounded box would), and the density
+    includes the transform's Jacobian so the sample is of the same posterior.
+    """
+
+    def __init__(self, log_prob: LogProb, priors: Sequence[Distribution]) -> None:
+        self.log_prob = log_prob
+        self.low = np.array([p.low for p in priors])
+        self.width = np.array([p.high - p.low for p in priors])
+
+    def to_bounded(self, y: np.ndarray) -> np.ndarray:
+        return self.low + self.width / (1.0 + np.exp(-y))
+
+    def to_unbounded(self, x: np.ndarray) -> np.ndarray:
+        share = np.clip((x - self.low) / self.width, 1e-12, 1 - 1e-12)
+        return np.log(share) - np.log1p(-share)
+
+    def __call__(self, y: np.ndarray) -> np.ndarray:
+        y = np.atleast_2d(y)
+        return self.log_prob(self.to_bounded(y)) + _log_jacobian(self, y)
+
+
+def sample_chunk(log_prob: LogProb, state: ChainState, steps: int,
+                 priors: Sequence[Distribution]) -> tuple[np.ndarray, np.ndarray, int, ChainState]:
     """Advance the walkers ``steps`` steps.
 
-    Returns the chain ``(steps, walkers, k)``, its log posteriors ``(steps,
-    walkers)``, the number of accepted moves, and the state to continue from.
-    Moves: differential evolution (80%) and its snooker variant (20%), which
-    adapt to correlated posteriors (emcee documentation, "Moves").
+    The sampler works in :class:`Unbounded` coordinates (``state.coords``, with
+    ``state.log_prob`` including the Jacobian). Returns the chain ``(steps,
+    walkers, k)`` in the parameters' own units, its log posteriors ``(steps,
+    walkers)`` (of the parameters, without the Jacobian), the number of accepted
+    moves, and the state to continue from. Moves: differential evolution (80%)
+    and its snooker variant (20%), which adapt to correlated posteriors (emcee
+    documentation, "Moves").
     """
     import emcee
 
     walkers, k = state.coords.shape
+    unbounded = Unbounded(log_prob, priors)
     moves = [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
-    sampler = emcee.EnsembleSampler(walkers, k, log_prob, vectorize=True, moves=moves)
+    sampler = emcee.EnsembleSampler(walkers, k, unbounded, vectorize=True, moves=moves)
     start = emcee.State(state.coords, log_prob=state.log_prob, random_state=state.random_state)
     last = sampler.run_mcmc(start, steps, progress=False, skip_initial_state_check=True)
     accepted = int(sampler.backend.accepted.sum())
-    return (sampler.get_chain(), sampler.get_log_prob(), accepted,
+    y = sampler.get_chain()
+    lp = sampler.get_log_prob() - _log_jacobian(unbounded, y)
+    return (unbounded.to_bounded(y), lp, accepted,
             ChainState(np.array(last.coords), np.array(last.log_prob),
                        tuple(cast(tuple, sampler.random_state))))
+
+
+def _log_jacobian(unbounded: Unbounded, y: np.ndarray) -> np.ndarray:
+    """log dx/dy = log(width) + log s + log(1 - s) with s = sigmoid(y), written stably."""
+    return np.sum(np.log(unbounded.width) - np.logaddexp(0, -y) - np.logaddexp(0, y), axis=-1)

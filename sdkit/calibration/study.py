@@ -138,7 +138,8 @@ class _Study:
             saved = None if path is None else load_arrays(path, work)
             if saved is None:
                 before = self.posterior.evaluations
-                chain, lp, accepts, state = sample_chunk(self.posterior, state, steps)
+                chain, lp, accepts, state = sample_chunk(self.posterior, state, steps,
+                                                         self.posterior.priors)
                 saved = {**_chunk_arrays(chain, lp, accepts, state),
                          "evaluations": np.array(self.posterior.evaluations - before)}
                 if path is not None:

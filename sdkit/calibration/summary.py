@@ -17,8 +17,10 @@ hindcast.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -34,6 +36,14 @@ __all__ = ["NOT_IDENTIFIED", "QUANTILES", "posterior_frame", "estimates", "corre
 NOT_IDENTIFIED = 0.75
 #: Quantiles of the band tables.
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+@contextlib.contextmanager
+def _nan_is_the_answer() -> Iterator[None]:
+    """Silence numpy's warnings where NaN is the honest result (no finite draw, no spread)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 def posterior_frame(chain: np.ndarray, log_prob: np.ndarray, names: Sequence[str],
@@ -67,9 +77,11 @@ def estimates(sample: pd.DataFrame, priors: Sequence[Distribution], names: Seque
 
 
 def correlations(sample: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
-    """Pairwise posterior correlations (Pearson), one row per pair."""
-    matrix = np.corrcoef(sample[list(names)].to_numpy().T) if len(names) > 1 \
-        else np.ones((1, 1))
+    """Pairwise posterior correlations (Pearson), one row per pair (NaN for a parameter
+    whose draws do not vary)."""
+    with _nan_is_the_answer():
+        matrix = np.corrcoef(sample[list(names)].to_numpy().T) if len(names) > 1 \
+            else np.ones((1, 1))
     rows = [{"parameter": a, "other": b, "correlation": float(matrix[i, j])}
             for i, a in enumerate(names) for j, b in enumerate(names) if i < j]
     return pd.DataFrame(rows, columns=["parameter", "other", "correlation"])
@@ -88,11 +100,13 @@ def diagnostics(kept: np.ndarray, accepted: int, proposed: int) -> dict[str, obj
     quiet = logging.getLogger("emcee.autocorr")
     level, quiet.disabled = quiet.disabled, True  # the report says it (long_enough)
     try:
-        tau = emcee.autocorr.integrated_time(kept, quiet=True) if steps > 1 \
-            else np.full(kept.shape[2], np.nan)
+        with _nan_is_the_answer():
+            tau = emcee.autocorr.integrated_time(kept, quiet=True) if steps > 1 \
+                else np.full(kept.shape[2], np.nan)
     finally:
         quiet.disabled = level
-    worst = float(np.nanmax(tau))
+    tau = np.where(np.isfinite(tau), tau, np.nan)
+    worst = float(np.nanmax(tau)) if np.isfinite(tau).any() else float("nan")
     return {"acceptance": accepted / proposed if proposed else float("nan"),
             "tau": [float(t) for t in tau], "tau_max": worst,
             "effective_samples": float(steps * walkers / worst) if worst > 0 else float("nan"),
@@ -112,8 +126,8 @@ def observation_table(observations: Sequence[Observation], train: Sequence[bool]
     sd = np.array([o.sd for o in observations])
     rng = np.random.default_rng(seed)
     noisy = transform(draws, scales) + rng.standard_normal(draws.shape) * sd
-    predictive = _back(np.nanquantile(noisy, [0.05, 0.95], axis=0), scales)
-    with np.errstate(all="ignore"):
+    with _nan_is_the_answer():
+        predictive = _back(np.nanquantile(noisy, [0.05, 0.95], axis=0), scales)
         credible = np.nanquantile(draws, [0.05, 0.5, 0.95], axis=0)
         observed = transform(np.array([[o.value for o in observations]]), scales)[0]
         z = (observed - transform(at_mode[None, :], scales)[0]) / sd
@@ -154,7 +168,8 @@ def band_table(times: np.ndarray, trajectories: Mapping[str, np.ndarray]) -> pd.
     """Long table ``variable, time, q05, q25, q50, q75, q95`` over posterior draws."""
     frames = []
     for variable, values in trajectories.items():
-        q = np.nanquantile(values, QUANTILES, axis=0)
+        with _nan_is_the_answer():
+            q = np.nanquantile(values, QUANTILES, axis=0)
         frame = pd.DataFrame({"variable": variable, "time": times})
         for level, row in zip(QUANTILES, q, strict=True):
             frame[f"q{round(level * 100):02d}"] = row

@@ -1,0 +1,132 @@
+"""``sdkit calibrate``: calibrate a model, validate a spec, report a calibration.
+
+``sdkit calibrate MODEL SPEC -o OUT`` is short for ``sdkit calibrate run MODEL SPEC
+-o OUT``. Registered on the main group by :mod:`sdkit.cli`; errors become one
+line there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sdkit.examples import help_epilog
+
+__all__ = ["calibrate_group"]
+
+_FILE = click.Path(dir_okay=False, path_type=Path)
+_DIR = click.Path(file_okay=False, path_type=Path)
+_SPEC = "scenarios/calibration/empowerment-2019.toml"
+
+
+class _DefaultRun(click.Group):
+    """A group whose first argument, when not a subcommand, is the MODEL of ``run``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("calibrate", cls=_DefaultRun, epilog=help_epilog(
+    f"sdkit calibrate models/empowerment.mdl {_SPEC} -o output/calibration-quick "
+    "--steps 20 --maxiter 3 --no-progress",
+    "sdkit calibrate report output/calibration-quick"))
+def calibrate_group() -> None:
+    """Calibration: `sdkit calibrate MODEL SPEC -o OUT` fits one (see docs/calibration.md)."""
+
+
+def _with_budget(spec: Any, steps: int | None, maxiter: int | None, walkers: int | None,
+                 engine: str | None) -> Any:
+    sampler, optimizer = spec.sampler, spec.optimizer
+    if steps is not None:
+        sampler = dataclasses.replace(sampler, steps=steps,
+                                      burn=min(sampler.burn, steps // 2),
+                                      checkpoint=min(sampler.checkpoint, steps))
+    if walkers is not None:
+        sampler = dataclasses.replace(sampler, walkers=walkers)
+    if maxiter is not None:
+        optimizer = dataclasses.replace(optimizer, maxiter=maxiter)
+    return dataclasses.replace(spec, sampler=sampler, optimizer=optimizer,
+                               engine=engine or spec.engine)
+
+
+@calibrate_group.command("run", epilog=help_epilog(
+    f"sdkit calibrate run models/empowerment.mdl {_SPEC} -o output/calibration-quick "
+    "--steps 20 --maxiter 3 --no-progress"))
+@click.argument("model", type=_FILE)
+@click.argument("spec", type=_FILE)
+@click.option("-o", "--output", required=True, type=_DIR,
+              help="Calibration folder (checkpoints, tables, report.json, report.md).")
+@click.option("--steps", type=click.IntRange(min=2), help="Sampler steps per walker "
+              "(overrides the spec's sampler.steps; burn-in at most half).")
+@click.option("--walkers", type=click.IntRange(min=4), help="Sampler walkers (overrides "
+              "the spec).")
+@click.option("--maxiter", type=click.IntRange(min=1), help="Optimiser generations "
+              "(overrides the spec).")
+@click.option("--engine", type=click.Choice(["auto", "ensemble", "pysd"]),
+              help="Run engine (overrides the spec's execution.engine).")
+@click.option("--no-progress", is_flag=True, help="Do not show a progress bar.")
+def run_command(model: Path, spec: Path, output: Path, steps: int | None, walkers: int | None,
+                maxiter: int | None, engine: str | None, no_progress: bool) -> None:
+    """Calibrate MODEL as SPEC says; rerunning an interrupted calibration resumes it."""
+    from sdkit.calibration import load_calibration_spec, run_calibration
+    from sdkit.calibration.result import report_markdown
+    from sdkit.model import load_model
+
+    logging.basicConfig(level=logging.WARNING, format="sdkit: %(message)s")
+    loaded = load_model(model)
+    checked = _with_budget(load_calibration_spec(spec, model=loaded), steps, maxiter,
+                           walkers, engine)
+    held = sum(1 for o in checked.observations if o.last_time(loaded.time_step) >
+               (checked.train_until if checked.train_until is not None else float("inf")))
+    click.echo(f"{checked.name}: {len(checked.parameters)} parameters, "
+               f"{len(checked.observations)} observations ({held} held out), "
+               f"{checked.walkers} walkers x {checked.sampler.steps} steps", err=True)
+    result = run_calibration(checked, output_dir=output, progress=not no_progress,
+                             model=loaded)
+    click.echo(f"Wrote {output}")
+    click.echo(report_markdown(result))
+
+
+@calibrate_group.command("validate", epilog=help_epilog(
+    f"sdkit calibrate validate models/empowerment.mdl {_SPEC}"))
+@click.argument("model", type=_FILE)
+@click.argument("specs", nargs=-1, required=True, type=_FILE)
+def validate_command(model: Path, specs: tuple[Path, ...]) -> None:
+    """Check calibration SPECS against the schema, MODEL and their observations."""
+    from sdkit.calibration import load_calibration_spec
+    from sdkit.model import load_model
+
+    loaded = load_model(model)
+    for path in specs:
+        spec = load_calibration_spec(path, model=loaded)
+        click.echo(f"ok: {spec.name} ({path}): {len(spec.parameters)} parameters, "
+                   f"{len(spec.observations)} observations")
+
+
+@calibrate_group.command("report", epilog=help_epilog(
+    "sdkit calibrate report output/calibration-quick",
+    "sdkit calibrate report output/calibration-quick --update docs/calibration.md"))
+@click.argument("folder", type=_DIR)
+@click.option("--update", type=_FILE, metavar="FILE.md",
+              help="Write the report between the 'calibration-report' markers in FILE.md.")
+def report_command(folder: Path, update: Path | None) -> None:
+    """Print the report of the calibration in FOLDER, or write it into a page."""
+    from sdkit.calibration.result import load_result, report_markdown
+    from sdkit.markers import replace_block
+    from sdkit.store import write_text_atomic
+
+    result = load_result(folder)
+    if update is None:
+        click.echo(report_markdown(result))
+        return
+    from sdkit.cli import _read_page
+
+    text = report_markdown(result, heading="###")
+    page = replace_block(_read_page(update), "calibration-report", text, source=str(update))
+    click.echo(f"Updated {write_text_atomic(update, page)}")

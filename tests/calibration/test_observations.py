@@ -1,0 +1,149 @@
+"""Observations files: the schema's errors, and how each kind is computed from a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sdkit
+from sdkit.calibration import load_observations
+from sdkit.calibration.likelihood import Predictor, crossing_times
+from sdkit.calibration.observations import Z90, Observation
+from sdkit.engine import run_ensemble
+from sdkit.errors import InputFileError
+from sdkit.stages import crossing_time
+
+from .helpers import HEADER, write_observations
+
+GOOD = "g,flow,growth,2,3,,,,100,,60,160,linear,animals,synthetic"
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    ("a,volume,growth,2,,,,,1,1,,,,,s", "'volume' is not a kind; valid kinds: ['level', 'flow'"),
+    ("a,level,growth,,,,,,1,1,,,,,s", "time: missing; a level observation needs ['time']"),
+    ("a,flow,growth,2,,,,,1,1,,,,,s", "end: missing; a flow observation needs ['time', 'end']"),
+    ("a,flow,growth,3,2,,,,1,1,,,,,s", "end: must be after time (3), got 2"),
+    ("a,event,Population,,,,,,5,1,,,,,s", "threshold: missing"),
+    ("a,level,growth,2,,,,0.5,1,1,,,,,s", "does not use threshold; leave it empty"),
+    ("a,level,growth,2,,,,,1,,,,,,s", "give either sd (a standard error) or low and high"),
+    ("a,level,growth,2,,,,,1,1,0,2,,,s", "not both and not neither"),
+    ("a,level,growth,2,,,,,1,,0,,,,s", "high: a band needs both low and high"),
+    ("a,level,growth,2,,,,,5,,0,2,,,s", "the band [0, 2] must contain value 5"),
+    ("a,level,growth,2,,,,,1,-1,,,,,s", "sd: must be positive, got -1"),
+    ("a,level,growth,2,,,,,0,1,,,log,,s", "needs value, low and high > 0"),
+    ("a,level,growth,2,,,,,1,1,,,cubic,,s", "'cubic' is not a scale"),
+    ("a,event,Population,,,,,500,5,1,,,log,,s", "an event's date is on the linear scale"),
+    ("a,level,growth,two,,,,,1,1,,,,,s", "time: 'two' is not a number"),
+    ("a,level,growth,2,,,,,inf,1,,,,,s", "value: must be a finite number"),
+    ("a,level,growth,2,,,,,1,1,,,,,", "source: missing; every observation needs"),
+    ("a,level,growht,2,,,,,1,1,,,,,s", "unknown variable 'growht' in model 'logistic.mdl'. "
+     "Did you mean 'growth'"),
+])
+def test_a_bad_row_names_file_row_and_column(folder: Path, logistic: sdkit.model.Model,
+                                             row: str, message: str) -> None:
+    path = write_observations(folder, [GOOD, row])
+    with pytest.raises(InputFileError) as info:
+        load_observations(path, logistic)
+    text = str(info.value)
+    assert str(path) in text and "row 3 ('a')" in text
+    assert message in text
+    assert len(text.splitlines()) == 1
+
+
+def test_file_level_errors(folder: Path) -> None:
+    with pytest.raises(InputFileError, match="does not exist"):
+        load_observations(folder / "missing.csv")
+    (folder / "cols.csv").write_text("id,kind,variable,value,source,colour\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"unknown columns \['colour'\]; valid columns"):
+        load_observations(folder / "cols.csv")
+    (folder / "few.csv").write_text("id,kind,value\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"missing columns \['variable', 'source'\]"):
+        load_observations(folder / "few.csv")
+    (folder / "empty.csv").write_text(HEADER + "\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match="has no observations"):
+        load_observations(folder / "empty.csv")
+    twice = write_observations(folder, [GOOD, GOOD])
+    with pytest.raises(InputFileError, match="row 3: id 'g' is used twice"):
+        load_observations(twice)
+
+
+def test_a_band_is_a_90_percent_interval_on_its_scale(folder: Path) -> None:
+    path = write_observations(folder, [GOOD, "b,level,growth,2,,,,,100,,50,200,log,,s"])
+    flow, level = load_observations(path)
+    assert flow.sd == pytest.approx(100 / (2 * Z90))
+    assert level.sd == pytest.approx((np.log(200) - np.log(50)) / (2 * Z90))
+
+
+def _stock_and_rate(model: sdkit.model.Model) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    params = pd.DataFrame({"growth rate": [0.8]})
+    result = run_ensemble(model, params, saveper=0.125, outputs=["Population", "growth"])
+    return result.times, {"Population": result["Population"], "growth": result["growth"]}
+
+
+def test_a_flow_is_compared_with_its_period_integral(logistic: sdkit.model.Model) -> None:
+    """A year's flow equals the change of the stock it feeds over that year (Euler), and
+    differs from the rate at either end of the year (the instantaneous reading)."""
+    times, runs = _stock_and_rate(logistic)
+    flow = Observation("g", "flow", "growth", 1.0, 1.0, time=3.0, end=4.0)
+    predicted = Predictor([flow], times).predict(runs)[0, 0]
+    stock = runs["Population"][0]
+    change = stock[times == 4.0][0] - stock[times == 3.0][0]
+    assert predicted == pytest.approx(change, rel=1e-12)
+    rate = runs["growth"][0]
+    assert predicted == pytest.approx(rate[(times >= 3) & (times < 4)].sum() * 0.125, rel=1e-12)
+    for instant in (3.0, 3.5, 4.0):
+        assert abs(rate[times == instant][0] - predicted) > 0.02 * predicted
+
+
+def test_a_period_off_the_grid_takes_partial_steps(logistic: sdkit.model.Model) -> None:
+    times, runs = _stock_and_rate(logistic)
+    rate = runs["growth"][0]
+    flow = Observation("g", "flow", "growth", 1.0, 1.0, time=3.05, end=3.3)
+    by_hand = rate[times == 3.0][0] * 0.075 + rate[times == 3.125][0] * 0.125 + \
+        rate[times == 3.25][0] * 0.05
+    assert Predictor([flow], times).predict(runs)[0, 0] == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_levels_ratios_and_events(logistic: sdkit.model.Model) -> None:
+    times, runs = _stock_and_rate(logistic)
+    stock = pd.Series(runs["Population"][0], index=times)
+    observations = [
+        Observation("l", "level", "Population", 1.0, 1.0, time=4.3),
+        Observation("r", "ratio", "Population", 1.0, 1.0, time=6.0, base_time=3.0),
+        Observation("q", "ratio", "growth", 1.0, 1.0, time=4, end=5, base_time=3, base_end=4),
+        Observation("e", "event", "Population", 5.0, 1.0, threshold=500.0),
+    ]
+    level, ratio, flows, event = Predictor(observations, times).predict(runs)[0]
+    assert level == pytest.approx(np.interp(4.3, times, stock.to_numpy()), rel=1e-12)
+    assert ratio == pytest.approx(stock[6.0] / stock[3.0], rel=1e-12)
+    assert flows == pytest.approx((stock[5.0] - stock[4.0]) / (stock[4.0] - stock[3.0]))
+    assert event == pytest.approx(crossing_time(stock, 500.0), abs=1e-12)
+
+
+def test_vectorised_crossings_follow_the_stage_rule() -> None:
+    rng = np.random.default_rng(4)
+    times = np.arange(0, 5.01, 0.25)
+    values = np.cumsum(rng.uniform(-0.2, 0.5, (200, len(times))), axis=1)
+    values[0] = 2.0  # starts above: the first time
+    values[1] = -1.0  # never: the end of the run
+    found = crossing_times(values, times, 1.0)
+    expected = [crossing_time(pd.Series(row, index=times), 1.0) for row in values]
+    assert found[0] == 0.0 and found[1] == times[-1]
+    for got, want in zip(found[2:], expected[2:], strict=True):
+        assert got == pytest.approx(times[-1] if want is None else want, abs=1e-12)
+
+
+def test_the_last_time_decides_training_and_holdout() -> None:
+    dt = 1 / 32
+    year_2019 = Observation("a", "flow", "v", 1, 1, time=2019, end=2020)
+    year_2020 = Observation("b", "flow", "v", 1, 1, time=2020, end=2021)
+    growth = Observation("c", "ratio", "v", 1, 1, time=2020, end=2021, base_time=2019,
+                         base_end=2020)
+    level = Observation("d", "level", "v", 1, 1, time=2020.0)
+    event = Observation("e", "event", "v", 2017.4, 0.3, threshold=0.5)
+    assert year_2019.last_time(dt) <= 2019.99 < year_2020.last_time(dt)
+    assert growth.last_time(dt) > 2019.99 and level.last_time(dt) > 2019.99
+    assert event.last_time(dt) == 2017.4
