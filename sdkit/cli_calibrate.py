@@ -7,10 +7,8 @@ line there.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -40,21 +38,6 @@ def calibrate_group() -> None:
     """Calibration: `sdkit calibrate MODEL SPEC -o OUT` fits one (see docs/calibration.md)."""
 
 
-def _with_budget(spec: Any, steps: int | None, maxiter: int | None, walkers: int | None,
-                 engine: str | None) -> Any:
-    sampler, optimizer = spec.sampler, spec.optimizer
-    if steps is not None:
-        sampler = dataclasses.replace(sampler, steps=steps,
-                                      burn=min(sampler.burn, steps // 2),
-                                      checkpoint=min(sampler.checkpoint, steps))
-    if walkers is not None:
-        sampler = dataclasses.replace(sampler, walkers=walkers)
-    if maxiter is not None:
-        optimizer = dataclasses.replace(optimizer, maxiter=maxiter)
-    return dataclasses.replace(spec, sampler=sampler, optimizer=optimizer,
-                               engine=engine or spec.engine)
-
-
 @calibrate_group.command("run", epilog=help_epilog(
     f"sdkit calibrate run models/empowerment.mdl {_SPEC} -o output/calibration-quick "
     "--steps 20 --maxiter 3 --no-progress"))
@@ -76,12 +59,13 @@ def run_command(model: Path, spec: Path, output: Path, steps: int | None, walker
     """Calibrate MODEL as SPEC says; rerunning an interrupted calibration resumes it."""
     from sdkit.calibration import load_calibration_spec, run_calibration
     from sdkit.calibration.result import report_markdown
+    from sdkit.calibration.spec import with_budget
     from sdkit.model import load_model
 
     logging.basicConfig(level=logging.WARNING, format="sdkit: %(message)s")
     loaded = load_model(model)
-    checked = _with_budget(load_calibration_spec(spec, model=loaded), steps, maxiter,
-                           walkers, engine)
+    checked = with_budget(load_calibration_spec(spec, model=loaded), steps=steps,
+                          maxiter=maxiter, walkers=walkers, engine=engine)
     held = sum(1 for o in checked.observations if o.last_time(loaded.time_step) >
                (checked.train_until if checked.train_until is not None else float("inf")))
     click.echo(f"{checked.name}: {len(checked.parameters)} parameters, "

@@ -12,7 +12,7 @@ format is in docs/calibration.md.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from sdkit.model import Model
 
 __all__ = ["CalibrationSpecError", "CalibrationSpec", "Estimated", "Optimizer", "Sampler",
-           "load_calibration_spec", "CALIBRATION_SCHEMA"]
+           "load_calibration_spec", "with_budget", "CALIBRATION_SCHEMA"]
 
 #: Top-level keys of a calibration spec: what each holds, and whether it is required.
 CALIBRATION_SCHEMA: dict[str, tuple[str, bool]] = {
@@ -128,6 +128,31 @@ class CalibrationSpec:
             "walkers": self.walkers, "bands": list(self.bands), "draws": self.draws,
             "run": dict(self.run_settings),
         }
+
+
+def with_budget(spec: CalibrationSpec, *, steps: int | None = None,
+                maxiter: int | None = None, walkers: int | None = None,
+                popsize: int | None = None, polish: bool | None = None,
+                draws: int | None = None, engine: str | None = None) -> CalibrationSpec:
+    """``spec`` with another budget or engine (``None`` keeps the spec's value).
+
+    ``steps`` also caps the burn-in at half the steps and the checkpoint interval at
+    the steps.
+    """
+    sampler, optimizer = spec.sampler, spec.optimizer
+    if steps is not None:
+        sampler = replace(sampler, steps=steps, burn=min(sampler.burn, steps // 2),
+                          checkpoint=min(sampler.checkpoint, steps))
+    if walkers is not None:
+        sampler = replace(sampler, walkers=walkers)
+    optimizer = replace(optimizer, **{k: v for k, v in
+                                      {"maxiter": maxiter, "popsize": popsize,
+                                       "polish": polish}.items() if v is not None})
+    if engine is not None and engine not in ENGINES:
+        raise CalibrationSpecError(f"{engine!r} is not an engine; valid engines: "
+                                   f"{list(ENGINES)}.", key="execution.engine")
+    return replace(spec, sampler=sampler, optimizer=optimizer,
+                   draws=spec.draws if draws is None else draws, engine=engine or spec.engine)
 
 
 def load_calibration_spec(path: str | os.PathLike[str], *,

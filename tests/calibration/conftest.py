@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 import sdkit
+
 from .helpers import write_logistic
 
 
