@@ -136,6 +136,10 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return json.loads(frame.to_json(orient="records"))
 
 
+def _date(value: float) -> str:
+    return "n/a" if pd.isna(value) else f"{value:.2f}"
+
+
 def report_data(result: CalibrationResult) -> dict[str, Any]:
     """The JSON report: manifest facts, estimates, strong correlations, fit and hindcast."""
     strong = result.correlations[result.correlations["correlation"].abs() >= STRONG]
@@ -160,6 +164,16 @@ def _num(value: float) -> str:
     return f"{value:,.0f}" if abs(value) < 1e15 else f"{value:.3g}"
 
 
+def _chain_length(diag: dict[str, Any], sampler: dict[str, Any]) -> str:
+    kept = (sampler.get("steps") or 0) - (sampler.get("burn") or 0)
+    tau = diag.get("tau_max", float("nan"))
+    if diag.get("long_enough") or not tau == tau:
+        return "."
+    return (f"; the kept chain is {kept / tau:.0f} autocorrelation times long, fewer than the "
+            "50 emcee asks for before trusting the autocorrelation estimate itself, so the "
+            "effective number of draws is approximate.")
+
+
 def report_markdown(result: CalibrationResult, *, heading: str = "#") -> str:
     """A Markdown report (the one written as ``report.md``)."""
     m = result.manifest
@@ -174,8 +188,7 @@ def report_markdown(result: CalibrationResult, *, heading: str = "#") -> str:
              f"{diag.get('acceptance', float('nan')):.2f}, longest autocorrelation time "
              f"{diag.get('tau_max', float('nan')):.1f} steps, about "
              f"{diag.get('effective_samples', float('nan')):,.0f} effective draws"
-             + ("." if diag.get("long_enough") else
-                " (shorter than 50 autocorrelation times: treat the intervals as rough)."),
+             + _chain_length(diag, m.get("sampler", {})),
              "", f"{heading}# Estimates", "",
              "| parameter | mode | median | 90% interval | prior 90% | identified |",
              "|---|---|---|---|---|---|"]
@@ -202,10 +215,11 @@ def observations_markdown(result: CalibrationResult, *, heading: str = "##") -> 
              "| observation | kind | when | role | observed | model (mode) | "
              "predictive 90% | inside |", "|---|---|---|---|---|---|---|---|"]
     for row in result.observations.itertuples():
+        num = _date if row.kind == "event" else _num
         lines.append(f"| {row.id} | {row.kind} | {row.period} | "
                      f"{'**held out**' if row.role == 'holdout' else 'train'} | "
-                     f"{_num(row.value)} | {_num(row.at_mode)} | "
-                     f"[{_num(row.predictive_q05)}, {_num(row.predictive_q95)}] | "
+                     f"{num(row.value)} | {num(row.at_mode)} | "
+                     f"[{num(row.predictive_q05)}, {num(row.predictive_q95)}] | "
                      f"{'yes' if row.inside else '**no**'} |")
     if len(hindcast):
         lines += ["", f"Hindcast: {int(hindcast['inside'].sum())} of {len(hindcast)} "
