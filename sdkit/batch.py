@@ -48,11 +48,17 @@ class BatchRunner:
     settings : mapping, optional
         ``final_time``, ``time_step`` and ``saveper`` of every run.
     engine : {"auto", "ensemble", "pysd"}
+    allow_nan : bool
+        ``False`` (default): a run with NaN or infinite results raises
+        ``SimulationError`` naming the variable and time, whichever engine ran it.
+        ``True``: such runs come back as NaN rows (a calibration scores them as
+        impossible).
     """
 
     def __init__(self, model: Any, params: Sequence[str], variables: Sequence[str], *,
                  base_params: Mapping[str, Any] | None = None,
-                 settings: Mapping[str, float] | None = None, engine: str = "auto") -> None:
+                 settings: Mapping[str, float] | None = None, engine: str = "auto",
+                 allow_nan: bool = False) -> None:
         if engine not in ENGINES:
             raise ParameterValueError(f"{engine!r} is not an engine; valid engines: "
                                       f"{list(ENGINES)}.")
@@ -63,6 +69,7 @@ class BatchRunner:
         self.base_params = {k: v for k, v in (base_params or {}).items() if k not in params}
         self.settings = {k: v for k, v in (settings or {}).items() if v is not None}
         self.engine = engine
+        self.allow_nan = allow_nan
         self._ensemble: Any = None
         self._fallback = engine == "pysd"
 
@@ -112,6 +119,14 @@ class BatchRunner:
         full = table[self.params].assign(
             **{k: np.full(len(table), float(v)) for k, v in self.base_params.items()})
         result = self._ensemble.run(full, **self.settings)
+        if not self.allow_nan:
+            bad = [np.flatnonzero(~np.isfinite(result.values[v]).all(axis=1))
+                   for v in self.variables]
+            rows = np.concatenate(bad) if bad else np.empty(0, int)
+            if rows.size:  # the message of Model.run for the first such set
+                from sdkit.validation import check_finite_results
+
+                check_finite_results(result.frame(int(rows.min()))[self.variables])
         return np.asarray(result.times, dtype=float), \
             {v: np.asarray(result.values[v], dtype=float) for v in self.variables}
 
@@ -124,7 +139,9 @@ class BatchRunner:
                 try:
                     runs.append(model.run({**self.base_params, **row},
                                           return_columns=self.variables, **self.settings))
-                except SimulationError:  # NaN or infinite results: NaN, as the engine gives
+                except SimulationError:  # NaN or infinite results
+                    if not self.allow_nan:
+                        raise
                     runs.append(None)
         done = next((r for r in runs if r is not None), None)
         if done is None:

@@ -61,11 +61,6 @@ def test_crossing_times_agree_with_stages() -> None:
                                          1.5), [3.0])
 
 
-class _Result:
-    def __init__(self, times, arrays):
-        self.time, self.arrays = times, arrays
-
-
 @pytest.fixture
 def linear_spec(tmp_path):
     (tmp_path / "linear.mdl").write_text(LINEAR_MDL, encoding="utf-8")
@@ -77,37 +72,34 @@ def test_engine_adapter_and_fallback(linear_spec, monkeypatch: pytest.MonkeyPatc
                                      caplog: pytest.LogCaptureFixture) -> None:
     params = pd.DataFrame({"a": [0.0, 1.0], "b": [0.5, 0.5], "c": [1.0, 0.0]})
     expected = PysdEvaluator(linear_spec).evaluate(params)
-    monkeypatch.setitem(sys.modules, "sdkit.engine", None)          # not importable
-    assert type(make_evaluator(linear_spec)) is PysdEvaluator
-
-    fake = types.ModuleType("sdkit.engine")
-    seen = {}
-
-    def run_ensemble(model, table, *, outputs=None, **settings):
-        seen["columns"], seen["outputs"] = list(table.columns), outputs
-        times = np.arange(0, 2.5, 0.5)
-        rate = table["a"] + 2 * table["b"] + 3 * table["c"]
-        return _Result(times, {"Stock": np.outer(rate.to_numpy(), times)})
-
-    fake.run_ensemble = run_ensemble
-    monkeypatch.setitem(sys.modules, "sdkit.engine", fake)
-    monkeypatch.setattr("sdkit.engine", fake, raising=False)
     evaluator = make_evaluator(linear_spec)
     assert type(evaluator) is EnsembleEvaluator
-    pd.testing.assert_frame_equal(evaluator.evaluate(params), expected)
-    assert seen["outputs"] == ["Stock"] and seen["columns"] == ["a", "b", "c"]
+    pd.testing.assert_frame_equal(evaluator.evaluate(params), expected)  # bitwise
+    assert evaluator.runner.name == "ensemble"
 
-    class UnsupportedConstructError(Exception):
-        pass
+    from sdkit.errors import UnsupportedConstructError
 
-    def refuse(*args, **kwargs):
-        raise UnsupportedConstructError("DELAY FIXED is not vectorised")
+    class Refusing:
+        def __init__(self, *args, **kwargs):
+            raise UnsupportedConstructError("DELAY FIXED is not vectorised",
+                                            construct="DELAY FIXED")
 
-    fake.run_ensemble = refuse
+    fake = types.ModuleType("sdkit.engine")
+    fake.Ensemble = Refusing
+    monkeypatch.setitem(sys.modules, "sdkit.engine", fake)
     fallback = EnsembleEvaluator(linear_spec)
-    with caplog.at_level("WARNING", logger="sdkit.sensitivity"):
+    with caplog.at_level("WARNING"):
         pd.testing.assert_frame_equal(fallback.evaluate(params), expected)
     assert "Falling back to PySD" in caplog.text and "DELAY FIXED" in caplog.text
+    assert fallback.runner.name == "pysd"
+
+    monkeypatch.setitem(sys.modules, "sdkit.engine", None)          # not importable
+    assert type(make_evaluator(linear_spec)) is PysdEvaluator
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        pd.testing.assert_frame_equal(EnsembleEvaluator(linear_spec).evaluate(params),
+                                      expected)
+    assert "sdkit.engine is not available" in caplog.text
 
 
 def test_docs_hold_generated_talent_findings() -> None:

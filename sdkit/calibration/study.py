@@ -77,7 +77,7 @@ class _Study:
                              list(dict.fromkeys(o.variable for o in spec.observations)),
                              base_params=spec.base_params, engine=spec.engine,
                              settings={"final_time": self.horizon, "time_step": self.dt,
-                                       "saveper": self.dt})
+                                       "saveper": self.dt}, allow_nan=True)
         self.train = training_mask(spec, self.dt)
         weights = [spec.weights.get(o.id, 1.0) for o in spec.observations]
         self.posterior = Posterior(runner, [p.prior for p in spec.parameters],
@@ -191,7 +191,8 @@ class _Study:
             return summary.band_table(np.empty(0), {})
         runner = BatchRunner(self.model, self.spec.parameter_names, self.spec.bands,
                              base_params=self.spec.base_params,
-                             settings=self.spec.run_settings, engine=self.spec.engine)
+                             settings=self.spec.run_settings, engine=self.spec.engine,
+                             allow_nan=True)
         times, trajectories = runner.run(draws)
         return summary.band_table(times, trajectories)
 
