@@ -144,10 +144,14 @@ def with_budget(spec: CalibrationSpec, *, steps: int | None = None,
         sampler = replace(sampler, steps=steps, burn=min(sampler.burn, steps // 2),
                           checkpoint=min(sampler.checkpoint, steps))
     if walkers is not None:
+        if walkers < 2 * len(spec.parameters):
+            raise CalibrationSpecError(
+                f"{walkers} walkers: the sampler needs at least twice the "
+                f"{len(spec.parameters)} parameters ({2 * len(spec.parameters)}).",
+                key="sampler.walkers")
         sampler = replace(sampler, walkers=walkers)
-    optimizer = replace(optimizer, **{k: v for k, v in
-                                      {"maxiter": maxiter, "popsize": popsize,
-                                       "polish": polish}.items() if v is not None})
+    changes: dict[str, Any] = {"maxiter": maxiter, "popsize": popsize, "polish": polish}
+    optimizer = replace(optimizer, **{k: v for k, v in changes.items() if v is not None})
     if engine is not None and engine not in ENGINES:
         raise CalibrationSpecError(f"{engine!r} is not an engine; valid engines: "
                                    f"{list(ENGINES)}.", key="execution.engine")
@@ -219,7 +223,8 @@ class _CalibrationValidator(StudyValidator):
             name, self.path, model.path, observations_path, observations, parameters, seed,
             train_until, texts["title"], texts["description"], scenario_path, dict(base),
             dict(settings), self.weights(data.get("payoff", {}), observations),
-            self.optimizer(data.get("optimizer", {})), self.sampler(data.get("sampler", {})),
+            self.optimizer(data.get("optimizer", {})),
+            self.sampler(data.get("sampler", {}), len(parameters)),
             bands, draws, engine)
 
     def observations(self, value: Any, model: Model) -> tuple[Path, tuple[Observation, ...]]:
@@ -282,13 +287,16 @@ class _CalibrationValidator(StudyValidator):
         return Optimizer(self.integer(table.get("popsize", 10), "optimizer.popsize", 2),
                          self.integer(table.get("maxiter", 150), "optimizer.maxiter", 1), polish)
 
-    def sampler(self, value: Any) -> Sampler:
+    def sampler(self, value: Any, k: int) -> Sampler:
         table = self.keys(value, ["walkers", "steps", "burn", "checkpoint"], "sampler")
         steps = self.integer(table.get("steps", 1500), "sampler.steps", 2)
         burn = self.integer(table.get("burn", steps // 2), "sampler.burn", 0)
         if burn >= steps:
             raise self.error("sampler.burn", f"must be less than steps ({steps}), got {burn}.")
         walkers = self.integer(table.get("walkers", 0), "sampler.walkers", 0)
+        if 0 < walkers < 2 * k:
+            raise self.error("sampler.walkers", f"needs at least twice the {k} parameters "
+                             f"({2 * k}), or 0 for the default; got {walkers}.")
         try:
             check_sample_size(max(walkers, 16) * steps, what="the sampler's walkers x steps")
         except Exception as err:

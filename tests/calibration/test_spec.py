@@ -23,7 +23,7 @@ def test_a_good_spec_loads(ready: Path) -> None:
     assert spec.parameter_names == ["growth rate", "capacity", "unseen parameter"]
     assert [p.prior.kind for p in spec.parameters] == ["uniform"] * 3
     assert spec.train_until == 4.5 and spec.walkers == 16 and spec.sampler.burn == 150
-    assert len(spec.observations) == 6
+    assert len(spec.observations) == 10
 
 
 @pytest.mark.parametrize(("change", "key", "message"), [
@@ -31,7 +31,7 @@ def test_a_good_spec_loads(ready: Path) -> None:
     ({"extra": "train_until = 0.5\n"}, "train_until", "no observation is at or before 0.5"),
     ({"extra": "[payoff]\nkind = 'least squares'\n"}, "payoff.kind",
      "'least squares' is not a payoff; valid payoffs: ['gaussian']"),
-    ({"extra": "[payoff]\nweights = { p9 = 1 }\n"}, "payoff.weights.p9", "unknown key"),
+    ({"extra": "[payoff]\nweights = { p99 = 1 }\n"}, "payoff.weights.p99", "unknown key"),
     ({"extra": "[payoff]\nweights = { p1 = -1 }\n"}, "payoff.weights.p1", "must be >= 0"),
     ({"extra": "[execution]\nengine = 'fast'\n"}, "execution.engine", "'fast' is not an engine"),
     ({"extra": "[report]\nbands = ['Populaton']\n"}, "report.bands",
@@ -64,6 +64,11 @@ def test_sampler_and_seed_problems(ready: Path) -> None:
     path = write_spec(ready)
     path.write_text(path.read_text().replace("steps = 300", "steps = 10\nburn = 10"))
     with pytest.raises(CalibrationSpecError, match=r"sampler.burn: must be less than steps"):
+        load_calibration_spec(path)
+    path.write_text(path.read_text().replace("burn = 10", "").replace("walkers = 16",
+                                                                      "walkers = 5"))
+    with pytest.raises(CalibrationSpecError, match=r"sampler.walkers: needs at least twice the "
+                       r"3 parameters \(6\), or 0 for the default; got 5"):
         load_calibration_spec(path)
     path.write_text(path.read_text().replace("seed = 1\n", ""))
     with pytest.raises(CalibrationSpecError, match="seed: missing required key"):
