@@ -53,6 +53,20 @@ def test_power_probe_agrees_with_a_direct_comparison():
     assert direct or not simd_power_is_exact()  # a CPU where they differ is detected
 
 
+@pytest.mark.parametrize("exponent", [0.5, 2.0, -1.0, 3.0])
+def test_a_scalar_exponent_is_the_c_library_pow(exponent):
+    """numpy computes array ** 0.5, 2, -1 as sqrt, square, reciprocal, which differ from
+    PySD's pow in the last bit for ~0.1% of bases (found by a calibration on the
+    empowerment model: connection empowerment, whose exponent is a constant 0.5)."""
+    from sdkit.engine.assemble import _pow
+
+    base = np.random.default_rng(1).uniform(0.01, 1000, 20_000)
+    scalar = [b ** exponent for b in base.tolist()]
+    assert np.array_equal(_pow(base, exponent), scalar)
+    small = base / 200
+    assert np.array_equal(_pow(abs(exponent), small), [abs(exponent) ** b for b in small.tolist()])
+
+
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_random_parameter_sets_are_bitwise_equal(empowerment):
     params = random_parameter_sets(empowerment, 4, seed=7)

@@ -51,11 +51,16 @@ def simd_power_is_exact() -> bool:
 def _pow(a: Any, b: Any) -> Any:
     """Vensim ``^`` exactly as PySD evaluates it: the C library's ``pow``.
 
-    Scalars use ``**``. Arrays use ``np.power`` where it is bit-identical on this
+    Scalars use ``**``. Arrays use ``np.power`` (never with a scalar exponent, which
+    numpy special-cases) where it is bit-identical on this
     CPU (:func:`simd_power_is_exact`), else an element-wise call of ``math.pow``
     (slower; the benchmark prints the cost), so results do not depend on the CPU.
     """
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not isinstance(b, np.ndarray):
+            # numpy computes an array to a scalar power of 0.5, 2 or -1 as sqrt, square or
+            # reciprocal, which differ from pow in the last bit for about 0.1% of bases
+            b = np.full(np.shape(a), b, dtype=np.float64)
         if simd_power_is_exact():
             return np.power(a, b)
         return _exact_pow(a, b).astype(np.float64)
