@@ -1,5 +1,9 @@
 """The policy briefing: one self-contained HTML page from scenario, sensitivity and evidence data.
 
+With a finished calibration (:attr:`BriefingData.calibration`) the evidence section
+also shows its fit, posterior bands and hindcast (:mod:`sdkit.plots_calibration`,
+:mod:`sdkit.calibration_text`).
+
 :func:`render_briefing` is pure: it takes a :class:`BriefingData` (everything
 already computed) and a language and returns the page as a string. The page is
 rendered by :func:`bokeh.embed.file_html` with BokehJS inline
@@ -22,8 +26,15 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from sdkit.calibration_text import CalibrationLike, calibration_context, until_text
 from sdkit.errors import ParameterValueError
-from sdkit.findings import evidence_finding, level_finding, sensitivity_finding, stage_findings
+from sdkit.findings import (
+    evidence_finding,
+    hindcast_finding,
+    level_finding,
+    sensitivity_finding,
+    stage_findings,
+)
 from sdkit.i18n import check_lang, number, output_label, short_title, text, year
 from sdkit.runner import ScenarioResults
 from sdkit.scenarios import Scenario
@@ -85,6 +96,9 @@ class BriefingData:
     loops : pandas.DataFrame or None
         Relative loop scores of the base run, ``time, loop, score``
         (:attr:`sdkit.loops.LoopDominance.relative`); no loop section without it.
+    calibration : CalibrationLike or None
+        A finished calibration (:func:`sdkit.calibration.load_result`): the evidence
+        section then also shows its fit, posterior bands and hindcast.
     """
 
     results: ScenarioResults
@@ -102,6 +116,7 @@ class BriefingData:
     threshold: float = 0.5
     stages: Sequence[Stage] = field(default_factory=tuple)
     loops: pd.DataFrame | None = None
+    calibration: CalibrationLike | None = None
 
     def outputs(self) -> list[str]:
         """The sensitivity outputs shown as index bars (at most four, in the spec's order)."""
@@ -121,6 +136,28 @@ def _ends(results: ScenarioResults) -> dict[str, float]:
             results.results.groupby("scenario", sort=False)["time"].max().items()}
 
 
+def _sensitivity_charts(data: BriefingData, lang: str) -> dict[str, Any]:
+    """Index bars of the first outputs, then fan charts with the base run dashed."""
+    from sdkit import plots_sensitivity
+
+    charts: dict[str, Any] = {}
+    indices, bands = data.sensitivity.indices, data.sensitivity.bands
+    for k, output in enumerate(data.outputs()):
+        for method in dict.fromkeys(indices.loc[indices["output"] == output, "method"]):
+            if method in plots_sensitivity.METHOD_INDICES:
+                charts[f"indices_{method}_{k}"] = plots_sensitivity.index_bars(
+                    indices, output, method=str(method), lang=lang)
+    long = data.results.results
+    base_rows = long[long["scenario"] == data.base]
+    for variable in list(dict.fromkeys(bands["variable"]))[:_MAX_FANS]:
+        rows = base_rows[base_rows["variable"] == variable]
+        baseline = pd.Series(rows["value"].to_numpy(float), index=rows["time"].to_numpy(float)) \
+            if len(rows) else None
+        charts[f"fan_{variable}"] = plots_sensitivity.fan_chart(bands, variable,
+                                                                baseline=baseline, lang=lang)
+    return charts
+
+
 def briefing_charts(data: BriefingData, lang: str = "en") -> dict[str, Any]:
     """Build the briefing's charts (new Bokeh models on every call).
 
@@ -129,7 +166,7 @@ def briefing_charts(data: BriefingData, lang: str = "en") -> dict[str, Any]:
     dict of str to bokeh.models.LayoutDOM
         Chart name -> chart, in page order; each chart's ``name`` is its key.
     """
-    from sdkit import plots, plots_sensitivity
+    from sdkit import plots, plots_calibration
 
     check_lang(lang)
     labels = scenario_labels(data.scenarios, lang)
@@ -143,25 +180,15 @@ def briefing_charts(data: BriefingData, lang: str = "en") -> dict[str, Any]:
         charts["stage_timeline"] = plots.stage_timeline(data.results.transitions,
                                                         _ends(data.results), labels=labels,
                                                         lang=lang)
-    indices, bands = data.sensitivity.indices, data.sensitivity.bands
-    for k, output in enumerate(data.outputs()):
-        for method in dict.fromkeys(indices.loc[indices["output"] == output, "method"]):
-            if method in plots_sensitivity.METHOD_INDICES:
-                charts[f"indices_{method}_{k}"] = plots_sensitivity.index_bars(
-                    indices, output, method=str(method), lang=lang)
-    base_rows = long[long["scenario"] == data.base]
-    for variable in list(dict.fromkeys(bands["variable"]))[:_MAX_FANS]:
-        rows = base_rows[base_rows["variable"] == variable]
-        baseline = pd.Series(rows["value"].to_numpy(float), index=rows["time"].to_numpy(float)) \
-            if len(rows) else None
-        charts[f"fan_{variable}"] = plots_sensitivity.fan_chart(bands, variable,
-                                                                baseline=baseline, lang=lang)
+    charts.update(_sensitivity_charts(data, lang))
     if data.loops is not None and not data.loops.empty:
         spans = plots.stage_spans(data.results.transitions, data.base,
                                   _ends(data.results)[data.base])
         charts["loop_dominance"] = plots.loop_dominance(data.loops, spans, lang=lang)
     if data.evidence is not None and not data.evidence.empty:
         charts["evidence_fit"] = plots.evidence_fit(data.evidence, lang=lang)
+    if data.calibration is not None:
+        charts.update(plots_calibration.calibration_charts(data.calibration, lang))
     for name, chart in charts.items():
         chart.name = name
     return charts
@@ -235,6 +262,9 @@ def findings(data: BriefingData, lang: str = "en") -> list[str]:
     for output in data.outputs()[:_FINDING_OUTPUTS]:
         found += sensitivity_finding(data.sensitivity.indices, output, lang=lang)
     found += evidence_finding(data.evidence, lang=lang)
+    if data.calibration is not None:
+        until = until_text(data.calibration.manifest.get("train_until"), lang)
+        found += hindcast_finding(data.calibration.observations, until=until, lang=lang)
     return found
 
 
@@ -277,6 +307,8 @@ def render_briefing(data: BriefingData, *, lang: str = "en", other_page: str | N
         "loops": [n for n in charts if n == "loop_dominance"],
         "sensitivity": [n for n in charts if n.startswith(("indices_", "fan_"))],
         "evidence": [n for n in charts if n == "evidence_fit"],
+        "calibration_fit": [n for n in charts if n == "calibration_fit"],
+        "calibration_bands": [n for n in charts if n.startswith("calibration_band_")],
     }
     variables = {
         "lang": lang, "t": lambda key, **kw: text(key, lang, **kw), "page_title": title,
@@ -284,6 +316,8 @@ def render_briefing(data: BriefingData, *, lang: str = "en", other_page: str | N
         "transitions": _transition_table(data, lang), "scenarios": _scenario_rows(data, lang),
         "parameters": _parameter_rows(data.parameters),
         "evidence_rows": _evidence_rows(data.evidence, lang),
+        "calibration": None if data.calibration is None
+        else calibration_context(data.calibration, lang),
         "threshold": f"{data.threshold:g}", "spec": data.sensitivity_name, "methods": methods,
         "output": text("list.sep", lang).join(output_label(o, lang) for o in data.outputs()),
         "command": data.command,

@@ -2,27 +2,31 @@
 
 This is the impure half of the briefing (:mod:`sdkit.briefing` is the pure
 half): it loads and runs models, calls ``sdkit.sensitivity.run_sensitivity``,
-reads the reference modes and collects package versions, and returns a
-:class:`sdkit.briefing.BriefingData`.
+reads the reference modes and a finished calibration (:func:`load_calibration`)
+and collects package versions, and returns a :class:`sdkit.briefing.BriefingData`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import importlib
+import os
 import platform
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from sdkit.briefing import BriefingData
-from sdkit.errors import MissingComponentError, ScenarioError
+from sdkit.errors import InputFileError, MissingComponentError, ScenarioError
+
+if TYPE_CHECKING:
+    from sdkit.calibration.result import CalibrationResult
 
 __all__ = ["DEFAULT_SPEC", "load_run_sensitivity", "versions", "parameter_frame",
-           "collect_briefing"]
+           "load_calibration", "collect_briefing"]
 
 #: The fast talent-investment sensitivity spec used by ``sdkit brief`` and ``make briefing``.
 DEFAULT_SPEC = Path("scenarios/sensitivity/talent-investment-morris.toml")
@@ -81,10 +85,41 @@ def parameter_frame(model: Any) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["name", "value", "units", "low", "high", "comment"])
 
 
+def load_calibration(folder: str | os.PathLike[str]) -> CalibrationResult:
+    """Read a finished calibration folder for the briefing.
+
+    Returns
+    -------
+    sdkit.calibration.CalibrationResult
+
+    Raises
+    ------
+    InputFileError
+        If the folder is missing, lacks a file or the calibration did not finish.
+    """
+    from sdkit.calibration.result import load_result
+
+    if not Path(folder).is_dir():
+        raise InputFileError(f"No calibration folder {folder}; give the folder "
+                             "`sdkit calibrate MODEL SPEC -o FOLDER` wrote.", path=str(folder))
+    return load_result(folder)
+
+
+def _check_calibrated_model(calibration: CalibrationResult | None, model_path: Path) -> None:
+    """The calibration, if any, must be of the briefing's base model (the same file name)."""
+    if calibration is None:
+        return
+    calibrated = Path(str(calibration.manifest.get("model") or "")).name
+    if calibrated and calibrated != Path(model_path).name:
+        raise InputFileError(
+            f"The calibration is of {calibrated}, but the briefing's base scenario runs "
+            f"{Path(model_path).name}; give a calibration of the same model.", key="model")
+
+
 def collect_briefing(
     scenarios: Path, spec: Path, *, work_dir: Path, command: str,
     reference: Path | None = None, base: str = "baseline", executor: str = "processes",
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None, calibration: Path | None = None,
 ) -> BriefingData:
     """Run everything a briefing shows.
 
@@ -105,6 +140,9 @@ def collect_briefing(
         ``work_dir`` keeps finished chunks, so an interrupted briefing resumes.
     progress : callable, optional
         Called with a short message before each long step.
+    calibration : Path, optional
+        A finished calibration folder of the base model (:func:`load_calibration`),
+        read before anything runs; the evidence section then shows its fit and hindcast.
 
     Raises
     ------
@@ -112,6 +150,8 @@ def collect_briefing(
         If the sensitivity package is absent.
     ScenarioError
         If no scenario is named ``base``.
+    InputFileError
+        If ``calibration`` is not a finished calibration of the base model.
     """
     from sdkit.card import card_path, load_card
     from sdkit.evidence import compare_with_reference, load_reference_modes, reference_for
@@ -122,12 +162,14 @@ def collect_briefing(
         if progress is not None:
             progress(message)
 
+    calibrated = None if calibration is None else load_calibration(calibration)
     run_sensitivity = load_run_sensitivity()
     loaded = load_scenarios(scenarios)
     by_name = {s.name: s for s in loaded}
     if base not in by_name:
         raise ScenarioError(f"No scenario named {base!r} in {scenarios}; the briefing compares "
                             f"every scenario with it. Scenarios: {sorted(by_name)}.", key="name")
+    _check_calibrated_model(calibrated, by_name[base].model_path)
     say(f"running {len(loaded)} scenarios")
     results = run_scenarios(loaded)
     say(f"running the sensitivity analysis {spec}")
@@ -164,5 +206,5 @@ def collect_briefing(
         model_title=title, command=command, versions=versions(),
         generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), base=base,
         threshold=thresholds.pop() if len(thresholds) == 1 else 0.5,
-        stages=card.stages if card else (), loops=loops,
+        stages=card.stages if card else (), loops=loops, calibration=calibrated,
     )

@@ -84,10 +84,13 @@ def language_paths(output: Path, langs: tuple[str, ...]) -> dict[str, Path]:
               "scenarios/sensitivity/talent-investment-morris.toml, else the shipped one).")
 @click.option("--reference", type=click.Path(dir_okay=False, path_type=Path), metavar="CSV",
               help="Reference modes (default: the table the base model's card names).")
+@click.option("--calibration", type=click.Path(path_type=Path), metavar="DIR",
+              help="A finished calibration folder (sdkit calibrate ... -o DIR) of the base "
+                   "model: the evidence section then shows its fit and hindcast.")
 @click.option("--no-images", is_flag=True, help="With --embed, skip the PNG and SVG images.")
 def brief_command(output: Path, langs: tuple[str, ...], embed: Path | None,
                   scenarios: Path | None, spec: Path | None, reference: Path | None,
-                  no_images: bool) -> None:
+                  calibration: Path | None, no_images: bool) -> None:
     """Run the scenarios and the talent sensitivity and write the policy briefing (HTML)."""
     from sdkit.briefing import briefing_charts, render_briefing
     from sdkit.briefing_inputs import collect_briefing
@@ -99,7 +102,7 @@ def brief_command(output: Path, langs: tuple[str, ...], embed: Path | None,
     command = "sdkit brief " + shlex.join(sys.argv[2:]) if sys.argv[1:2] == ["brief"] else \
         f"sdkit brief -o {shlex.quote(str(output))}"
     data = collect_briefing(scenarios, spec, work_dir=output.parent / f"sensitivity-{spec.stem}",
-                            command=command, reference=reference,
+                            command=command, reference=reference, calibration=calibration,
                             progress=lambda message: click.echo(message, err=True))
     paths = language_paths(output, langs)
     for lang, path in paths.items():

@@ -13,10 +13,11 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from sdkit.calibration_text import observation_title, value_text
 from sdkit.i18n import number, output_label, text, variable_label, year
 
 __all__ = ["stage_findings", "level_finding", "sensitivity_finding", "evidence_finding",
-           "INDEX_BY_METHOD"]
+           "hindcast_finding", "INDEX_BY_METHOD"]
 
 #: The index that ranks parameters for each method.
 INDEX_BY_METHOD = {"morris": "mu_star", "sobol": "ST", "delta": "delta"}
@@ -144,4 +145,44 @@ def evidence_finding(comparison: pd.DataFrame | None, *, lang: str) -> list[str]
     outside = [str(m) for m in comparison.loc[~within, "metric"]]
     if outside:
         sentence += text("finding.evidence_outside", lang, names=_join(outside, lang))
+    return [sentence]
+
+
+def _misses(rows: pd.DataFrame, lang: str) -> str:
+    items = [text("finding.hindcast_item", lang, name=observation_title(row, lang),
+                  low=value_text(row["predictive_q05"], str(row["kind"])),
+                  high=value_text(row["predictive_q95"], str(row["kind"])),
+                  value=value_text(row["value"], str(row["kind"])))
+             for row in rows.to_dict("records")]
+    return text("list.sep", lang).join(items)
+
+
+def hindcast_finding(observations: pd.DataFrame | None, *, until: str, lang: str) -> list[str]:
+    """A sentence on a calibration's hindcast: how many held-out observations fall inside
+    the calibrated model's 90 % range, and which it overshoots or undershoots.
+
+    Parameters
+    ----------
+    observations : pandas.DataFrame or None
+        :attr:`sdkit.calibration.CalibrationResult.observations` (``role, inside,
+        value, predictive_q05, predictive_q95`` and the labels' columns).
+    until : str
+        The end of the fitting period as the sentence says it
+        (:func:`sdkit.calibration_text.until_text`).
+    lang : str
+        Language of the sentence.
+    """
+    if observations is None or observations.empty:
+        return []
+    held = observations[observations["role"] == "holdout"]
+    if held.empty:
+        return []
+    sentence = text("finding.hindcast", lang, total=len(held), until=until,
+                    inside=int(held["inside"].astype(bool).sum()))
+    over = held[held["value"] < held["predictive_q05"]]
+    under = held[held["value"] > held["predictive_q95"]]
+    if not over.empty:
+        sentence += text("finding.hindcast_over", lang, names=_misses(over, lang))
+    if not under.empty:
+        sentence += text("finding.hindcast_under", lang, names=_misses(under, lang))
     return [sentence]

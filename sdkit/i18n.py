@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 
 from sdkit.errors import ParameterValueError
+from sdkit.i18n_calibration import CALIBRATION_MESSAGES
 
 __all__ = ["LANGUAGES", "MESSAGES", "VARIABLES", "check_lang", "text", "variable_label",
            "output_label", "short_title", "number", "year", "no_math"]
@@ -167,6 +168,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "explore.running": {"en": "Running...", "zh": "运行中……"},
     "explore.current": {"en": "current", "zh": "当前"},
 }
+# the calibration's messages (sdkit.i18n_calibration) never redefine one above
+MESSAGES.update({k: v for k, v in CALIBRATION_MESSAGES.items() if k not in MESSAGES})
 
 #: Chinese names of the model variables the briefing and the explorer show.
 VARIABLES: dict[str, str] = {
@@ -178,6 +181,10 @@ VARIABLES: dict[str, str] = {
     "Intelligentization theme weight": "智慧化主题权重",
     "Ecologization theme weight": "生态化主题权重",
     "Transaction volume": "交易量",
+    "technology spending": "技术支出",
+    "Partner warehouses": "合作仓库",
+    "Partner processing centres": "合作加工中心",
+    "Carrier vehicles": "承运车辆",
     "Platform funds": "平台资金",
     "service revenue": "服务收入",
     "talent budget share": "人才预算占比",

@@ -29,13 +29,15 @@ from sdkit.calibration.likelihood import transform
 from sdkit.calibration.observations import Observation
 from sdkit.sensitivity.sampling import Distribution, ppf
 
-__all__ = ["NOT_IDENTIFIED", "QUANTILES", "posterior_frame", "estimates", "correlations",
-           "diagnostics", "observation_table", "band_table"]
+__all__ = ["NOT_IDENTIFIED", "QUANTILES", "TIMES", "posterior_frame", "estimates",
+           "correlations", "diagnostics", "observation_table", "band_table"]
 
 #: Posterior/prior 90% interval width ratio from which a parameter is "not identified".
 NOT_IDENTIFIED = 0.75
 #: Quantiles of the band tables.
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+#: The observations' numeric times, the last columns of :func:`observation_table`.
+TIMES = ("time", "end", "base_time", "base_end", "threshold")
 
 
 @contextlib.contextmanager
@@ -120,7 +122,9 @@ def observation_table(observations: Sequence[Observation], train: Sequence[bool]
     ``at_mode`` is ``(M,)``, ``draws`` is ``(D, M)`` (predictions over posterior
     draws). ``role`` is ``train`` or ``holdout``; ``inside`` says whether the
     observed value lies in the predictive 90% band; ``z`` is the standardised
-    error at the mode on the observation's scale.
+    error at the mode on the observation's scale. The last columns are the
+    observation's numeric times (:data:`TIMES`, NaN where its kind has none),
+    which ``period`` states as text.
     """
     scales = [o.scale for o in observations]
     sd = np.array([o.sd for o in observations])
@@ -140,7 +144,7 @@ def observation_table(observations: Sequence[Observation], train: Sequence[bool]
             "scale": o.scale, "unit": o.unit, "source": o.source, "at_mode": at_mode[m],
             "median": credible[1, m], "q05": credible[0, m], "q95": credible[2, m],
             "predictive_q05": low, "predictive_q95": high, "z": z[m],
-            "inside": bool(low <= o.value <= high)})
+            "inside": bool(low <= o.value <= high), **{key: getattr(o, key) for key in TIMES}})
     return pd.DataFrame(rows)
 
 
