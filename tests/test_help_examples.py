@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVERS = ("sdkit explore",)
 #: Examples that make the outputs others read; they run first.
 PRODUCERS = ("sdkit scenarios run", "sdkit sensitivity run", "sdkit sensitivity scenarios/",
+             "sdkit calibrate models/", "sdkit calibrate run",
              "sdkit run")
 
 
@@ -94,7 +95,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("models", "scenarios"):
         shutil.copytree(ROOT / name, folder / name)
     (folder / "docs").mkdir()
-    for page in ("model.md", "sensitivity.md"):
+    for page in ("model.md", "sensitivity.md", "calibration.md"):
         shutil.copy2(ROOT / "docs" / page, folder / "docs" / page)
     return folder
 

@@ -100,7 +100,9 @@ def test_wheel_works_outside_the_repository(tmp_path: Path) -> None:
                     "sdkit/examples/models/empowerment.toml",
                     "sdkit/examples/models/empowerment-reference-modes.csv",
                     "sdkit/examples/scenarios/baseline.toml",
-                    "sdkit/examples/scenarios/sensitivity/talent-investment-morris.toml"):
+                    "sdkit/examples/scenarios/sensitivity/talent-investment-morris.toml",
+                    "sdkit/examples/models/empowerment-observations.csv",
+                    "sdkit/examples/scenarios/calibration/empowerment-2019.toml"):
         assert shipped in names, shipped
 
     python = _fresh_venv(tmp_path / "venv", wheel)
@@ -123,6 +125,10 @@ def test_wheel_works_outside_the_repository(tmp_path: Path) -> None:
     sdkit_cli("run", str(model), "-o", "baseline.csv")
     assert (away / "baseline.csv").stat().st_size > 0
     sdkit_cli("evidence", str(model))  # finds the reference modes through the shipped card
+    # the shipped calibration spec finds the model and observations installed beside it
+    assert "ok: empowerment-2019" in sdkit_cli(
+        "calibrate", "validate", str(model),
+        str(scenarios / "calibration" / "empowerment-2019.toml"))
 
     # a light briefing: the shipped baseline scenario and a six-run Morris screening
     spec = away / "tiny-morris.toml"

@@ -25,12 +25,16 @@ from pathlib import Path
 from sdkit.errors import InputFileError
 
 __all__ = ["root", "model_path", "card_path", "reference_path", "scenarios_dir",
-           "sensitivity_spec", "MODEL_NAME", "DEFAULT_SPEC_NAME"]
+           "sensitivity_spec", "calibration_spec", "MODEL_NAME", "DEFAULT_SPEC_NAME",
+           "CALIBRATION_SPEC_NAME"]
 
 #: File name of the shipped model (Vensim); ``empowerment.xmile`` is its XMILE twin.
 MODEL_NAME = "empowerment.mdl"
 #: File name of the fast Morris sensitivity spec the briefing runs by default.
 DEFAULT_SPEC_NAME = "talent-investment-morris.toml"
+
+#: File name of the shipped calibration spec (2015-2019 fit, 2020-2021 hindcast).
+CALIBRATION_SPEC_NAME = "empowerment-2019.toml"
 
 _HERE = Path(__file__).resolve().parent
 
@@ -112,6 +116,21 @@ def sensitivity_spec(name: str = DEFAULT_SPEC_NAME) -> Path:
     path = scenarios_dir() / "sensitivity" / name
     if not path.is_file():
         raise InputFileError(f"No shipped sensitivity spec {name!r} in {path.parent}.",
+                             path=str(path))
+    return path
+
+
+def calibration_spec(name: str = CALIBRATION_SPEC_NAME) -> Path:
+    """Return the path of a shipped calibration spec in ``scenarios/calibration``.
+
+    Raises
+    ------
+    InputFileError
+        If there is no such shipped spec.
+    """
+    path = scenarios_dir() / "calibration" / name
+    if not path.is_file():
+        raise InputFileError(f"No shipped calibration spec {name!r} in {path.parent}.",
                              path=str(path))
     return path
 
