@@ -4,11 +4,12 @@
 varied constant) and returns the saved times and an ``(N, T)`` array per
 requested variable. With ``engine="auto"`` or ``"ensemble"`` the whole table
 is integrated in one call of the ensemble engine (:mod:`sdkit.engine`, compiled
-once per runner); when the engine cannot be imported or refuses the model
-(``UnsupportedConstructError``), or the base has time-varying inputs, the runner
-logs one warning and runs each row with PySD (:meth:`sdkit.model.Model.run`).
-``engine="pysd"`` always uses PySD. Both give bitwise-equal results where the
-engine runs (docs/engine.md).
+once per runner); with ``"auto"``, when the engine cannot be imported or refuses
+the model (``UnsupportedConstructError``), or the base has time-varying inputs,
+the runner logs one warning and runs each row with PySD
+(:meth:`sdkit.model.Model.run`). ``engine="ensemble"`` raises instead of falling
+back (a calibration on PySD can take days); ``engine="pysd"`` always uses PySD.
+Both give bitwise-equal results where the engine runs (docs/engine.md).
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sdkit.errors import ParameterValueError, SimulationError, UnsupportedConstructError
+from sdkit.errors import (
+    MissingComponentError,
+    ParameterValueError,
+    SimulationError,
+    UnsupportedConstructError,
+)
 
 __all__ = ["ENGINES", "BatchRunner"]
 
@@ -97,8 +103,14 @@ class BatchRunner:
             try:
                 return self._run_engine(table)
             except UnsupportedConstructError as err:
+                if self.engine == "ensemble":
+                    raise
                 self._fall_back(str(err))
             except ImportError as err:
+                if self.engine == "ensemble":
+                    raise MissingComponentError(
+                        f"engine 'ensemble' was asked for, but sdkit.engine is not available "
+                        f"({err}); use engine 'auto' to fall back to PySD.") from err
                 self._fall_back(f"sdkit.engine is not available ({err})")
         return self._run_pysd(table)
 
@@ -130,6 +142,14 @@ class BatchRunner:
         return np.asarray(result.times, dtype=float), \
             {v: np.asarray(result.values[v], dtype=float) for v in self.variables}
 
+    def _times(self, model: Any) -> np.ndarray:
+        """The saved times of a run (when no run of a table finished)."""
+        from sdkit.validation import effective_times
+
+        final, _, save = effective_times(model, self.settings)
+        count = int(round((final - model.initial_time) / save)) + 1
+        return model.initial_time + save * np.arange(count)
+
     def _run_pysd(self, table: pd.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         model = self.model()
         runs: list[pd.DataFrame | None] = []
@@ -144,9 +164,7 @@ class BatchRunner:
                         raise
                     runs.append(None)
         done = next((r for r in runs if r is not None), None)
-        if done is None:
-            done = model.run(return_columns=self.variables, **self.settings)
-        times = done.index.to_numpy(dtype=float)
+        times = done.index.to_numpy(dtype=float) if done is not None else self._times(model)
         missing = np.full(len(times), np.nan)
         return times, {v: np.vstack([missing if r is None else r[v].to_numpy(dtype=float)
                                      for r in runs]).reshape(len(runs), len(times))

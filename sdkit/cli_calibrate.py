@@ -71,8 +71,13 @@ def run_command(model: Path, spec: Path, output: Path, steps: int | None, walker
     click.echo(f"{checked.name}: {len(checked.parameters)} parameters, "
                f"{len(checked.observations)} observations ({held} held out), "
                f"{checked.walkers} walkers x {checked.sampler.steps} steps", err=True)
-    result = run_calibration(checked, output_dir=output, progress=not no_progress,
-                             model=loaded)
+    try:
+        result = run_calibration(checked, output_dir=output, progress=not no_progress,
+                                 model=loaded)
+    except KeyboardInterrupt:
+        click.echo(f"sdkit: interrupted; the finished stages are saved in {output}: run the "
+                   "same command again to resume.", err=True)
+        raise SystemExit(130) from None
     click.echo(f"Wrote {output}")
     click.echo(report_markdown(result))
 

@@ -14,6 +14,8 @@ computes with one batch run of the model (one engine call) per population.
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -22,8 +24,9 @@ import numpy as np
 import pandas as pd
 
 from sdkit.batch import BatchRunner
-from sdkit.calibration.likelihood import Predictor, log_likelihood, log_prior
+from sdkit.calibration.likelihood import Predictor, log_likelihood, log_prior, transform
 from sdkit.calibration.observations import Observation
+from sdkit.errors import SdkitError, SimulationError
 from sdkit.sensitivity.sampling import Distribution
 
 __all__ = ["Posterior", "Optimum", "ChainState", "Unbounded", "maximize", "start_walkers",
@@ -75,6 +78,14 @@ class Posterior:
             self.predictor = Predictor(self.observations, times)
         return self.predictor.predict(trajectories)
 
+    def impossible(self, values: np.ndarray) -> list[str]:
+        """Training observations whose prediction is unusable (NaN, infinite, or not
+        positive on a log scale) for every one of ``values``."""
+        predicted = self.predictions(values)[:, self.train]
+        scales = [o.scale for o in self._train]
+        usable = np.isfinite(transform(predicted, scales))
+        return [o.id for o, ok in zip(self._train, usable.any(axis=0), strict=True) if not ok]
+
     def __call__(self, values: np.ndarray) -> np.ndarray:
         values = np.atleast_2d(np.asarray(values, dtype=float))
         prior = log_prior(values, self.priors)
@@ -122,10 +133,21 @@ def maximize(log_prob: LogProb, priors: Sequence[Distribution], *, popsize: int,
         if callback is not None:
             callback(count["generation"])
 
-    result = differential_evolution(
-        energy, bounds, popsize=popsize, maxiter=maxiter, seed=seed, polish=False,
-        vectorized=True, updating="deferred", init="latinhypercube", callback=step, tol=1e-6)
+    try:
+        with np.errstate(all="ignore"):
+            result = differential_evolution(
+                energy, bounds, popsize=popsize, maxiter=maxiter, seed=seed, polish=False,
+                vectorized=True, updating="deferred", init="latinhypercube", callback=step,
+                tol=1e-6)
+    except RuntimeError as err:  # scipy wraps what the objective raised
+        if isinstance(err.__cause__, SdkitError):
+            raise err.__cause__ from err
+        raise
     x, best = np.asarray(result.x, dtype=float), float(-result.fun)
+    if not best > -_WORST:
+        raise SimulationError(
+            "No parameter set the optimiser tried has a finite likelihood: some observation "
+            "is NaN, infinite or (on a log scale) not positive for all of them.")
     polished = False
     if polish:
         px, value, n = _polish(log_prob, x, bounds)
@@ -190,6 +212,11 @@ def start_walkers(log_prob: LogProb, mode: np.ndarray, priors: Sequence[Distribu
         y[bad] = unbounded.to_unbounded(np.clip(redrawn, low + 1e-6 * width,
                                                 low + (1 - 1e-6) * width))
         lp[bad] = unbounded(y[bad])
+    if not np.all(np.isfinite(lp)):
+        raise SimulationError(
+            f"{int((~np.isfinite(lp)).sum())} of {walkers} sampler walkers start on parameter "
+            "sets without a finite likelihood even next to the mode; the posterior is too "
+            "narrow or broken there (check the observations' predictions at the mode).")
     return ChainState(y, lp, tuple(rng.get_state(legacy=True)))
 
 
@@ -207,7 +234,9 @@ class Unbounded:
         self.width = np.array([p.high - p.low for p in priors])
 
     def to_bounded(self, y: np.ndarray) -> np.ndarray:
-        return self.low + self.width / (1.0 + np.exp(-y))
+        from scipy.special import expit
+
+        return self.low + self.width * expit(y)
 
     def to_unbounded(self, x: np.ndarray) -> np.ndarray:
         share = np.clip((x - self.low) / self.width, 1e-12, 1 - 1e-12)
@@ -237,7 +266,11 @@ def sample_chunk(log_prob: LogProb, state: ChainState, steps: int,
     moves = [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
     sampler = emcee.EnsembleSampler(walkers, k, unbounded, vectorize=True, moves=moves)
     start = emcee.State(state.coords, log_prob=state.log_prob, random_state=state.random_state)
-    last = sampler.run_mcmc(start, steps, progress=False, skip_initial_state_check=True)
+    # emcee prints the walkers' parameters and a traceback when the density raises (an
+    # interrupt, a failed run); the exception itself still propagates
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+            np.errstate(all="ignore"):
+        last = sampler.run_mcmc(start, steps, progress=False, skip_initial_state_check=True)
     accepted = int(sampler.backend.accepted.sum())
     y = sampler.get_chain()
     lp = sampler.get_log_prob() - _log_jacobian(unbounded, y)

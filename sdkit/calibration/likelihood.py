@@ -105,16 +105,19 @@ def log_likelihood(predictions: np.ndarray, observations: Sequence[Observation],
 
     Each observation contributes ``w * log N(f(y); f(pred), sd)`` with ``f`` its
     scale (identity or log), ``sd`` its standard error and ``w`` its weight
-    (default 1). A prediction that is NaN, infinite or (on the log scale) not
-    positive makes the row's likelihood ``-inf``.
+    (default 1; weight 0 leaves the observation out). A prediction that is NaN,
+    infinite or (on the log scale) not positive makes the row's likelihood ``-inf``.
     """
+    w = np.ones(len(observations)) if weights is None else np.asarray(weights, dtype=float)
+    used = w > 0  # a zero weight removes the observation (even an impossible prediction)
+    observations = [o for o, keep in zip(observations, used, strict=True) if keep]
+    predictions, w = predictions[:, used], w[used]
     if not observations:
         return np.zeros(len(predictions))
     scales = [o.scale for o in observations]
     predicted = transform(predictions, scales)
     observed = transform(np.array([[o.value for o in observations]]), scales)[0]
     sd = np.array([o.sd for o in observations])
-    w = np.ones(len(observations)) if weights is None else np.asarray(weights, dtype=float)
     z = (predicted - observed) / sd
     terms = -0.5 * z * z - np.log(sd) - 0.5 * _LOG_2PI
     total = (terms * w).sum(axis=1)

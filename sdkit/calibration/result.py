@@ -19,6 +19,7 @@ A calibration folder ``OUT`` holds:
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,16 @@ __all__ = ["CalibrationResult", "save_result", "load_result", "write_manifest",
 
 MANIFEST = "manifest.json"
 _TABLES = ("estimates", "correlations", "observations", "bands", "posterior", "draws")
+#: Columns each table must have (the reports and the briefing read them).
+_REQUIRED = {
+    "estimates": ("parameter", "mode", "median", "q05", "q95", "prior_q05", "prior_q95",
+                  "width_ratio", "identified"),
+    "correlations": ("parameter", "other", "correlation"),
+    "observations": ("id", "kind", "variable", "period", "role", "value", "at_mode",
+                     "predictive_q05", "predictive_q95", "inside"),
+    "bands": ("variable", "time", "q05", "q50", "q95"),
+    "posterior": ("step", "walker", "log_prob"), "draws": (),
+}
 #: |correlation| from which a pair is listed in the report.
 STRONG = 0.7
 
@@ -85,7 +96,7 @@ class CalibrationResult:
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> Path:
     """Write ``manifest.json`` atomically."""
-    return write_text_atomic(folder / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+    return write_text_atomic(folder / MANIFEST, _json(manifest))
 
 
 def save_result(result: CalibrationResult, folder: str | os.PathLike[str]) -> list[Path]:
@@ -93,7 +104,7 @@ def save_result(result: CalibrationResult, folder: str | os.PathLike[str]) -> li
     out = Path(folder)
     written = [_write_table(out / f"{name}.parquet", getattr(result, name)) for name in _TABLES]
     data = report_data(result)
-    written.append(write_text_atomic(out / "report.json", json.dumps(data, indent=1) + "\n"))
+    written.append(write_text_atomic(out / "report.json", _json(data)))
     written.append(write_text_atomic(out / "report.md", report_markdown(result)))
     written.append(write_manifest(out, result.manifest))
     return written
@@ -129,6 +140,16 @@ def load_result(folder: str | os.PathLike[str]) -> CalibrationResult:
     except (OSError, ValueError) as err:
         raise InputFileError(f"Cannot read the calibration in {out}: {err}",
                              path=str(out)) from err
+    for name, columns in _REQUIRED.items():
+        missing = [c for c in columns if c not in tables[name].columns]
+        if missing:
+            raise InputFileError(f"{out / (name + '.parquet')} lacks the columns {missing}; "
+                                 "run the calibration again into a new folder.",
+                                 path=str(out / f"{name}.parquet"), key=missing[0])
+    for key, kind in (("evaluations", int), ("diagnostics", dict), ("seed", int)):
+        if not isinstance(manifest.get(key), kind):
+            raise InputFileError(f"{path}: {key} is not a {kind.__name__}; the manifest "
+                                 "was edited or damaged.", path=str(path), key=key)
     return CalibrationResult(**tables, spec=None, manifest=manifest)
 
 
@@ -164,6 +185,26 @@ def _num(value: float) -> str:
     return f"{value:,.0f}" if abs(value) < 1e15 else f"{value:.3g}"
 
 
+def _bound(row: Any) -> str:
+    side = getattr(row, "at_bound", "")
+    return f"; at the {'lower' if side == 'low' else 'upper'} bound" if side else ""
+
+
+def _strict(value: Any) -> Any:
+    """``value`` with every NaN or infinity made ``None`` (strict JSON has neither)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(v) for v in value]
+    return value
+
+
+def _json(data: Any) -> str:
+    return json.dumps(_strict(data), indent=1, allow_nan=False) + "\n"
+
+
 def _chain_length(diag: dict[str, Any], sampler: dict[str, Any]) -> str:
     kept = (sampler.get("steps") or 0) - (sampler.get("burn") or 0)
     tau = diag.get("tau_max", float("nan"))
@@ -196,9 +237,10 @@ def report_markdown(result: CalibrationResult, *, heading: str = "#") -> str:
         lines.append(f"| {row.parameter} | {_num(row.mode)} | {_num(row.median)} | "
                      f"[{_num(row.q05)}, {_num(row.q95)}] | [{_num(row.prior_q05)}, "
                      f"{_num(row.prior_q95)}] | {'yes' if row.identified else 'no'} "
-                     f"({row.width_ratio:.0%} of prior) |")
+                     f"({row.width_ratio:.0%} of prior{_bound(row)}) |")
     lines += ["", "*Identified*: the posterior 90% interval is narrower than 75% of the "
-              "prior's.", ""]
+              "prior's. *At a bound*: the interval reaches within 1% of a bound, which then "
+              "limits the estimate more than the data do.", ""]
     strong = result.correlations[result.correlations["correlation"].abs() >= STRONG]
     if len(strong):
         lines += [f"Strongly correlated pairs (|r| >= {STRONG}): " + "; ".join(

@@ -11,6 +11,7 @@ result): the posterior mode (``optimum.npz``), then the sampler's chain every
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import os
@@ -34,8 +35,10 @@ from sdkit.calibration.fit import (
     sample_chunk,
     start_walkers,
 )
-from sdkit.calibration.result import CalibrationResult, save_result, write_manifest
+from sdkit.calibration.result import MANIFEST, CalibrationResult, save_result, write_manifest
 from sdkit.calibration.spec import CalibrationSpec, load_calibration_spec
+from sdkit.errors import InputFileError, SimulationError
+from sdkit.sensitivity.sampling import ppf
 
 __all__ = ["run_calibration", "training_mask", "calibration_horizon"]
 
@@ -53,14 +56,40 @@ def calibration_horizon(spec: CalibrationSpec, initial: float, final: float, dt:
                         ) -> float:
     """The final time of the fitting runs: the last observation's, on the time grid."""
     reach = max(o.horizon() for o in spec.observations)
-    return min(final, initial + math.ceil((reach - initial) / dt - 1e-9) * dt)
+    steps = max(1, math.ceil((reach - initial) / dt - 1e-9))  # at least one step
+    return min(final, initial + steps * dt)
 
 
-def _fingerprint(spec: CalibrationSpec) -> str:
+def _fingerprint(spec: CalibrationSpec, train: list[bool]) -> str:
+    """Hash of everything that decides the posterior and the optimum (not the sampler's
+    length, the burn-in or the report's options: changing those reuses the work done)."""
     base = {k: (v.tolist(), list(v.index)) if hasattr(v, "tolist") else v
             for k, v in sorted(spec.base_params.items())}
+    settings = spec.settings()
+    decisive = {k: settings[k] for k in ("parameters", "observation_rows", "seed", "weights",
+                                         "optimizer", "run")}
     return work_hash(hashlib.sha256(spec.model_path.read_bytes()).hexdigest(), base,
-                     spec.settings())
+                     decisive, train)
+
+
+def _check_folder(folder: Path, fingerprint: str) -> None:
+    """Refuse to overwrite a finished calibration of another spec; note a stale one."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(old, dict) or old.get("fingerprint") == fingerprint:
+        return
+    if old.get("complete"):
+        raise InputFileError(
+            f"{folder} holds a finished calibration of another spec or model "
+            f"({old.get('name')!r}); give another output folder or delete it.",
+            path=str(folder))
+    log.warning("%s holds an unfinished calibration of another spec (%s); its checkpoints "
+                "are not used.", folder, old.get("name"))
 
 
 class _Study:
@@ -82,7 +111,7 @@ class _Study:
         weights = [spec.weights.get(o.id, 1.0) for o in spec.observations]
         self.posterior = Posterior(runner, [p.prior for p in spec.parameters],
                                    spec.observations, self.train, weights)
-        self.fingerprint = _fingerprint(spec)
+        self.fingerprint = _fingerprint(spec, self.train)
         self.timings: dict[str, float] = {}
         self.chain_evaluations = 0
         from tqdm import tqdm
@@ -103,15 +132,21 @@ class _Study:
     def optimum(self) -> Optimum:
         path = None if self.folder is None else self.folder / "optimum.npz"
         saved = None if path is None else load_arrays(path, self.fingerprint)
+        if saved is not None and not _valid_optimum(saved, self.posterior.priors):
+            log.warning("checkpoint %s does not hold a usable optimum; it is recomputed.", path)
+            saved = None
         if saved is not None:
             self.bar.update(int(saved["generations"]))
             return Optimum(saved["x"], float(saved["log_prob"]), int(saved["generations"]),
                            int(saved["evaluations"]), bool(saved["polished"]))
         start = time.perf_counter()
         opt = self.spec.optimizer
-        found = maximize(self.posterior, self.posterior.priors, popsize=opt.popsize,
-                         maxiter=opt.maxiter, polish=opt.polish, seed=self.spec.seed,
-                         callback=lambda _: self.bar.update(1))
+        try:
+            found = maximize(self.posterior, self.posterior.priors, popsize=opt.popsize,
+                             maxiter=opt.maxiter, polish=opt.polish, seed=self.spec.seed,
+                             callback=lambda _: self.bar.update(1))
+        except SimulationError as err:
+            raise SimulationError(f"{err} {self.unusable()}") from err
         self.timings["optimize"] = time.perf_counter() - start
         if path is not None:
             save_arrays(path, {"x": found.x, "log_prob": np.array(found.log_prob),
@@ -119,6 +154,14 @@ class _Study:
                                "evaluations": np.array(found.evaluations),
                                "polished": np.array(found.polished)}, self.fingerprint)
         return found
+
+    def unusable(self) -> str:
+        """Which training observations no probe set can predict (for an error message)."""
+        probe = np.array([ppf(p.prior, np.array([0.1, 0.5, 0.9])) for p in
+                          self.spec.parameters]).T
+        ids = self.posterior.impossible(probe)
+        return (f"Unusable at the priors' 10%, 50% and 90% points: {', '.join(ids)}."
+                if ids else "")
 
     def chain(self, mode: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         """The whole chain ``(steps, walkers, k)``, its log posteriors, accepted moves."""
@@ -132,10 +175,14 @@ class _Study:
         while done < sampler.steps:
             steps = min(sampler.checkpoint, sampler.steps - done)
             number = len(chains)
-            work = work_hash(self.fingerprint, number, steps)
+            work = work_hash(self.fingerprint, spec.walkers, sampler.checkpoint, number, steps)
             path = None if self.folder is None else \
                 self.folder / "chain" / f"chunk-{number:05d}.npz"
             saved = None if path is None else load_arrays(path, work)
+            if saved is not None and not _valid_chunk(saved, steps, state.coords.shape):
+                log.warning("checkpoint %s does not hold a usable chain; it is recomputed.",
+                            path)
+                saved = None
             if saved is None:
                 before = self.posterior.evaluations
                 chain, lp, accepts, state = sample_chunk(self.posterior, state, steps,
@@ -197,6 +244,26 @@ class _Study:
         return summary.band_table(times, trajectories)
 
 
+def _valid_optimum(saved: dict[str, np.ndarray], priors: tuple[Any, ...]) -> bool:
+    x = saved.get("x")
+    if x is None or x.dtype.kind != "f" or x.shape != (len(priors),):
+        return False
+    low, high = np.array([[p.low, p.high] for p in priors]).T
+    scalars = ("log_prob", "generations", "evaluations", "polished")
+    return bool(np.all(np.isfinite(x)) and np.all((x >= low) & (x <= high))
+                and all(k in saved and saved[k].shape == () and saved[k].dtype.kind in "fiub"
+                        for k in scalars))
+
+
+def _valid_chunk(saved: dict[str, np.ndarray], steps: int, shape: tuple[int, ...]) -> bool:
+    walkers, k = shape
+    shapes = {"chain": (steps, walkers, k), "log_prob": (steps, walkers), "accepted": (),
+              "coords": (walkers, k), "coords_log_prob": (walkers,), "rng_keys": (624,),
+              "rng": (3,), "evaluations": ()}
+    return all(name in saved and saved[name].shape == want and saved[name].dtype.kind in "fiu"
+               for name, want in shapes.items()) and bool(np.all(np.isfinite(saved["coords"])))
+
+
 def _chunk_arrays(chain: np.ndarray, lp: np.ndarray, accepted: int, state: ChainState
                   ) -> dict[str, np.ndarray]:
     kind, keys, position, has_gauss, cached = state.random_state
@@ -249,6 +316,7 @@ def run_calibration(spec_or_path: CalibrationSpec | str | os.PathLike[str], *,
     folder = None if output_dir is None else Path(output_dir)
     study = _Study(spec, model, folder, progress)
     if folder is not None:
+        _check_folder(folder, study.fingerprint)
         write_manifest(folder, study.manifest(False))
     try:
         found = study.optimum()

@@ -63,7 +63,9 @@ def posterior_frame(chain: np.ndarray, log_prob: np.ndarray, names: Sequence[str
 def estimates(sample: pd.DataFrame, priors: Sequence[Distribution], names: Sequence[str],
               mode: np.ndarray) -> pd.DataFrame:
     """One row per parameter: mode, posterior median and 90% interval, prior interval,
-    the width ratio and whether the data identify it."""
+    the width ratio, whether the data identify it, and ``at_bound`` (``"low"``,
+    ``"high"`` or ``""``: the interval reaches that bound, so the bound, not the
+    data, limits the estimate)."""
     rows = []
     for j, (name, prior) in enumerate(zip(names, priors, strict=True)):
         values = sample[name].to_numpy()
@@ -74,8 +76,18 @@ def estimates(sample: pd.DataFrame, priors: Sequence[Distribution], names: Seque
                      "q05": q05, "q95": q95, "mean": values.mean(), "sd": values.std(ddof=1),
                      "low": prior.low, "high": prior.high, "prior": prior.kind,
                      "prior_q05": p05, "prior_q95": p95, "width_ratio": ratio,
-                     "identified": bool(ratio < NOT_IDENTIFIED)})
+                     "identified": bool(ratio < NOT_IDENTIFIED),
+                     "at_bound": _at_bound(q05, q95, prior)})
     return pd.DataFrame(rows)
+
+
+def _at_bound(q05: float, q95: float, prior: Distribution) -> str:
+    """``"low"`` or ``"high"`` when the 90% interval reaches within 1% of the prior's width
+    of that bound (the data push the parameter against it), else ``""``."""
+    near = 0.01 * (prior.high - prior.low)
+    if q05 - prior.low <= near:
+        return "low"
+    return "high" if prior.high - q95 <= near else ""
 
 
 def correlations(sample: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:

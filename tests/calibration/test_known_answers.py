@@ -1,7 +1,7 @@
 """Known answers: a calibration of a small model recovers what generated its data.
 
 Data come from the logistic model with growth rate 0.8 and capacity 1000 (Population
-at t = 1..6 with 10% log-normal noise, a different draw per seed); a third constant,
+at t = 1..10 with 10% log-normal noise, a different draw per seed); a third constant,
 ``unseen parameter``, affects no observed variable.
 """
 
