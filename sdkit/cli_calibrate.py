@@ -66,8 +66,10 @@ def run_command(model: Path, spec: Path, output: Path, steps: int | None, walker
     loaded = load_model(model)
     checked = with_budget(load_calibration_spec(spec, model=loaded), steps=steps,
                           maxiter=maxiter, walkers=walkers, engine=engine)
-    held = sum(1 for o in checked.observations if o.last_time(loaded.time_step) >
-               (checked.train_until if checked.train_until is not None else float("inf")))
+    from sdkit.calibration.study import training_mask
+
+    dt = float(checked.run_settings.get("time_step", loaded.time_step))
+    held = training_mask(checked, dt, loaded.initial_time).count(False)
     click.echo(f"{checked.name}: {len(checked.parameters)} parameters, "
                f"{len(checked.observations)} observations ({held} held out), "
                f"{checked.walkers} walkers x {checked.sampler.steps} steps", err=True)

@@ -5,22 +5,82 @@ settings apply), parameters with distributions within the constants' documented
 ranges, and result variables; :class:`StudyValidator` checks those parts with
 the scenario validator's accessors and messages (every error names the file
 and the key). Each spec module subclasses it with its own error type.
+
+A model given by the caller (``load_spec(path, model=...)``, the MODEL argument
+of the commands) must be the file the spec's ``model`` key, or its base
+scenario's, names: a spec is never silently validated against another model.
 """
 
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdkit.errors import ScenarioError, UnknownVariableError
-from sdkit.scenarios import _Validator, load_scenario
+from sdkit.scenarios import _Validator
 from sdkit.sensitivity.sampling import DISTRIBUTIONS, Distribution
 
 if TYPE_CHECKING:
     from sdkit.model import Model
 
-__all__ = ["StudyValidator"]
+__all__ = ["StudyValidator", "subscripted_variables"]
+
+_SUBSCRIPTED: weakref.WeakKeyDictionary[Any, dict[str, tuple[str, ...]]] = \
+    weakref.WeakKeyDictionary()
+
+
+def subscripted_variables(model: Model) -> dict[str, tuple[str, ...]]:
+    """Real name -> subscript ranges of each subscripted (array) variable of ``model``.
+
+    Read from PySD's documentation of the translated model (loaded once per model
+    object); a model without a translation (a stand-in) has none.
+    """
+    found = _SUBSCRIPTED.get(model)
+    if found is not None:
+        return found
+    py_path = getattr(model, "_py_path", None)
+    found = {}
+    if py_path is not None:
+        from sdkit.translation import load_translation
+
+        doc = load_translation(py_path, model.path).doc
+        if "Subscripts" in doc.columns:
+            for name, subscripts in zip(doc["Real Name"], doc["Subscripts"], strict=True):
+                if isinstance(subscripts, list | tuple) and subscripts:
+                    found[str(name)] = tuple(map(str, subscripts))
+    _SUBSCRIPTED[model] = found
+    return found
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return one.resolve() == other.resolve()
+
+
+class _GivenModel(_Validator):
+    """A scenario validator that checks the scenario's ``model`` is the given one."""
+
+    def model(self, text: str) -> Model:
+        return _given_model(self, text)
+
+
+def _given_model(validator: _Validator, text: str) -> Model:
+    """The caller's model (``validator.models[None]``), or the one ``text`` names; an
+    error (at ``model``) when both are there and are different files."""
+    given = validator.models.get(None)
+    if given is None:
+        return _Validator.model(validator, text)
+    path = Path(os.path.normpath(validator.path.parent / text))
+    if not _same_file(path, given.path):
+        shown = repr(text) if str(path) == text else f"{text!r} ({path})"
+        raise validator.error("model", f"{shown} is not the model given "
+                              f"({given.path}); the file must name the model it is run "
+                              "with.")
+    return given
 
 
 class StudyValidator(_Validator):
@@ -30,6 +90,9 @@ class StudyValidator(_Validator):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise self.error(key, f"must be an integer >= {low}, got {value!r}.")
         return value
+
+    def model(self, text: str) -> Model:
+        return _given_model(self, text)
 
     def base(self, data: dict[str, Any]) -> tuple[Model, Path | None, dict, dict]:
         if "scenario" not in data and "model" not in data and None in self.models:
@@ -43,8 +106,9 @@ class StudyValidator(_Validator):
         path = Path(os.path.normpath(self.path.parent / text))
         if not path.is_file():
             raise self.error("scenario", f"base scenario {text!r} ({path}) does not exist.")
+        given = self.models.get(None)
         try:
-            scenario = load_scenario(path, model=self.models.get(None))
+            scenario = _GivenModel(path, {} if given is None else {None: given}).scenario()
         except ScenarioError as err:
             raise self.error("scenario", f"invalid base scenario: {err}") from err
         model = self.models.get(None)

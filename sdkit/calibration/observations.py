@@ -22,12 +22,16 @@ An observations file is a CSV with one row per observation (docs/calibration.md)
 ``scale``
     ``linear`` (default) or ``log``: the error model is Gaussian on this scale
     (``log`` for counts known to a factor; ``value``, ``low`` and ``high`` > 0).
+    On the log scale ``sd`` is in log units, a relative error (0.1: about 10%);
+    more than :data:`MAX_LOG_SD` is refused as a standard error in the value's units.
 ``unit``, ``source``
     Text; every observation needs a source.
 
 A flow is compared with its integral computed the way the model integrates:
 the sum of the rate times the time step over the Euler steps inside the period
 (so a flow over ``[a, b)`` equals the change of a stock that accumulates it).
+A ratio divides like by like: two period integrals (``end`` and ``base_end``
+both given) or two levels (neither).
 Levels, flows and ratios are linear in the saved trajectory at every time step,
 so each is a weight vector (:meth:`Observation.weights`); events interpolate the
 first upward crossing linearly, like :func:`sdkit.stages.crossing_time`.
@@ -35,7 +39,9 @@ first upward crossing linearly, like :func:`sdkit.stages.crossing_time`.
 
 from __future__ import annotations
 
+import csv
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,8 +50,10 @@ import numpy as np
 import pandas as pd
 
 from sdkit.errors import InputFileError, UnknownVariableError
+from sdkit.names import close_matches
 
-__all__ = ["KINDS", "Z90", "Observation", "load_observations", "read_observations_csv"]
+__all__ = ["KINDS", "Z90", "MAX_LOG_SD", "Observation", "load_observations",
+           "read_observations_csv"]
 
 #: Observation kinds and the columns each needs (besides id, kind, variable, value).
 KINDS: dict[str, tuple[str, ...]] = {
@@ -56,6 +64,9 @@ KINDS: dict[str, tuple[str, ...]] = {
 }
 #: The standard normal's 95% quantile: a 90% interval is value +- Z90 sd.
 Z90 = 1.6448536269514722
+#: The largest standard error on the log scale: ``sd`` 2 is a factor of e^2 (7.4) either
+#: way; a larger one is almost surely a standard error in the value's own units.
+MAX_LOG_SD = 2.0
 _NUMERIC = ("time", "end", "base_time", "base_end", "threshold", "value", "sd", "low", "high")
 _REQUIRED = ("id", "kind", "variable", "value", "source")
 COLUMNS = ("id", "kind", "variable", "time", "end", "base_time", "base_end", "threshold",
@@ -82,20 +93,23 @@ class Observation:
     unit: str = ""
     source: str = ""
 
-    def last_time(self, dt: float) -> float:
+    def last_time(self, dt: float, initial: float = 0.0) -> float:
         """The last model time this observation depends on.
 
         A level's time, an event's observed date, and for a period ``[a, b)``
-        the last Euler step inside it (``b - dt``). An observation is held out
-        of a calibration when this is after ``train_until``.
+        the start of the last Euler step that overlaps it: the largest
+        ``initial + j * dt`` before ``b`` (``b - dt`` when ``b`` is on the time
+        grid). ``initial`` is the run's initial time, where the Euler steps
+        start. An observation is held out of a calibration when this is after
+        ``train_until``.
         """
         if self.kind == "level":
             return self.time
         if self.kind == "event":
             return self.value
-        ends = [self.end - dt if math.isfinite(self.end) else self.time]
+        ends = [_last_step(self.time, self.end, dt, initial)]
         if self.kind == "ratio":
-            ends.append(self.base_end - dt if math.isfinite(self.base_end) else self.base_time)
+            ends.append(_last_step(self.base_time, self.base_end, dt, initial))
         return max(ends)
 
     def horizon(self) -> float:
@@ -120,6 +134,15 @@ class Observation:
         return np.append(overlap, 0.0)
 
 
+def _last_step(start: float, end: float, dt: float, initial: float) -> float:
+    """The start of the last Euler step (``initial + j * dt``) overlapping ``[start, end)``;
+    ``start`` for a level (no ``end``)."""
+    if not math.isfinite(end):
+        return start
+    j = math.ceil((end - initial) / dt - 1e-9) - 1  # the last step starting before end
+    return initial + max(j, 0) * dt
+
+
 def _interpolation(times: np.ndarray, at: float) -> np.ndarray:
     weights = np.zeros(len(times))
     j = int(np.searchsorted(times, at, side="right"))
@@ -134,30 +157,94 @@ def _interpolation(times: np.ndarray, at: float) -> np.ndarray:
 
 
 def read_observations_csv(path: str | Path) -> pd.DataFrame:
-    """Read an observations CSV as text; missing file or bad CSV is an ``InputFileError``."""
+    """Read an observations CSV as text: one row per observation, every column of
+    :data:`COLUMNS` (a missing optional one is empty).
+
+    The index is each row's line in the file, as a spreadsheet numbers it (the
+    header is line 1 when it is the first; blank lines count). Blank rows (empty or
+    only commas) are skipped.
+
+    Raises
+    ------
+    InputFileError
+        A missing or unreadable file (not UTF-8, not CSV); a header with an empty,
+        repeated, unknown (with close matches) or missing required column; a row
+        with more fields than the header; no observation.
+    """
     path = Path(path)
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            records = list(_records(handle))
     except FileNotFoundError as err:
         raise InputFileError(f"Observations file {str(path)!r} does not exist.",
                              path=str(path)) from err
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError,
-            UnicodeDecodeError) as err:
+    except UnicodeDecodeError as err:
+        raise InputFileError(f"Observations file {str(path)!r} is not UTF-8 text "
+                             f"({err.reason} at byte {err.start}); save it as a UTF-8 CSV.",
+                             path=str(path)) from err
+    except (OSError, csv.Error) as err:
         raise InputFileError(f"Observations file {str(path)!r} cannot be read as CSV: "
                              f"{str(err).splitlines()[0] if str(err) else type(err).__name__}",
                              path=str(path)) from err
-    unknown = [c for c in table.columns if c not in COLUMNS]
-    missing = [c for c in _REQUIRED if c not in table.columns]
-    if unknown or missing:
-        what = f"unknown columns {unknown}" if unknown else f"missing columns {missing}"
-        raise InputFileError(f"{path}: {what}; valid columns: {list(COLUMNS)}.",
-                             path=str(path), key=(unknown or missing)[0])
-    if table.empty:
+    if not records:
+        raise InputFileError(f"{path}: the file is empty; the first row must name the "
+                             f"columns, e.g. {','.join(_REQUIRED)}.", path=str(path))
+    (header_line, header), rows = records[0], records[1:]
+    _check_header(path, header_line, header)
+    lines, values = [], []
+    for line, fields in rows:
+        if len(fields) > len(header):
+            ident = fields[0].strip() if fields else ""
+            label = f"row {line} ({ident!r})" if ident else f"row {line}"
+            raise InputFileError(
+                f"{path}: {label}: {len(fields)} fields, but the header has {len(header)} "
+                "columns (a trailing comma, or a comma in a value that is not in quotes?).",
+                path=str(path))
+        lines.append(line)
+        values.append(fields + [""] * (len(header) - len(fields)))
+    if not values:
         raise InputFileError(f"{path}: the file has no observations.", path=str(path))
+    table = pd.DataFrame(values, columns=header, index=pd.Index(lines, name="line"),
+                         dtype=object)
     for column in COLUMNS:
         if column not in table.columns:
             table[column] = ""
     return table[list(COLUMNS)]
+
+
+def _records(handle: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    """``(line, fields)`` of each CSV record that is not blank; ``line`` is where it starts."""
+    reader = csv.reader(handle, skipinitialspace=True)
+    line = 1
+    for fields in reader:
+        start, line = line, reader.line_num + 1
+        if any(field.strip() for field in fields):
+            yield start, fields
+
+
+def _check_header(path: Path, line: int, header: list[str]) -> None:
+    where = f"{path}: row {line} (the header)"
+    for i, name in enumerate(header):
+        if not name.strip():
+            raise InputFileError(f"{where}: column {i + 1} has no name (a trailing comma?); "
+                                 f"valid columns: {list(COLUMNS)}.", path=str(path))
+        if name in header[:i]:
+            raise InputFileError(f"{where}: column {name!r} appears twice (columns "
+                                 f"{header.index(name) + 1} and {i + 1}); give each once.",
+                                 path=str(path), key=name)
+    unknown = [c for c in header if c not in COLUMNS]
+    if unknown:
+        hints = [f"{c!r}: did you mean {close_matches(c, COLUMNS, n=1)[0]!r}?"
+                 for c in unknown if close_matches(c, COLUMNS, n=1)]
+        if len(header) == 1 and ";" in header[0]:
+            hints.append("the columns must be separated by commas, not semicolons")
+        hint = f" ({'; '.join(hints)})" if hints else ""
+        raise InputFileError(f"{path}: unknown columns {unknown}; valid columns: "
+                             f"{list(COLUMNS)}.{hint}", path=str(path), key=unknown[0])
+    missing = [c for c in _REQUIRED if c not in header]
+    if missing:
+        raise InputFileError(f"{path}: missing columns {missing}; valid columns: "
+                             f"{list(COLUMNS)}.", path=str(path), key=missing[0])
 
 
 def load_observations(path: str | Path, model: Any = None) -> tuple[Observation, ...]:
@@ -178,17 +265,20 @@ def load_observations(path: str | Path, model: Any = None) -> tuple[Observation,
     Raises
     ------
     InputFileError
-        Naming the file, the row (as numbered in a spreadsheet, header = 1) and
-        the column of the first problem.
+        Naming the file, the row (its line in the file, as a spreadsheet numbers
+        it) and the column of the first problem.
     """
+    from sdkit.study_spec import subscripted_variables
+
     path = Path(path)
     table = read_observations_csv(path)
+    arrays = {} if model is None else subscripted_variables(model)
     seen: set[str] = set()
     found = []
-    for i, row in enumerate(table.to_dict("records")):
-        observation = _RowReader(path, i + 2, row, model).observation()
+    for line, row in zip(table.index, table.to_dict("records"), strict=True):
+        observation = _RowReader(path, int(line), row, model, arrays).observation()
         if observation.id in seen:
-            raise InputFileError(f"{path}: row {i + 2}: id {observation.id!r} is used twice.",
+            raise InputFileError(f"{path}: row {line}: id {observation.id!r} is used twice.",
                                  path=str(path), key="id")
         seen.add(observation.id)
         found.append(observation)
@@ -198,8 +288,10 @@ def load_observations(path: str | Path, model: Any = None) -> tuple[Observation,
 class _RowReader:
     """Validates one row; every error names the file, the row and the column."""
 
-    def __init__(self, path: Path, line: int, row: dict[str, str], model: Any) -> None:
+    def __init__(self, path: Path, line: int, row: dict[str, str], model: Any,
+                 arrays: dict[str, tuple[str, ...]] | None = None) -> None:
         self.path, self.line, self.row, self.model = path, line, row, model
+        self.arrays = arrays or {}
 
     def error(self, column: str, message: str) -> InputFileError:
         ident = self.row.get("id", "").strip()
@@ -257,6 +349,10 @@ class _RowReader:
             if column not in used and math.isfinite(got[column]):
                 raise self.error(column, f"a {kind} observation does not use {column}; "
                                  "leave it empty.")
+        if kind == "ratio" and math.isfinite(got["end"]) != math.isfinite(got["base_end"]):
+            column = "base_end" if math.isfinite(got["end"]) else "end"
+            raise self.error(column, "a ratio divides like by like: give both end and "
+                             "base_end (two period integrals) or neither (two levels).")
 
     def uncertainty(self, got: dict[str, float], scale: str) -> float:
         value, sd, low, high = got["value"], got["sd"], got["low"], got["high"]
@@ -269,6 +365,10 @@ class _RowReader:
         if not band:
             if not sd > 0:
                 raise self.error("sd", f"must be positive, got {sd:g}.")
+            if scale == "log" and sd > MAX_LOG_SD:
+                raise self.error("sd", f"{sd:g} is more than {MAX_LOG_SD:g}: on the log scale "
+                                 "sd is in log units, a relative error (0.1 is about 10%), not "
+                                 "in the value's units; give low and high for a wide band.")
             return sd
         if not (math.isfinite(low) and math.isfinite(high)):
             raise self.error("high" if math.isfinite(low) else "low",
@@ -284,9 +384,14 @@ class _RowReader:
         if self.model is None:
             return name
         try:
-            return str(self.model.variable(name).name)
+            real = str(self.model.variable(name).name)
         except UnknownVariableError as err:
             hint = f" Did you mean {', '.join(map(repr, err.suggestions))}?" \
                 if err.suggestions else ""
             raise self.error("variable", f"unknown variable {name!r} in model "
                              f"{self.model.path.name!r}.{hint}") from err
+        if real in self.arrays:
+            raise self.error("variable", f"{real!r} is subscripted (over "
+                             f"{', '.join(self.arrays[real])}); a calibration compares "
+                             "scalar variables only.")
+        return real

@@ -45,11 +45,12 @@ __all__ = ["run_calibration", "training_mask", "calibration_horizon"]
 log = logging.getLogger("sdkit.calibration")
 
 
-def training_mask(spec: CalibrationSpec, dt: float) -> list[bool]:
-    """Which observations the fit uses: all, or those at or before ``train_until``."""
+def training_mask(spec: CalibrationSpec, dt: float, initial: float = 0.0) -> list[bool]:
+    """Which observations the fit uses: all, or those at or before ``train_until``
+    (:meth:`~sdkit.calibration.observations.Observation.last_time`)."""
     if spec.train_until is None:
         return [True] * len(spec.observations)
-    return [o.last_time(dt) <= spec.train_until for o in spec.observations]
+    return [o.last_time(dt, initial) <= spec.train_until for o in spec.observations]
 
 
 def calibration_horizon(spec: CalibrationSpec, initial: float, final: float, dt: float
@@ -107,7 +108,7 @@ class _Study:
                              base_params=spec.base_params, engine=spec.engine,
                              settings={"final_time": self.horizon, "time_step": self.dt,
                                        "saveper": self.dt}, allow_nan=True)
-        self.train = training_mask(spec, self.dt)
+        self.train = training_mask(spec, self.dt, model.initial_time)
         weights = [spec.weights.get(o.id, 1.0) for o in spec.observations]
         self.posterior = Posterior(runner, [p.prior for p in spec.parameters],
                                    spec.observations, self.train, weights)

@@ -24,7 +24,8 @@ def test_the_docs_report_matches_the_shipped_spec() -> None:
     rows = dict(re.findall(r"^\| ([^|]+?) \| [^|]+ \| [^|]+ \| \[[^|]+\] \| \[[^|]+\] \| "
                            r"(yes|no) \(", block, flags=re.M))
     assert list(rows) == spec.parameter_names
-    train = training_mask(spec, load_model(spec.model_path).time_step)
+    model = load_model(spec.model_path)
+    train = training_mask(spec, model.time_step, model.initial_time)
     for observation, fitted in zip(spec.observations, train, strict=True):
         line = next(x for x in block.splitlines() if x.startswith(f"| {observation.id} |"))
         assert ("| train |" in line) == fitted and ("**held out**" in line) == (not fitted)

@@ -147,3 +147,167 @@ def test_the_last_time_decides_training_and_holdout() -> None:
     assert year_2019.last_time(dt) <= 2019.99 < year_2020.last_time(dt)
     assert growth.last_time(dt) > 2019.99 and level.last_time(dt) > 2019.99
     assert event.last_time(dt) == 2017.4
+
+
+def test_last_time_is_the_start_of_the_last_euler_step_in_the_period() -> None:
+    """A period whose end is off the time grid still depends on the step that starts
+    before its end: [5, 5.1) with dt 0.125 reads the rate of the step starting at 5."""
+    short = Observation("f", "flow", "v", 1, 1, time=5.0, end=5.1)
+    assert short.last_time(0.125) == 5.0 > 4.99
+    assert short.last_time(0.125, initial=0.05) == pytest.approx(5.05)  # steps 0.05 + j/8
+    on_grid = Observation("g", "flow", "v", 1, 1, time=2019, end=2020)
+    assert on_grid.last_time(1 / 32, initial=2015.0) == 2020 - 1 / 32
+    inside_one_step = Observation("h", "flow", "v", 1, 1, time=5.01, end=5.02)
+    assert inside_one_step.last_time(0.125) == 5.0
+    ratio = Observation("r", "ratio", "v", 1, 1, time=3, end=3.3, base_time=5, base_end=5.1)
+    assert ratio.last_time(0.125) == 5.0
+    levels = Observation("q", "ratio", "v", 1, 1, time=3.3, base_time=2.2)
+    assert levels.last_time(0.125) == 3.3
+
+
+def _write_text(folder: Path, text: str) -> Path:
+    path = folder / "obs.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _one_line_error(path: Path, model: sdkit.model.Model | None = None) -> str:
+    with pytest.raises(InputFileError) as info:
+        load_observations(path, model)
+    text = str(info.value)
+    assert str(path) in text and "\n" not in text, text
+    return text
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ([GOOD + ",", GOOD.replace("g,", "h,", 1) + ","],
+     "row 2 ('g'): 16 fields, but the header has 15 columns"),  # trailing commas
+    ([GOOD, "h,flow,growth,2,3,,,,100,,60,160,linear,animals,synthetic,extra"],
+     "row 3 ('h'): 16 fields, but the header has 15 columns"),
+])
+def test_a_row_with_more_fields_than_the_header_is_an_error(folder: Path, rows: list[str],
+                                                            message: str) -> None:
+    """pandas took a trailing comma's extra field as an index column and shifted the
+    row silently (kind read from the variable column)."""
+    assert message in _one_line_error(write_observations(folder, rows))
+
+
+def test_the_header_names_each_column_once(folder: Path) -> None:
+    path = _write_text(folder, f"{HEADER},value\n{GOOD},3\n")
+    assert "row 1 (the header): column 'value' appears twice (columns 9 and 16)" in \
+        _one_line_error(path)
+    path = _write_text(folder, f"{HEADER},\n{GOOD},\n")
+    assert "row 1 (the header): column 16 has no name (a trailing comma?)" in \
+        _one_line_error(path)
+
+
+@pytest.mark.parametrize(("wrong", "right"), [("Value ", "value"), ("valeu", "value"),
+                                              ("base time", "base_time"), ("SD", "sd")])
+def test_an_unknown_column_suggests_the_close_match(folder: Path, wrong: str,
+                                                    right: str) -> None:
+    path = _write_text(folder, HEADER.replace(right, wrong, 1) + "\n" + GOOD + "\n")
+    text = _one_line_error(path)
+    assert f"unknown columns [{wrong!r}]" in text
+    assert f"{wrong!r}: did you mean {right!r}?" in text
+
+
+def test_rows_are_numbered_as_lines_of_the_file_after_blank_lines(folder: Path) -> None:
+    bad = "a,level,growth,two,,,,,1,1,,,,,s"
+    path = _write_text(folder, f"{HEADER}\n\n{GOOD}\n\n,,,,\n{bad}\n")
+    assert "row 6 ('a'): time: 'two' is not a number" in _one_line_error(path)
+    path = _write_text(folder, f"{HEADER}\n\n{GOOD}\n{GOOD}\n")
+    assert "row 4: id 'g' is used twice" in _one_line_error(path)
+    quoted = GOOD.replace("synthetic", '"two\nlines"')
+    path = _write_text(folder, f"{HEADER}\n{quoted}\n{bad}\n")
+    assert "row 4 ('a')" in _one_line_error(path)  # the line the row starts on
+
+
+def test_a_file_that_is_not_utf8_is_one_line(folder: Path) -> None:
+    path = folder / "obs.csv"
+    path.write_bytes((HEADER + "\n" + GOOD + "\n").encode("utf-16"))
+    assert "is not UTF-8 text" in _one_line_error(path)
+
+
+@pytest.mark.parametrize("row", ["a,ratio,growth,2,3,1,,,1,1,,,,,s",
+                                 "a,ratio,growth,2,,1,2,,1,1,,,,,s"])
+def test_a_ratio_divides_like_by_like(folder: Path, row: str) -> None:
+    """A period integral over a level (or the reverse) has units of time or its inverse:
+    never what was observed."""
+    text = _one_line_error(write_observations(folder, [GOOD, row]))
+    assert "row 3 ('a')" in text
+    assert "a ratio divides like by like: give both end and base_end (two period " \
+        "integrals) or neither (two levels)" in text
+    ok = write_observations(folder, [GOOD, "a,ratio,growth,2,3,1,2,,1,1,,,,,s",
+                                     "b,ratio,growth,2,,1,,,1,1,,,,,s"])
+    assert len(load_observations(ok)) == 3
+
+
+def test_a_log_scale_sd_is_in_log_units(folder: Path) -> None:
+    path = write_observations(folder, [GOOD, "a,level,Population,2,,,,,300,50,,,log,,s"])
+    text = _one_line_error(path)
+    assert "row 3 ('a'): sd: 50 is more than 2: on the log scale sd is in log units, a " \
+        "relative error (0.1 is about 10%)" in text
+    fine = write_observations(folder, [GOOD, "a,level,Population,2,,,,,300,0.3,,,log,,s",
+                                       "b,level,Population,2,,,,,300,50,,,linear,,s"])
+    assert [o.sd for o in load_observations(fine)][1:] == [0.3, 50]
+
+
+SUBSCRIPTED_MDL = """{UTF-8}
+region: north, south
+\t~\t
+\t~\t|
+
+Population[region] = INTEG(growth[region], 10)
+\t~\tanimals
+\t~\tAnimals by region.
+\t|
+
+growth[region] = growth rate * Population[region]
+\t~\tanimals/year
+\t~\tGrowth by region.
+\t|
+
+total = SUM(Population[region!])
+\t~\tanimals
+\t~\tAll animals.
+\t|
+
+growth rate = 0.1
+\t~\t1/year [0, 5]
+\t~\tGrowth rate.
+\t|
+
+FINAL TIME = 20
+\t~\tyear
+\t~\t|
+INITIAL TIME = 0
+\t~\tyear
+\t~\t|
+SAVEPER = 1
+\t~\tyear
+\t~\t|
+TIME STEP = 0.125
+\t~\tyear
+\t~\t|
+"""
+
+
+@pytest.fixture(scope="module")
+def subscripted(tmp_path_factory: pytest.TempPathFactory) -> sdkit.model.Model:
+    """A model with array variables (``Population[region]``) and a scalar ``total``."""
+    path = tmp_path_factory.mktemp("subscripted") / "regions.mdl"
+    path.write_text(SUBSCRIPTED_MDL, encoding="utf-8")
+    return sdkit.load_model(path)
+
+
+def test_a_subscripted_variable_is_refused(folder: Path,
+                                           subscripted: sdkit.model.Model) -> None:
+    """The predictions read one column per variable: an array variable has one per
+    element (``Population[north]``...), so it cannot be observed as a whole."""
+    path = write_observations(folder, ["a,level,total,2,,,,,30,1,,,,,s",
+                                       "b,level,population,2,,,,,15,1,,,,,s"])
+    text = _one_line_error(path, subscripted)
+    assert "row 3 ('b'): variable: 'Population' is subscripted (over region); a " \
+        "calibration compares scalar variables only" in text
+    scalar = write_observations(folder, ["a,level,total,2,,,,,30,1,,,,,s"])
+    assert load_observations(scalar, subscripted)[0].variable == "total"

@@ -88,3 +88,175 @@ def test_the_model_can_come_from_the_caller(ready: Path, logistic: sdkit.model.M
     assert load_calibration_spec(path, model=logistic).model_path == logistic.path
     with pytest.raises(CalibrationSpecError, match="give exactly one of 'scenario'"):
         load_calibration_spec(path)
+
+
+def _error(path: Path, model: sdkit.model.Model | None = None) -> str:
+    with pytest.raises(CalibrationSpecError) as info:
+        load_calibration_spec(path, model=model)
+    text = str(info.value)
+    assert text.startswith(f"{path}: ") and "\n" not in text, text
+    return text
+
+
+_LEVELS = ["p1,level,Population,1,,,,,21,0.1,,,log,,s",
+           "p5,level,Population,5,,,,,290,0.1,,,log,,s"]
+
+
+@pytest.mark.parametrize(("row", "column", "shown"), [
+    ("x,level,Population,25,,,,,900,0.1,,,log,,s", "time", "25"),
+    ("x,level,Population,-1,,,,,9,0.1,,,log,,s", "time", "-1"),
+    ("x,flow,growth,19,21,,,,50,5,,,,,s", "end", "21"),
+    ("x,ratio,Population,5,,-2,,,2,0.1,,,,,s", "base_time", "-2"),
+    ("x,ratio,growth,5,6,19.5,20.5,,2,0.1,,,,,s", "base_end", "20.5"),
+])
+def test_an_observed_time_outside_the_run_is_refused(ready: Path, row: str, column: str,
+                                                     shown: str) -> None:
+    """The run is [INITIAL TIME, final time]: outside it a level was fitted to the final
+    value, and a period before the start crashed the fit."""
+    write_observations(ready, [*_LEVELS, row])
+    text = _error(write_spec(ready))
+    assert f"observations: obs.csv: observation 'x': {column}: {shown} is outside the run " \
+        "[0, 20] (INITIAL TIME to the final time)" in text
+
+
+def test_the_run_s_ends_are_inside_it(ready: Path) -> None:
+    """A level at the initial time and a period ending at the final time are fine."""
+    write_observations(ready, ["s,level,Population,0,,,,,10,0.1,,,log,,s",
+                               "f,flow,growth,19,20,,,,1,0.5,,,,,s",
+                               "e,event,Population,,,,,500,7,2.5,,,,,s"])
+    assert len(load_calibration_spec(write_spec(ready)).observations) == 3
+
+
+def test_an_event_needs_the_run_to_reach_its_date_plus_five_sd(ready: Path) -> None:
+    """A missed event counts as happening at the end of the run: the run must end five
+    standard errors after the observed date for the miss to cost that much."""
+    write_observations(ready, ["e,event,Population,,,,,500,19.5,1,,,,,s"])
+    text = _error(write_spec(ready))
+    assert "observations: obs.csv: observation 'e': value: the run must reach the observed " \
+        "date plus five standard errors (19.5 + 5 x 1 = 24.5" in text
+    assert "but it ends at 20" in text
+
+
+def test_the_final_time_of_the_base_scenario_bounds_the_observations(ready: Path) -> None:
+    (ready / "short.toml").write_text(
+        'name = "short"\nmodel = "logistic.mdl"\n[title]\nen = "Short"\nzh = "短"\n'
+        '[description]\nen = "A short run."\nzh = "短"\n[run]\nfinal_time = 8\n',
+        encoding="utf-8")
+    path = write_spec(ready)
+    path.write_text(path.read_text().replace('model = "logistic.mdl"', 'scenario = "short.toml"'))
+    assert "observation 'p9': time: 9 is outside the run [0, 8]" in _error(path)
+
+
+def test_the_model_given_must_be_the_one_the_spec_names(
+        ready: Path, logistic: sdkit.model.Model) -> None:
+    """``sdkit calibrate MODEL SPEC`` ignored the spec's model key: a spec written for
+    one model was validated and fitted against another."""
+    assert logistic.path.parent != ready  # the same text in another folder: another file
+    text = _error(write_spec(ready), logistic)
+    assert f"model: 'logistic.mdl' ({ready / 'logistic.mdl'}) is not the model given " \
+        f"({logistic.path})" in text
+    same = sdkit.load_model(ready / "logistic.mdl")
+    assert load_calibration_spec(write_spec(ready), model=same).model_path == same.path
+    # through a base scenario: the scenario's model must be the given one too
+    (ready / "base.toml").write_text(
+        'name = "base"\nmodel = "logistic.mdl"\n[title]\nen = "Base"\nzh = "基"\n'
+        '[description]\nen = "The base."\nzh = "基"\n', encoding="utf-8")
+    path = write_spec(ready)
+    path.write_text(path.read_text().replace('model = "logistic.mdl"', 'scenario = "base.toml"'))
+    text = _error(path, logistic)
+    assert "scenario: invalid base scenario: " in text and "is not the model given" in text
+    assert load_calibration_spec(path, model=same).scenario_path == ready / "base.toml"
+
+
+def test_the_given_model_rule_holds_for_sensitivity_specs(
+        ready: Path, logistic: sdkit.model.Model) -> None:
+    from sdkit.sensitivity import SensitivitySpecError, load_spec
+
+    path = ready / "sens.toml"
+    path.write_text('name = "s"\nmodel = "logistic.mdl"\n[method]\nname = "morris"\n'
+                    'samples = 2\nseed = 1\n[parameters]\n"growth rate" = { low = 0.2, '
+                    'high = 2 }\n[[outputs]]\nkind = "final"\nvariable = "Population"\n',
+                    encoding="utf-8")
+    with pytest.raises(SensitivitySpecError, match="is not the model given"):
+        load_spec(path, model=logistic)
+    assert load_spec(path, model=sdkit.load_model(ready / "logistic.mdl")).runs == 4
+
+
+def test_a_subscripted_variable_is_refused_in_bands_and_observations(folder: Path) -> None:
+    from .test_observations import SUBSCRIPTED_MDL
+
+    (folder / "regions.mdl").write_text(SUBSCRIPTED_MDL, encoding="utf-8")
+    write_observations(folder, ["t,level,total,5,,,,,40,0.1,,,log,,s"])
+    spec = write_spec(folder, parameters='"growth rate" = { low = 0.05, high = 1 }\n',
+                      extra="[report]\nbands = ['total', 'Population']\n")
+    spec.write_text(spec.read_text().replace("logistic.mdl", "regions.mdl"))
+    assert "report.bands: 'Population' is subscripted (over region); bands are of scalar " \
+        "variables only" in _error(spec)
+    write_observations(folder, ["t,level,growth,5,,,,,4,0.1,,,log,,s"])
+    spec.write_text(spec.read_text().replace(", 'Population'", ""))
+    assert "observations: " in _error(spec)
+    assert "variable: 'growth' is subscripted (over region)" in _error(spec)
+
+
+@pytest.mark.parametrize(("seed", "ok"), [(0, True), (2**32 - 4, True), (2**32 - 3, False),
+                                          (2**40, False)])
+def test_the_seed_fits_numpy(ready: Path, seed: int, ok: bool) -> None:
+    """The stages seed numpy with seed .. seed + 3; RandomState takes seeds below 2**32."""
+    path = write_spec(ready, seed=seed)
+    if ok:
+        assert load_calibration_spec(path).seed == seed
+    else:
+        assert "seed: must be at most 4294967292 (2**32 - 4: the stages use seed to seed + 3" \
+            in _error(path)
+
+
+def test_a_fitted_observation_must_have_weight(ready: Path) -> None:
+    zero = "[payoff]\nweights = { p1 = 0, p2 = 0, p3 = 0 }\n"
+    text = _error(write_spec(ready, train_until=3.5, extra=zero))
+    assert "payoff.weights: every fitted observation ('p1', 'p2', 'p3') has weight 0; give " \
+        "at least one a weight > 0" in text
+    assert load_calibration_spec(write_spec(ready, extra=zero)).weights["p1"] == 0
+
+
+def test_runs_are_counted_with_the_real_walkers_and_the_optimiser(ready: Path) -> None:
+    """17 walkers run as 18 (an even number); the optimiser runs popsize x parameters
+    x (maxiter + 1) sets; both are held to max_runs, and so is a new budget."""
+    from sdkit.calibration.spec import with_budget
+    from sdkit.limits import override_limits
+
+    path = write_spec(ready)  # 3 parameters, 16 walkers x 300 steps, maxiter 40
+    path.write_text(path.read_text().replace("walkers = 16", "walkers = 17"))
+    with override_limits(max_runs=17 * 300):
+        assert "sampler.steps: the sampler's walkers x steps = 18 x 300: the number of runs " \
+            "is 5,400, more than the limit max_runs = 5,100" in _error(path)
+    path.write_text(path.read_text().replace("walkers = 17", "walkers = 0"))
+    with override_limits(max_runs=16 * 300):
+        spec = load_calibration_spec(path)
+        assert spec.walkers == 16
+        with pytest.raises(CalibrationSpecError, match=r"sampler.steps: .* = 16 x 301: "):
+            with_budget(spec, steps=301)
+        with pytest.raises(CalibrationSpecError, match=r"optimizer.maxiter: the optimiser's "
+                           r"popsize x parameters x \(maxiter \+ 1\) = 10 x 3 x 161: the "
+                           r"number of runs is 4,830"):
+            with_budget(spec, maxiter=160)
+        with pytest.raises(CalibrationSpecError, match=r"sampler.walkers: 4 walkers"):
+            with_budget(spec, walkers=4)
+        assert with_budget(spec, steps=100, maxiter=10).sampler.steps == 100
+    path.write_text(path.read_text().replace("maxiter = 40", "maxiter = 1000"))
+    with override_limits(max_runs=16 * 300):
+        assert "optimizer.maxiter: the optimiser's popsize x parameters x (maxiter + 1) = " \
+            "10 x 3 x 1001: the number of runs is 30,030" in _error(path)
+
+
+def test_a_parameter_the_base_varies_in_time_is_not_estimated(ready: Path) -> None:
+    """Estimating it silently replaced the scenario's time-varying input by a constant."""
+    (ready / "ramp.toml").write_text(
+        'name = "ramp"\nmodel = "logistic.mdl"\n[title]\nen = "Ramp"\nzh = "坡"\n'
+        '[description]\nen = "A ramp."\nzh = "坡"\n[inputs]\n"growth rate" = { form = '
+        '"ramp", start = 2, end = 6, from = 0.8, to = 1.2 }\n', encoding="utf-8")
+    path = write_spec(ready)
+    path.write_text(path.read_text().replace('model = "logistic.mdl"', 'scenario = "ramp.toml"'))
+    assert "parameters.\"growth rate\": the base scenario 'ramp.toml' sets 'growth rate' as a " \
+        "time-varying input (inputs.\"growth rate\")" in _error(path)
+    path.write_text(path.read_text().replace('"growth rate" = { low = 0.2, high = 2 }\n', ""))
+    assert load_calibration_spec(path).parameter_names == ["capacity", "unseen parameter"]

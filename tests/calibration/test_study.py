@@ -108,3 +108,10 @@ def test_an_estimate_pressed_against_a_bound_is_flagged(folder: Path,
     from sdkit.calibration.result import report_markdown
 
     assert "at the upper bound" in report_markdown(result)
+
+
+def test_a_level_at_the_initial_time_is_fitted(folder: Path) -> None:
+    write_observations(folder, ["p0,level,Population,0,,,,,10,0.1,,,log,animals,synthetic"])
+    result = run_calibration(write_spec(folder, steps=6, maxiter=2), progress=False)
+    row = result.observations.iloc[0]
+    assert row["at_mode"] == 10.0 and row["inside"]
