@@ -61,10 +61,19 @@ class Predictor:
                 columns.append(crossing_times(values, self.times, o.threshold))
             elif o.kind == "ratio":
                 with np.errstate(all="ignore"):
-                    columns.append((values @ self._weights[o.id]) / (values @ self._base[o.id]))
+                    columns.append(_weighted(values, self._weights[o.id]) /
+                                   _weighted(values, self._base[o.id]))
             else:
-                columns.append(values @ self._weights[o.id])
+                columns.append(_weighted(values, self._weights[o.id]))
         return np.column_stack(columns) if columns else np.empty((0, 0))
+
+
+def _weighted(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``values @ weights`` summed the same way for every row, whatever the array's memory
+    layout or row count (BLAS's order, and so the last bit, depends on both; the engine
+    and PySD lay out their results differently and must give the same predictions)."""
+    used = np.flatnonzero(weights)
+    return (np.ascontiguousarray(values[:, used]) * weights[used]).sum(axis=1)
 
 
 def crossing_times(values: np.ndarray, times: np.ndarray, level: float) -> np.ndarray:

@@ -311,3 +311,21 @@ def test_a_subscripted_variable_is_refused(folder: Path,
         "calibration compares scalar variables only" in text
     scalar = write_observations(folder, ["a,level,total,2,,,,,30,1,,,,,s"])
     assert load_observations(scalar, subscripted)[0].variable == "total"
+
+
+def test_predictions_do_not_depend_on_memory_layout_or_batch_size() -> None:
+    """The engine saves (T, N) blocks, PySD stacks (N, T) rows: a weighted sum must come out
+    bit for bit the same either way, and for one row as for many."""
+    rng = np.random.default_rng(3)
+    times = np.arange(0, 10.01, 0.125)
+    values = rng.lognormal(3, 1, (37, len(times)))
+    observations = [Observation("f", "flow", "v", 1.0, 1.0, time=2.05, end=7.3),
+                    Observation("l", "level", "v", 1.0, 1.0, time=4.4),
+                    Observation("r", "ratio", "v", 1.0, 1.0, time=5, end=6, base_time=1,
+                                base_end=3)]
+    predictor = Predictor(observations, times)
+    rows = predictor.predict({"v": values})
+    blocks = predictor.predict({"v": np.asfortranarray(values)})
+    assert np.array_equal(rows, blocks)
+    for i in (0, 17, 36):
+        assert np.array_equal(predictor.predict({"v": values[i:i + 1]})[0], rows[i])
