@@ -7,6 +7,9 @@ BRIEF_FLAGS ?=
 # Project-local translation cache used by `make briefing`; `make clean` removes it.
 CACHE := .sdkit-cache
 STAMP := $(VENV)/.installed
+# pytest-xdist workers for `make test`: one per CPU, at most 4 (more mostly repeats the
+# session fixtures); PYTEST_WORKERS=0 runs the tests in this process, one after another.
+PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -gt 4 ] && n=4; echo $$n)
 
 # Every public module of sdkit (not the _private ones), for the API reference.
 API_MODULES = $(shell find sdkit -name '*.py' ! -name '_[a-z]*' | \
@@ -24,7 +27,7 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check sdkit tests
 	$(VENV)/bin/mypy
 	$(MAKE) docs
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # Type check (configuration: [tool.mypy] in pyproject.toml; docs/api.md).
 typecheck: $(STAMP)
@@ -41,12 +44,12 @@ docs: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check sdkit tests
 
-briefing: $(STAMP)
+briefing: $(STAMP) calibration
 	SDKIT_CACHE_DIR="$(abspath $(CACHE))" $(VENV)/bin/sdkit run models/empowerment.mdl \
 		-o $(OUT)/baseline.csv --summary $(OUT)/summary.md
 	SDKIT_CACHE_DIR="$(abspath $(CACHE))" $(VENV)/bin/sdkit brief -o $(OUT)/briefing.html \
 		--lang en --lang zh --sensitivity scenarios/sensitivity/talent-investment-morris.toml \
-		$(BRIEF_FLAGS)
+		--calibration $(CALIBRATION_OUT) $(BRIEF_FLAGS)
 	@echo "Briefing written to $(abspath $(OUT))"
 
 clean:
@@ -65,8 +68,23 @@ sensitivity-docs: $(STAMP)
 		--executor processes --no-progress
 	$(VENV)/bin/sdkit sensitivity report $(SENSITIVITY_OUT) --update docs/sensitivity.md
 
+# The calibration of the empowerment model on 2015-2019 with its 2020-2021 hindcast
+# (docs/calibration.md): about five minutes on 2 cores; rerunning resumes or reuses it.
+CALIBRATION_SPEC ?= scenarios/calibration/empowerment-2019.toml
+CALIBRATION_OUT = $(OUT)/calibration/$(basename $(notdir $(CALIBRATION_SPEC)))
+
+.PHONY: calibration calibration-docs
+calibration: $(STAMP)
+	SDKIT_CACHE_DIR="$(abspath $(CACHE))" $(VENV)/bin/sdkit calibrate models/empowerment.mdl \
+		$(CALIBRATION_SPEC) -o $(CALIBRATION_OUT)
+
+calibration-docs: calibration
+	$(VENV)/bin/sdkit calibrate report $(CALIBRATION_OUT) --update docs/calibration.md
+
 .PHONY: bench
-# Ensemble engine vs a PySD loop vs the numba floor (installs the `fast` extra).
+# Ensemble engine vs a PySD loop vs the numba floor (installs the `fast` extra); one
+# calibration on the engine vs PySD (same seed and evaluations), and the full calibration.
 bench: $(STAMP)
 	$(VENV)/bin/python -m pip install -q -e '.[test,fast]'
 	$(VENV)/bin/python benchmarks/bench_engine.py
+	$(VENV)/bin/python benchmarks/bench_calibration.py

@@ -123,8 +123,17 @@ EXTERNAL_MDL = (
 
 @pytest.fixture(scope="session", autouse=True)
 def sdkit_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Point the translation cache at a session temporary folder."""
-    path = tmp_path_factory.mktemp("sdkit-cache")
+    """Point the translation cache at a session temporary folder.
+
+    Under pytest-xdist the workers of one run share one folder (beside their own
+    temporary folders), so a model is translated once per run rather than once per
+    worker; the cache is safe for concurrent builders and readers (:mod:`sdkit.cache`).
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        path = tmp_path_factory.getbasetemp().parent / "sdkit-cache"
+        path.mkdir(mode=0o700, exist_ok=True)
+    else:
+        path = tmp_path_factory.mktemp("sdkit-cache")
     previous = os.environ.get("SDKIT_CACHE_DIR")
     os.environ["SDKIT_CACHE_DIR"] = str(path)
     yield path
@@ -132,6 +141,55 @@ def sdkit_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ.pop("SDKIT_CACHE_DIR", None)
     else:
         os.environ["SDKIT_CACHE_DIR"] = previous
+
+
+#: Test modules that share an expensive session fixture, run as one unit on one xdist
+#: worker (``scenario_results`` runs every shipped scenario: about 20 s).
+SHARED_UNITS = {
+    "tests/test_briefing.py": "scenario-results",
+    "tests/test_browser.py": "scenario-results",
+    "tests/test_runner.py": "scenario-results",
+}
+
+
+def _unit(nodeid: str) -> str:
+    """The unit of work of a test under ``--dist loadfile``: its module, or a shared unit."""
+    module = nodeid.split("::", 1)[0]
+    return SHARED_UNITS.get(module, module)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """``make test`` runs ``pytest -n N --dist loadfile``: each test module is one unit of
+    work, run whole on one worker, so its module- and session-scoped fixtures are built
+    once; the modules of :data:`SHARED_UNITS` share a unit. (xdist's ``loadgroup`` with
+    ``xdist_group`` marks would say the same, but it ignores the marks under pytest 9.2:
+    pytest-xdist issue 1386.)"""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedUnitScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit(nodeid)
+
+    return SharedUnitScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In an xdist worker, put the units (:func:`_unit`) holding a test marked ``slow``
+    first: the scheduler hands units out in this order (``make test`` passes
+    ``--no-loadscope-reorder``), so no long test starts near the end of the run while
+    the other workers sit idle. The order of the tests within a unit is unchanged; a run
+    without xdist keeps the collection order."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    units: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        units.setdefault(_unit(item.nodeid), []).append(item)
+    ordered = sorted(units.values(), key=lambda unit: not any(
+        item.get_closest_marker("slow") for item in unit))
+    items[:] = [item for unit in ordered for item in unit]
 
 
 def skip_or_fail(message: str) -> None:

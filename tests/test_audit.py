@@ -243,6 +243,7 @@ def _suite_files(root: Path) -> list[Path]:
     return sorted(p for p in (root / "tests").rglob("*") if p.suffix.lower() in suffixes)
 
 
+@pytest.mark.slow
 def test_no_suite_model_is_refused_by_the_guard(conformance: Path) -> None:
     """Every model of the SDXorg suite translates without an UnsafeModelError."""
     refused, loaded, other = [], 0, 0

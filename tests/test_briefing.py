@@ -135,6 +135,7 @@ def test_brief_fails_clearly_without_the_sensitivity_package(monkeypatch, tmp_pa
     assert not (tmp_path / "b.html").exists()
 
 
+@pytest.mark.slow
 def test_brief_command_writes_pages_and_embeddable_pieces(monkeypatch, tmp_path: Path,
                                                           empowerment) -> None:
     calls = []

@@ -221,6 +221,7 @@ def _assert_inert(driver, url: str, title: str, shown: str) -> None:
     assert shown in driver.execute_script(ALL_TEXT)
 
 
+@pytest.mark.slow
 def test_script_planted_in_files_never_runs(browser, tmp_path: Path, monkeypatch) -> None:
     model = planted.plant_model(tmp_path / "model")
     scenarios = planted.plant_scenarios(tmp_path / "scenarios", model)

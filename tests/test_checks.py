@@ -196,6 +196,7 @@ def test_cli_check_exit_status(growth_path, tmp_path):
     assert "(lenient)" in lenient.output and "'literal factor'" not in lenient.output
 
 
+@pytest.mark.slow
 def test_empowerment_passes_every_check():
     """Units, balance, dt and the whole extreme battery (about 190 cases, run at
     once by the ensemble engine) on the empowerment model."""

@@ -145,12 +145,14 @@ def workdir() -> Iterator[Path]:
         yield Path(name)
 
 
+@pytest.mark.slow
 @fuzz_settings(400)
 @given(content=model_contents(MDL_SEEDS, MDL_FRAGMENTS))
 def test_fuzz_vensim_files(workdir, content):
     assert_loads_or_refuses(content, ".mdl", workdir)
 
 
+@pytest.mark.slow
 @fuzz_settings(300)
 @given(content=model_contents([XMILE_SEED], XMILE_FRAGMENTS))
 def test_fuzz_xmile_files(workdir, content):
@@ -211,6 +213,7 @@ def scenario_dir(workdir: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 @fuzz_settings(1300)
 @given(text=scenario_texts())
 def test_fuzz_scenario_files(scenario_dir, text):

@@ -35,6 +35,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -457,8 +458,7 @@ class _PlainJobs:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _plain_pysd_jobs(request: pytest.FixtureRequest,
-                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[_PlainJobs | None]:
+def _plain_pysd_jobs(request: pytest.FixtureRequest) -> Iterator[_PlainJobs | None]:
     """Start the plain-PySD verification in the background as soon as this module's
     first test runs (only when a plain-PySD test is selected); the sdkit tests run
     meanwhile, and the plain-PySD tests (last in this file) wait for the results."""
@@ -466,7 +466,10 @@ def _plain_pysd_jobs(request: pytest.FixtureRequest,
                for item in request.session.items):
         yield None
         return
-    root = tmp_path_factory.mktemp("plain-pysd")
+    # A short folder of its own: "mac-name" writes a file whose name spells out the
+    # marker's path, and a deeper folder (pytest's, one level deeper under xdist) makes
+    # that name longer than the 255 bytes a file name may have.
+    root = Path(tempfile.mkdtemp(prefix="plain-pysd-"))
     ids = _ids(corpus.CASES)
     jobs = []
     for worker in range(PLAIN_PYSD_WORKERS):
@@ -478,6 +481,7 @@ def _plain_pysd_jobs(request: pytest.FixtureRequest,
     running = _PlainJobs(jobs)
     yield running
     running.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
