@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from sdkit.cli_sensitivity import _DefaultRun
 from sdkit.examples import help_epilog
 
 __all__ = ["calibrate_group"]
@@ -19,15 +20,6 @@ __all__ = ["calibrate_group"]
 _FILE = click.Path(dir_okay=False, path_type=Path)
 _DIR = click.Path(file_okay=False, path_type=Path)
 _SPEC = "scenarios/calibration/empowerment-2019.toml"
-
-
-class _DefaultRun(click.Group):
-    """A group whose first argument, when not a subcommand, is the MODEL of ``run``."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
-            args = ["run", *args]
-        return super().parse_args(ctx, args)
 
 
 @click.group("calibrate", cls=_DefaultRun, epilog=help_epilog(

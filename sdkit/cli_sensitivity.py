@@ -20,7 +20,8 @@ _DIR = click.Path(file_okay=False, path_type=Path)
 
 
 class _DefaultRun(click.Group):
-    """A group whose first argument, when not a subcommand, is the SPEC of ``run``."""
+    """A group whose first argument, when not a subcommand, starts the arguments of its
+    ``run`` command (``sdkit sensitivity SPEC``, ``sdkit calibrate MODEL SPEC``)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdkit.errors import ScenarioError, UnknownVariableError
-from sdkit.scenarios import _Validator
+from sdkit.scenarios import _SLUG, _Validator
 from sdkit.sensitivity.sampling import DISTRIBUTIONS, Distribution
 
 if TYPE_CHECKING:
@@ -85,6 +85,25 @@ def _given_model(validator: _Validator, text: str) -> Model:
 
 class StudyValidator(_Validator):
     """Checks the parts sensitivity and calibration specs share."""
+
+    def header(self, schema: dict[str, tuple[str, bool]]) -> tuple[dict[str, Any], str,
+                                                                     dict[str, str]]:
+        """Read the file; check its top-level keys against ``schema`` (what each holds,
+        whether it is required), its ``name`` slug and its ``title`` and ``description``.
+
+        Returns the data, the name and the two texts (whitespace folded, ``""`` if absent).
+        """
+        data = self.read()
+        self.keys(data, list(schema), None)
+        for key, (meaning, required) in schema.items():
+            if required and key not in data:
+                raise self.error(key, f"missing required key; it must be {meaning}.")
+        name = self.string(data["name"], "name")
+        if not _SLUG.fullmatch(name):
+            raise self.error("name", f"{name!r} is not {schema['name'][0]}.")
+        texts = {k: " ".join(self.string(data[k], k).split()) if k in data else ""
+                 for k in ("title", "description")}
+        return data, name, texts
 
     def integer(self, value: Any, key: str, low: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < low:

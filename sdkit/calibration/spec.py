@@ -21,7 +21,7 @@ from sdkit.batch import ENGINES
 from sdkit.calibration.observations import Observation, load_observations
 from sdkit.errors import InputFileError, ParameterValueError, ResourceLimitError, ScenarioError
 from sdkit.limits import check_sample_size
-from sdkit.scenarios import _SLUG, _key
+from sdkit.scenarios import _key
 from sdkit.sensitivity.sampling import Distribution
 from sdkit.study_spec import StudyValidator, subscripted_variables
 
@@ -246,16 +246,7 @@ class _CalibrationValidator(StudyValidator):
         return CalibrationSpecError(where + message, path=str(self.path), key=key)
 
     def calibration(self) -> CalibrationSpec:
-        data = self.read()
-        self.keys(data, list(CALIBRATION_SCHEMA), None)
-        for key, (meaning, required) in CALIBRATION_SCHEMA.items():
-            if required and key not in data:
-                raise self.error(key, f"missing required key; it must be {meaning}.")
-        name = self.string(data["name"], "name")
-        if not _SLUG.fullmatch(name):
-            raise self.error("name", f"{name!r} is not {CALIBRATION_SCHEMA['name'][0]}.")
-        texts = {k: " ".join(self.string(data[k], k).split()) if k in data else ""
-                 for k in ("title", "description")}
+        data, name, texts = self.header(CALIBRATION_SCHEMA)
         model, scenario_path, base, settings = self.base(data)
         initial = float(model.initial_time)
         final = float(settings.get("final_time", model.final_time))

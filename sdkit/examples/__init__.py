@@ -113,11 +113,7 @@ def sensitivity_spec(name: str = DEFAULT_SPEC_NAME) -> Path:
     InputFileError
         If there is no such shipped spec.
     """
-    path = scenarios_dir() / "sensitivity" / name
-    if not path.is_file():
-        raise InputFileError(f"No shipped sensitivity spec {name!r} in {path.parent}.",
-                             path=str(path))
-    return path
+    return _shipped_spec("sensitivity", name)
 
 
 def calibration_spec(name: str = CALIBRATION_SPEC_NAME) -> Path:
@@ -128,9 +124,13 @@ def calibration_spec(name: str = CALIBRATION_SPEC_NAME) -> Path:
     InputFileError
         If there is no such shipped spec.
     """
-    path = scenarios_dir() / "calibration" / name
+    return _shipped_spec("calibration", name)
+
+
+def _shipped_spec(kind: str, name: str) -> Path:
+    path = scenarios_dir() / kind / name
     if not path.is_file():
-        raise InputFileError(f"No shipped calibration spec {name!r} in {path.parent}.",
+        raise InputFileError(f"No shipped {kind} spec {name!r} in {path.parent}.",
                              path=str(path))
     return path
 

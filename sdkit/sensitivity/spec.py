@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sdkit.errors import ParameterValueError, ResourceLimitError, ScenarioError
 from sdkit.limits import check_limit, check_run_size, check_sample_size
-from sdkit.scenarios import _SLUG, _key
+from sdkit.scenarios import _key
 from sdkit.sensitivity.sampling import METHODS, Distribution, run_count
 from sdkit.study_spec import StudyValidator
 from sdkit.validation import effective_times
@@ -213,16 +213,7 @@ class _SpecValidator(StudyValidator):
     what = "the sensitivity spec file"
 
     def spec(self) -> SensitivitySpec:
-        data = self.read()
-        self.keys(data, list(SPEC_SCHEMA), None)
-        for key, (meaning, required) in SPEC_SCHEMA.items():
-            if required and key not in data:
-                raise self.error(key, f"missing required key; it must be {meaning}.")
-        name = self.string(data["name"], "name")
-        if not _SLUG.fullmatch(name):
-            raise self.error("name", f"{name!r} is not {SPEC_SCHEMA['name'][0]}.")
-        texts = {k: " ".join(self.string(data[k], k).split()) if k in data else ""
-                 for k in ("title", "description")}
+        data, name, texts = self.header(SPEC_SCHEMA)
         model, scenario_path, base, settings = self.base(data)
         method = self.method(data["method"])
         parameters = self.parameters(data["parameters"], model)
