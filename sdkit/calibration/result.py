@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sdkit.errors import InputFileError
@@ -154,7 +155,7 @@ def load_result(folder: str | os.PathLike[str]) -> CalibrationResult:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return json.loads(frame.to_json(orient="records"))
+    return [_strict(row) for row in frame.to_dict(orient="records")]
 
 
 def _date(value: float) -> str:
@@ -185,13 +186,21 @@ def _num(value: float) -> str:
     return f"{value:,.0f}" if abs(value) < 1e15 else f"{value:.3g}"
 
 
+def _number(value: Any) -> float:
+    """A manifest number, NaN where strict JSON stored ``null``."""
+    return float(value) if isinstance(value, int | float) else float("nan")
+
+
 def _bound(row: Any) -> str:
     side = getattr(row, "at_bound", "")
     return f"; at the {'lower' if side == 'low' else 'upper'} bound" if side else ""
 
 
 def _strict(value: Any) -> Any:
-    """``value`` with every NaN or infinity made ``None`` (strict JSON has neither)."""
+    """``value`` with numpy scalars made Python ones and every NaN or infinity ``None``
+    (strict JSON has neither)."""
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
@@ -207,7 +216,7 @@ def _json(data: Any) -> str:
 
 def _chain_length(diag: dict[str, Any], sampler: dict[str, Any]) -> str:
     kept = (sampler.get("steps") or 0) - (sampler.get("burn") or 0)
-    tau = diag.get("tau_max", float("nan"))
+    tau = _number(diag.get("tau_max"))
     if diag.get("long_enough") or not tau == tau:
         return "."
     return (f"; the kept chain is {kept / tau:.0f} autocorrelation times long, fewer than the "
@@ -226,9 +235,9 @@ def report_markdown(result: CalibrationResult, *, heading: str = "#") -> str:
              f", engine `{m.get('engine')}`: {m.get('evaluations', 0):,} model evaluations; "
              f"{m.get('walkers')} walkers x {m.get('sampler', {}).get('steps')} steps "
              f"(first {m.get('sampler', {}).get('burn')} discarded), acceptance "
-             f"{diag.get('acceptance', float('nan')):.2f}, longest autocorrelation time "
-             f"{diag.get('tau_max', float('nan')):.1f} steps, about "
-             f"{diag.get('effective_samples', float('nan')):,.0f} effective draws"
+             f"{_number(diag.get('acceptance')):.2f}, longest autocorrelation time "
+             f"{_number(diag.get('tau_max')):.1f} steps, about "
+             f"{_number(diag.get('effective_samples')):,.0f} effective draws"
              + _chain_length(diag, m.get("sampler", {})),
              "", f"{heading}# Estimates", "",
              "| parameter | mode | median | 90% interval | prior 90% | identified |",

@@ -115,3 +115,18 @@ def test_a_level_at_the_initial_time_is_fitted(folder: Path) -> None:
     result = run_calibration(write_spec(folder, steps=6, maxiter=2), progress=False)
     row = result.observations.iloc[0]
     assert row["at_mode"] == 10.0 and row["inside"]
+
+
+def test_a_very_short_chain_still_reports_from_its_folder(folder: Path,
+                                                          logistic: sdkit.model.Model) -> None:
+    from sdkit.calibration import load_result
+    from sdkit.calibration.result import report_markdown
+
+    write_observations(folder, noisy_levels(logistic, 4))
+    out = folder / "out"
+    run_calibration(write_spec(folder, steps=3, maxiter=2), output_dir=out, progress=False)
+    manifest = _strict_json(out / "manifest.json")
+    assert manifest["diagnostics"]["tau_max"] is None  # no estimate from three steps
+    text = report_markdown(load_result(out))
+    assert "| growth rate |" in text and "effective draws" in text
+    _strict_json(out / "report.json")
