@@ -8,6 +8,10 @@ sees a half-written file and a failed write (full disk, read-only folder) leaves
 the previous file as it was and no temporary file behind.  Such a failure is an
 :class:`~sdkit.errors.OutputWriteError` naming the file and the reason.
 
+A study folder (a sensitivity study, a calibration) records what it holds in
+``manifest.json``: :func:`previous_manifest` reads it before a run reuses the
+folder, :func:`finished_manifest` before its results are loaded.
+
 A scenario-results folder holds ``results.parquet`` (the tidy long table of
 :class:`sdkit.runner.ScenarioResults`) and ``transitions.csv`` (one row per
 scenario and stage; an empty ``time`` means never reached).
@@ -15,11 +19,13 @@ scenario and stage; an empty ``time`` means never reached).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import stat
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -197,3 +203,56 @@ def _read(path: Path, reader: Callable[[Path], pd.DataFrame], columns: list[str]
         raise InputFileError(f"{path}: missing columns {missing}; expected {columns}.",
                              path=str(path), key=missing[0])
     return table
+
+
+#: The file a study folder records itself in.
+MANIFEST = "manifest.json"
+
+
+def previous_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest a study folder already holds; None when there is none to go by
+    (no file, unreadable, not a JSON object)."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return old if isinstance(old, dict) else None
+
+
+def finished_manifest(folder: str | os.PathLike[str], *, what: str, command: str
+                      ) -> dict[str, Any]:
+    """The manifest of a finished study folder.
+
+    ``what`` names the study (``"study"``, ``"calibration"``) and ``command`` is
+    the command that makes or resumes it, with ``{spec}``, ``{model}`` and
+    ``{out}`` filled in from the manifest (``SPEC``, ``MODEL`` when unknown).
+
+    Raises
+    ------
+    InputFileError
+        If the manifest is missing, unreadable, not a JSON object, or the study
+        did not finish.
+    """
+    out = Path(folder)
+    path = out / MANIFEST
+
+    def run(manifest: dict[str, Any]) -> str:
+        return command.format(spec=manifest.get("spec", "SPEC"),
+                              model=manifest.get("model", "MODEL"), out=out)
+
+    if not path.is_file():
+        raise InputFileError(f"{path} does not exist; run `{run({})}`.", path=str(path))
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise InputFileError(f"Cannot read {path}: {err}", path=str(path)) from err
+    if not isinstance(manifest, dict):
+        raise InputFileError(f"{path} is not a {what} manifest (a JSON object).",
+                             path=str(path))
+    if not manifest.get("complete"):
+        raise InputFileError(f"The {what} in {out} did not finish; run `{run(manifest)}` to "
+                             "resume it.", path=str(path), key="complete")
+    return manifest

@@ -29,12 +29,11 @@ import numpy as np
 import pandas as pd
 
 from sdkit.errors import InputFileError
-from sdkit.store import atomic_write, write_text_atomic
+from sdkit.store import MANIFEST, atomic_write, finished_manifest, write_text_atomic
 
 __all__ = ["CalibrationResult", "save_result", "load_result", "write_manifest",
            "report_markdown", "report_data", "MANIFEST"]
 
-MANIFEST = "manifest.json"
 _TABLES = ("estimates", "correlations", "observations", "bands", "posterior", "draws")
 #: Columns each table must have (the reports and the briefing read them).
 _REQUIRED = {
@@ -125,17 +124,8 @@ def load_result(folder: str | os.PathLike[str]) -> CalibrationResult:
     """
     out = Path(folder)
     path = out / MANIFEST
-    if not path.is_file():
-        raise InputFileError(f"{path} does not exist; run `sdkit calibrate MODEL SPEC -o {out}`.",
-                             path=str(path))
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise InputFileError(f"Cannot read {path}: {err}", path=str(path)) from err
-    if not isinstance(manifest, dict) or not manifest.get("complete"):
-        raise InputFileError(f"The calibration in {out} did not finish; run it again with "
-                             f"the same spec and -o {out} to resume it.", path=str(path),
-                             key="complete")
+    manifest = finished_manifest(out, what="calibration",
+                                 command="sdkit calibrate {model} {spec} -o {out}")
     try:
         tables = {name: pd.read_parquet(out / f"{name}.parquet") for name in _TABLES}
     except (OSError, ValueError) as err:

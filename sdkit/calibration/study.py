@@ -11,7 +11,6 @@ result): the posterior mode (``optimum.npz``), then the sampler's chain every
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import os
@@ -35,10 +34,11 @@ from sdkit.calibration.fit import (
     sample_chunk,
     start_walkers,
 )
-from sdkit.calibration.result import MANIFEST, CalibrationResult, save_result, write_manifest
+from sdkit.calibration.result import CalibrationResult, save_result, write_manifest
 from sdkit.calibration.spec import CalibrationSpec, load_calibration_spec
 from sdkit.errors import InputFileError, SimulationError
 from sdkit.sensitivity.sampling import ppf
+from sdkit.store import previous_manifest
 
 __all__ = ["run_calibration", "training_mask", "calibration_horizon"]
 
@@ -75,14 +75,8 @@ def _fingerprint(spec: CalibrationSpec, train: list[bool]) -> str:
 
 def _check_folder(folder: Path, fingerprint: str) -> None:
     """Refuse to overwrite a finished calibration of another spec; note a stale one."""
-    path = folder / MANIFEST
-    if not path.is_file():
-        return
-    try:
-        old = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
-    if not isinstance(old, dict) or old.get("fingerprint") == fingerprint:
+    old = previous_manifest(folder)
+    if old is None or old.get("fingerprint") == fingerprint:
         return
     if old.get("complete"):
         raise InputFileError(

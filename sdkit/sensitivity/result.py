@@ -32,12 +32,11 @@ import pandas as pd
 
 from sdkit.errors import InputFileError
 from sdkit.sensitivity.analyze import BAND_COLUMNS, INDEX_COLUMNS
-from sdkit.store import atomic_write, write_text_atomic
+from sdkit.store import MANIFEST, atomic_write, finished_manifest, write_text_atomic
 
 __all__ = ["SensitivityResult", "save_result", "load_result", "findings_markdown",
            "summary_markdown", "importance", "MEASURES"]
 
-MANIFEST = "manifest.json"
 #: The index that ranks parameters for each method, and how it is labelled.
 MEASURES = {"sobol": ("ST", "total Sobol index ST"), "morris": ("mu_star", "Morris mu*"),
             "oat": ("delta", "one-at-a-time change"), "montecarlo": ("rho", "rank correlation"),
@@ -128,20 +127,7 @@ def load_result(folder: str | os.PathLike[str]) -> SensitivityResult:
         If the folder lacks a file or the study did not finish.
     """
     out = Path(folder)
-    path = out / MANIFEST
-    if not path.is_file():
-        raise InputFileError(f"{path} does not exist; run `sdkit sensitivity SPEC -o {out}`.",
-                             path=str(path))
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise InputFileError(f"Cannot read {path}: {err}", path=str(path)) from err
-    if not isinstance(manifest, dict):
-        raise InputFileError(f"{path} is not a study manifest (a JSON object).", path=str(path))
-    if not manifest.get("complete"):
-        raise InputFileError(f"The study in {out} did not finish; run `sdkit sensitivity "
-                             f"{manifest.get('spec', 'SPEC')} -o {out}` to resume it.",
-                             path=str(path), key="complete")
+    manifest = finished_manifest(out, what="study", command="sdkit sensitivity {spec} -o {out}")
     try:
         indices = pd.read_csv(out / "indices.csv")
         bands = pd.read_parquet(out / "bands.parquet")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import asdict
@@ -14,9 +13,10 @@ from sdkit.sensitivity import analyze
 from sdkit.sensitivity.evaluate import make_evaluator
 from sdkit.sensitivity.execute import make_executor, run_chunks
 from sdkit.sensitivity.metrics import split_bands
-from sdkit.sensitivity.result import MANIFEST, SensitivityResult, save_result, write_manifest
+from sdkit.sensitivity.result import SensitivityResult, save_result, write_manifest
 from sdkit.sensitivity.sampling import make_sample
 from sdkit.sensitivity.spec import SensitivitySpec, base_values, load_spec
+from sdkit.store import previous_manifest
 
 __all__ = ["run_sensitivity", "build_sample"]
 
@@ -116,12 +116,8 @@ def run_sensitivity(spec_or_path: SensitivitySpec | str | os.PathLike[str], *,
 
 def _check_folder(folder: Path, manifest: dict) -> None:
     """Log whether ``folder`` holds the same study (resume) or another (recompute)."""
-    path = folder / MANIFEST
-    if not path.is_file():
-        return
-    try:
-        old = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    old = previous_manifest(folder)
+    if old is None:
         return
     if old.get("fingerprint") != manifest["fingerprint"]:
         log.warning("%s holds a different study (%s); its chunks are reused only where the "
