@@ -22,6 +22,7 @@ from bokeh.layouts import gridplot
 from bokeh.models import (
     BoxAnnotation,
     ColumnDataSource,
+    GlyphRenderer,
     HoverTool,
     Label,
     LabelSet,
@@ -38,7 +39,7 @@ from sdkit.i18n import no_math, text, variable_label
 from sdkit.names import close_matches
 
 __all__ = ["colors", "stage_spans", "scenario_comparison", "stage_timeline", "evidence_fit",
-           "loop_dominance", "TOOLS"]
+           "loop_dominance", "percentile_fan", "TOOLS"]
 
 #: Tools of every figure (hover tools are added per chart).
 TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
@@ -345,3 +346,20 @@ def whiskers(fig: figure, source: ColumnDataSource, base: str, lower: str, upper
                       line_color="#333333")
     fig.add_layout(whisker)
     return whisker
+
+
+def percentile_fan(fig: figure, source: ColumnDataSource,
+                   columns: tuple[str, str, str, str, str], *, color: str,
+                   labels: tuple[str, str, str]) -> GlyphRenderer:
+    """Draw a fan on ``fig``: the outer and inner ranges shaded, the median as a line.
+
+    ``columns`` name the 5%, 25%, 50%, 75% and 95% columns of ``source`` (and
+    ``time``); ``labels`` are the legend entries of the outer range, the inner
+    range and the median. Returns the median's renderer (for hover tools).
+    """
+    low, q25, median, q75, high = columns
+    outer, inner, middle = labels
+    fig.varea("time", low, high, source=source, color=color, alpha=0.18, legend_label=outer)
+    fig.varea("time", q25, q75, source=source, color=color, alpha=0.35, legend_label=inner)
+    return fig.line("time", median, source=source, color=color, line_width=2,
+                    legend_label=middle)

@@ -21,7 +21,7 @@ from bokeh.plotting import figure
 
 from sdkit.calibration_text import CalibrationLike, observation_title, value_text
 from sdkit.i18n import no_math, text, variable_label
-from sdkit.plots import TOOLS, _check_columns
+from sdkit.plots import TOOLS, _check_columns, percentile_fan
 
 __all__ = ["OBSERVATION_COLUMNS", "BAND_COLUMNS", "ROLE_STYLE", "fit_chart", "band_chart",
            "band_variables", "calibration_charts", "range_position", "observed_interval"]
@@ -223,12 +223,9 @@ def band_chart(bands: pd.DataFrame, observations: pd.DataFrame, variable: str, *
     fig = figure(width=width, height=height, tools=TOOLS,
                  title=no_math(text("chart.calibration_band", lang, variable=label)),
                  x_axis_label=text("axis.year", lang))
-    fig.varea("time", "q05", "q95", source=source, color=_BAND, alpha=0.18,
-              legend_label=text("legend.range90", lang))
-    fig.varea("time", "q25", "q75", source=source, color=_BAND, alpha=0.35,
-              legend_label=text("legend.range50", lang))
-    median = fig.line("time", "q50", source=source, color=_BAND, line_width=2,
-                      legend_label=text("legend.median", lang))
+    median = percentile_fan(fig, source, ("q05", "q25", "q50", "q75", "q95"), color=_BAND,
+                            labels=(text("legend.range90", lang), text("legend.range50", lang),
+                                    text("legend.median", lang)))
     mine = observations[(observations["variable"] == variable)
                         & observations["kind"].isin(["level", "flow", "event"])]
     dots = _draw_observations(fig, mine, lang)

@@ -19,7 +19,7 @@ from bokeh.transform import dodge
 from sdkit.errors import ParameterValueError, UnknownVariableError
 from sdkit.i18n import no_math, output_label, text, variable_label
 from sdkit.names import close_matches
-from sdkit.plots import TOOLS, _check_columns, whiskers
+from sdkit.plots import TOOLS, _check_columns, percentile_fan, whiskers
 
 __all__ = ["BAND_COLUMNS", "INDEX_COLUMNS", "fan_chart", "index_bars", "tornado_chart"]
 
@@ -70,12 +70,9 @@ def fan_chart(
     fig = figure(width=width, height=height, tools=TOOLS,
                  title=no_math(text("chart.fan", lang, variable=label)),
                  x_axis_label=text("axis.year", lang))
-    fig.varea("time", "p5", "p95", source=source, color=_FAN, alpha=0.18,
-              legend_label=text("legend.p5_p95", lang))
-    fig.varea("time", "p25", "p75", source=source, color=_FAN, alpha=0.35,
-              legend_label=text("legend.p25_p75", lang))
-    median = fig.line("time", "p50", source=source, color=_FAN, line_width=2,
-                      legend_label=text("legend.median", lang))
+    median = percentile_fan(fig, source, ("p5", "p25", "p50", "p75", "p95"), color=_FAN,
+                            labels=(text("legend.p5_p95", lang), text("legend.p25_p75", lang),
+                                    text("legend.median", lang)))
     if baseline is not None:
         fig.line(baseline.index.to_numpy(float), baseline.to_numpy(float), color="#333333",
                  line_dash="dashed", legend_label=text("legend.baseline", lang))
