@@ -3,8 +3,10 @@
 A model card is a TOML file beside the model with the same stem
 (``models/empowerment.toml`` for ``models/empowerment.mdl``). It names the
 model's stages and how their transitions are detected, maps rows of a
-reference-modes table to model variables, and lists the named feedback loops as
-cycles of variables. Everything in it is data: nothing is executed.
+reference-modes table to model variables, lists the named feedback loops as
+cycles of variables, and may name an output and the channels (groups of
+variables) its growth is decomposed into (:mod:`sdkit.channels`). Everything in
+it is data: nothing is executed.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from sdkit.errors import InputFileError
 from sdkit.limits import read_toml
 from sdkit.stages import Stage, TransitionRule
 
-__all__ = ["LoopSpec", "ModelCard", "load_card", "card_path"]
+__all__ = ["ChannelSpec", "LoopSpec", "ModelCard", "load_card", "card_path"]
 
-_TOP_KEYS = {"model", "stages", "transitions", "evidence", "loops"}
+_TOP_KEYS = {"model", "stages", "transitions", "evidence", "loops", "channels"}
 _POLARITIES = ("reinforcing", "balancing")
 
 
@@ -52,6 +54,25 @@ class LoopSpec:
 
 
 @dataclass(frozen=True)
+class ChannelSpec:
+    """The ``[channels]`` section: an output and the channels of its growth.
+
+    Attributes
+    ----------
+    output : str
+        The variable whose growth is decomposed.
+    log : bool
+        Decompose the growth of ``ln(output)`` (default) rather than of the output.
+    groups : dict of str to tuple of str
+        Channel name -> the model variables that make up the channel, in card order.
+    """
+
+    output: str
+    log: bool = True
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ModelCard:
     """Parsed model card.
 
@@ -72,6 +93,8 @@ class ModelCard:
         The model's reference-modes table (evidence with sources), from the key
         ``evidence.reference`` (a CSV path relative to the card); ``None`` when
         the card names none.
+    channels : ChannelSpec or None
+        The optional ``[channels]`` section; ``None`` when the card has none.
     """
 
     path: Path
@@ -83,6 +106,7 @@ class ModelCard:
     evidence_transitions: dict[str, int] = field(default_factory=dict)
     loops: tuple[LoopSpec, ...] = ()
     reference: Path | None = None
+    channels: ChannelSpec | None = None
 
     def variables(self) -> set[str]:
         """Every model variable the card refers to."""
@@ -90,6 +114,10 @@ class ModelCard:
         names |= set(self.evidence_levels.values())
         for loop in self.loops:
             names |= set(loop.cycle)
+        if self.channels is not None:
+            names.add(self.channels.output)
+            for members in self.channels.groups.values():
+                names |= set(members)
         return names
 
 
@@ -186,6 +214,7 @@ def load_card(path: str | Path) -> ModelCard:
         ev_transitions,
         tuple(loops),
         reference,
+        _channels(reader, data),
     )
 
 
@@ -200,6 +229,31 @@ def _reference(reader: _Reader, evidence: dict[str, Any], path: Path) -> Path | 
             f"{path}: evidence.reference must be a .csv file inside the card's folder, "
             f"got {name!r}.", path=str(path), key="evidence.reference")
     return path.parent / relative
+
+
+def _channels(reader: _Reader, data: dict[str, Any]) -> ChannelSpec | None:
+    """The optional ``[channels]`` section: ``output``, ``log``, ``[channels.groups]``."""
+    if "channels" not in data:
+        return None
+    section = data["channels"]
+    reader.keys(section, {"output", "log", "groups"}, "channels")
+    log = section.get("log", True)
+    if not isinstance(log, bool):
+        raise InputFileError(f"{reader.path}: channels.log must be true or false, got {log!r}.",
+                             path=str(reader.path), key="channels.log")
+    groups = reader.get(section, "groups", dict, "channels")
+    if not groups:
+        raise InputFileError(f"{reader.path}: channels.groups must name at least one channel.",
+                             path=str(reader.path), key="channels.groups")
+    members: dict[str, tuple[str, ...]] = {}
+    for name, value in groups.items():
+        where = f"channels.groups.{name}"
+        items = reader.typed(value, list, where)
+        if not items:
+            raise InputFileError(f"{reader.path}: {where} must list at least one variable.",
+                                 path=str(reader.path), key=where)
+        members[str(name)] = tuple(reader.typed(v, str, where) for v in items)
+    return ChannelSpec(reader.get(section, "output", str, "channels"), log, members)
 
 
 def _dominant_in(reader: _Reader, value: Any, stages: tuple[Stage, ...], where: str

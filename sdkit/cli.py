@@ -348,6 +348,12 @@ main.add_command(loops_command)
 from sdkit.cli_export import export_command  # noqa: E402
 
 main.add_command(export_command)
+from sdkit.cli_channels import channels_command  # noqa: E402
+
+main.add_command(channels_command)
+from sdkit.cli_gates import gates_command  # noqa: E402
+
+main.add_command(gates_command)
 
 if __name__ == "__main__":
     main()
