@@ -88,6 +88,12 @@ class ModelCard:
         Reference metric -> model variable.
     evidence_transitions : dict of str to int
         Reference metric -> stage number entered by the transition.
+    evidence_flows : dict of str to str
+        Reference metric of kind ``flow`` (a total over a period) -> model variable
+        (the flow whose integral answers it).
+    hindcast_after : float or None
+        Key ``evidence.hindcast_after``: rows whose period ends after this time are a
+        hindcast (the model was fitted on earlier data): reported, never failing.
     loops : tuple of LoopSpec
     reference : Path or None
         The model's reference-modes table (evidence with sources), from the key
@@ -104,14 +110,16 @@ class ModelCard:
     transitions: tuple[TransitionRule, ...] = ()
     evidence_levels: dict[str, str] = field(default_factory=dict)
     evidence_transitions: dict[str, int] = field(default_factory=dict)
+    evidence_flows: dict[str, str] = field(default_factory=dict)
     loops: tuple[LoopSpec, ...] = ()
     reference: Path | None = None
     channels: ChannelSpec | None = None
+    hindcast_after: float | None = None
 
     def variables(self) -> set[str]:
         """Every model variable the card refers to."""
         names = {rule.variable for rule in self.transitions}
-        names |= set(self.evidence_levels.values())
+        names |= set(self.evidence_levels.values()) | set(self.evidence_flows.values())
         for loop in self.loops:
             names |= set(loop.cycle)
         if self.channels is not None:
@@ -171,11 +179,19 @@ def load_card(path: str | Path) -> ModelCard:
         for i, t in enumerate(reader.table_list(data, "transitions"))
     )
     evidence = data.get("evidence", {})
-    reader.keys(evidence, {"levels", "transitions", "reference"}, "evidence")
+    reader.keys(evidence, {"levels", "transitions", "flows", "reference", "hindcast_after"},
+                "evidence")
+    hindcast_after = (float(reader.typed(evidence["hindcast_after"], (int, float),
+                                         "evidence.hindcast_after"))
+                      if "hindcast_after" in evidence else None)
     reference = _reference(reader, evidence, path)
     levels = {
         str(k): reader.typed(v, str, f"evidence.levels.{k}")
         for k, v in evidence.get("levels", {}).items()
+    }
+    flows = {
+        str(k): reader.typed(v, str, f"evidence.flows.{k}")
+        for k, v in evidence.get("flows", {}).items()
     }
     ev_transitions = {
         str(k): reader.typed(v, int, f"evidence.transitions.{k}")
@@ -212,9 +228,11 @@ def load_card(path: str | Path) -> ModelCard:
         transitions,
         levels,
         ev_transitions,
+        flows,
         tuple(loops),
         reference,
         _channels(reader, data),
+        hindcast_after=hindcast_after,
     )
 
 

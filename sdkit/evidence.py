@@ -3,8 +3,10 @@
 A reference-modes table (CSV) has one row per piece of evidence with the columns
 ``kind, metric, time, value, low, high, unit, source``. Rows of kind
 ``transition`` give the time a stage transition happened; rows of kind ``level``
-give the value a variable had at a time; both carry a tolerance band
-``[low, high]``. Other kinds (``input``, ``pool``, ``rate``) document model inputs
+give the value a variable had at a time; rows of kind ``flow`` give a total over the
+year that starts at ``time`` (a calendar year's revenue, spending or volume), compared
+with the integral of the model's flow over that year (like with like); all carry a
+tolerance band ``[low, high]``. Other kinds (``input``, ``pool``, ``rate``) document model inputs
 and are not checked.
 
 :func:`compare_with_reference` puts a run next to each checked row, using a
@@ -26,7 +28,10 @@ from sdkit.stages import detect_stages
 __all__ = ["CHECKED_KINDS", "load_reference_modes", "compare_with_reference", "reference_for"]
 
 #: Row kinds that a baseline must reproduce.
-CHECKED_KINDS = ("transition", "level")
+CHECKED_KINDS = ("transition", "level", "flow")
+#: Card mapping that answers each checked kind.
+_MAPPINGS = {"transition": "evidence_transitions", "level": "evidence_levels",
+             "flow": "evidence_flows"}
 _COLUMNS = ["kind", "metric", "time", "value", "low", "high", "unit", "source"]
 
 
@@ -115,9 +120,13 @@ def compare_with_reference(
     Returns
     -------
     pandas.DataFrame
-        Columns ``kind, metric, time, low, high, unit, variable, model, within``;
-        ``model`` is the transition time (NaN if never reached) or the variable's
-        value at ``time`` (linear interpolation between saved points).
+        Columns ``kind, metric, time, low, high, unit, variable, model, within, role``;
+        ``role`` is ``hindcast`` for a row whose period ends after the card's
+        ``evidence.hindcast_after`` (the model was fitted on earlier data), else ``fit``;
+        ``model`` is the transition time (NaN if never reached), the variable's
+        value at ``time`` (linear interpolation between saved points), or for a
+        ``flow`` row the variable's integral over ``[time, time + 1)`` (trapezoids
+        over the saved points, the ends interpolated).
 
     Raises
     ------
@@ -131,7 +140,7 @@ def compare_with_reference(
     rows = []
     for _, row in reference[reference["kind"].isin(CHECKED_KINDS)].iterrows():
         metric = row["metric"]
-        mapping = card.evidence_transitions if row["kind"] == "transition" else card.evidence_levels
+        mapping = getattr(card, _MAPPINGS[row["kind"]])
         if metric not in mapping:
             raise InputFileError(
                 f"{card.path}: no evidence entry for {row['kind']} metric {metric!r}; "
@@ -144,10 +153,15 @@ def compare_with_reference(
             value = stages.time_of(stage) if stages is not None else None
             variable = f"transition into stage {stage}"
             model = np.nan if value is None else value
+        elif row["kind"] == "flow":
+            variable = mapping[metric]
+            model = integral_over(results, variable, row["time"], row["time"] + 1.0)
         else:
-            variable = card.evidence_levels[metric]
+            variable = mapping[metric]
             model = value_at(results, variable, row["time"])
         within = bool(row["low"] <= model <= row["high"]) if np.isfinite(model) else False
+        hindcast = (card.hindcast_after is not None
+                    and _last_time(results, row) > card.hindcast_after + 1e-9)
         rows.append(
             {
                 "kind": row["kind"],
@@ -159,12 +173,38 @@ def compare_with_reference(
                 "variable": variable,
                 "model": float(model),
                 "within": within,
+                "role": "hindcast" if hindcast else "fit",
             }
         )
     return pd.DataFrame(
         rows,
-        columns=["kind", "metric", "time", "low", "high", "unit", "variable", "model", "within"],
+        columns=["kind", "metric", "time", "low", "high", "unit", "variable", "model", "within",
+                 "role"],
     )
+
+
+def _last_time(results: pd.DataFrame, row: pd.Series) -> float:
+    """The last saved time a row depends on (a flow's year is half-open)."""
+    if row["kind"] != "flow":
+        return float(row["time"])
+    times = results.index.to_numpy(dtype=float)
+    end = float(row["time"]) + 1.0
+    before = times[times < end - 1e-9]
+    return float(before[-1]) if len(before) else end
+
+
+def integral_over(results: pd.DataFrame, variable: str, start: float, end: float) -> float:
+    """Integral of a saved flow over ``[start, end]`` (trapezoids, ends interpolated).
+
+    NaN when the period is not inside the run.
+    """
+    times = results.index.to_numpy(dtype=float)
+    if start < times[0] or end > times[-1]:
+        return float("nan")
+    inside = times[(times > start) & (times < end)]
+    grid = np.concatenate([[start], inside, [end]])
+    values = np.array([value_at(results, variable, t) for t in grid])
+    return float(np.trapezoid(values, grid))
 
 
 def value_at(results: pd.DataFrame, variable: str, time: float) -> float:

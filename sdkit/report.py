@@ -219,20 +219,31 @@ def render_table(rows: list[list[str]], header: list[str], *, markdown: bool = F
     return "\n".join([aligned(header), *(aligned(r) for r in rows)])
 
 
+def _check(row: pd.Series) -> str:
+    check = "ok" if row["within"] else "OUTSIDE"
+    return f"{check} (hindcast)" if row.get("role") == "hindcast" else check
+
+
 def evidence_table(comparison: pd.DataFrame, *, markdown: bool = False) -> str:
     """Render :func:`sdkit.evidence.compare_with_reference` output, one row per reference row.
 
     Never-reached transitions show as ``never``; rows outside their band are
-    marked ``OUTSIDE``.
+    marked ``OUTSIDE``; hindcast rows (``role`` column) say so in the check column
+    and are counted apart in the summary.
     """
     header = ["kind", "metric", "time", "low", "high", "model", "unit", "check"]
     rows = [
         [row["kind"], row["metric"], format_number(row["time"]), format_number(row["low"]),
          format_number(row["high"]),
          "never" if math.isnan(row["model"]) else format_number(row["model"]),
-         str(row["unit"]), "ok" if row["within"] else "OUTSIDE"]
+         str(row["unit"]), _check(row)]
         for _, row in comparison.iterrows()
     ]
     outside = int((~comparison["within"].astype(bool)).sum())
     summary = f"{len(rows) - outside} of {len(rows)} reference rows within their band."
+    if "role" in comparison and (comparison["role"] == "hindcast").any():
+        late = comparison[comparison["role"] == "hindcast"]
+        fit = comparison[comparison["role"] != "hindcast"]
+        summary += (f" Fitted period: {int(fit['within'].sum())} of {len(fit)}; hindcast: "
+                    f"{int(late['within'].sum())} of {len(late)}.")
     return render_table(rows, header, markdown=markdown, left=2) + "\n\n" + summary

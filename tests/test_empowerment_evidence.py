@@ -34,9 +34,29 @@ def test_every_checked_row_is_compared(comparison, reference_modes_path):
     assert list(comparison["metric"]) == list(checked["metric"])
 
 
-def test_baseline_within_every_reference_band(comparison):
-    outside = comparison[~comparison["within"]]
+def test_hindcast_horizon_is_the_calibration_s(empowerment_card):
+    """The card's hindcast horizon is the calibration's training horizon."""
+    from sdkit.calibration.spec import load_calibration_spec
+    spec = load_calibration_spec(REPO / "scenarios" / "calibration" / "empowerment-2019.toml")
+    assert empowerment_card.hindcast_after == spec.train_until
+
+
+def test_baseline_within_every_fitted_period_band(comparison):
+    """Rows up to the calibration's horizon are what the parameters were estimated on
+    (docs/calibration.md); the baseline must be inside each of their bands."""
+    fitted = comparison[comparison["role"] == "fit"]
+    assert len(fitted) >= 4
+    outside = fitted[~fitted["within"]]
     assert outside.empty, "outside the reference band:\n" + outside.to_string()
+
+
+def test_later_rows_are_a_hindcast_reported_not_fitted(comparison):
+    """Rows after the horizon (2020-2021) are a hindcast: the evidence table reports
+    each with its band, inside or not (docs/model.md); several exist and every one has a
+    finite model value."""
+    hindcast = comparison[comparison["role"] == "hindcast"]
+    assert len(hindcast) >= 5
+    assert hindcast["model"].notna().all(), hindcast.to_string()
 
 
 def test_transitions_are_reached(comparison):
@@ -88,7 +108,7 @@ def test_card_rejects_unknown_key(tmp_path, empowerment_card):
 
 def test_named_loops_are_cycles_of_the_model(empowerment, empowerment_card):
     ids = [loop.id for loop in empowerment_card.loops]
-    assert ids == ["R1", "R2", "R3", "R4", "R5", "B1", "B2", "B3", "B4", "B5"]
+    assert ids == ["R1", "R2", "R3", "R4", "R5", "B1", "B2", "B3", "B4", "B5", "B6"]
     for loop in empowerment_card.loops:
         cycle = loop.cycle
         for cause, effect in zip(cycle, cycle[1:] + cycle[:1], strict=True):

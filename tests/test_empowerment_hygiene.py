@@ -14,10 +14,10 @@ ZERO_BUDGETS = {
     "technology budget share": 0,
     "talent budget share": 0,
 }
-TEN_X_BUDGETS = {
+TEN_X_BUDGETS = {  # ten times the founding capital and the first round
     "initial angel resources": 20000,
     "first equity round": 10000,
-    "second equity round": 20200,
+    "second equity round": 10000,  # the top of its documented range (five times 2,020)
     "technology budget share": 0.6,
     "talent budget share": 0.6,
 }
