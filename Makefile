@@ -88,3 +88,13 @@ bench: $(STAMP)
 	$(VENV)/bin/python -m pip install -q -e '.[test,fast]'
 	$(VENV)/bin/python benchmarks/bench_engine.py
 	$(VENV)/bin/python benchmarks/bench_calibration.py
+
+# docs/scenarios.md: the transition table (every scenario run with PySD, about a minute on
+# 2 cores) and the Monte Carlo bands over the unsourced assumptions (one table of the
+# vectorised engine, scenarios/bands/assumptions.toml: a few seconds).
+.PHONY: scenarios-docs
+scenarios-docs: $(STAMP)
+	$(VENV)/bin/sdkit scenarios run scenarios -o $(OUT)/scenarios
+	$(VENV)/bin/sdkit scenarios table $(OUT)/scenarios --update docs/scenarios.md
+	$(VENV)/bin/sdkit scenarios bands scenarios -o $(OUT)/scenario-bands \
+		--update docs/scenarios.md

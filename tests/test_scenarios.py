@@ -14,9 +14,13 @@ from sdkit.inputs import FORMS, TimeInput, time_grid
 from sdkit.scenarios import load_scenario, load_scenarios, scenario_files
 
 REQUIRED = {
-    "baseline", "talent-light", "technology-light", "talent-first", "small-platform",
-    "early-ecologization", "no-2020-push", "employee-share-scheme",
+    "baseline", "talent-light", "technology-light", "talent-first", "talent-push-stage-2",
+    "talent-cut-stage-2", "no-embedded-representatives", "no-expert-confirmation",
+    "never-ecologize", "early-ecologization", "competitor-entry", "steel-downturn-2022",
+    "no-2020-push", "high-uncertainty-agrifood", "no-employee-share-scheme",
 }
+#: The budget shares a reallocation moves between; their sum stays the same.
+SHARES = ("technology budget share", "talent budget share", "operations budget share")
 
 VALID = """\
 name = "probe"
@@ -60,55 +64,70 @@ def write(folder: Path, text: str, name: str = "probe.toml") -> Path:
 
 def test_shipped_scenarios_cover_the_required_set(shipped_scenarios):
     names = [s.name for s in shipped_scenarios]
-    assert len(names) >= 9 and REQUIRED <= set(names)
-    assert any(n.startswith("high-uncertainty") for n in names)
+    assert REQUIRED <= set(names)
     assert [s.path.stem for s in shipped_scenarios] == names
     for scenario in shipped_scenarios:
         for text in (scenario.title, scenario.description):
             assert set(text) == {"en", "zh"}
             assert re.search(r"[\u4e00-\u9fff]", text["zh"]), scenario.name
+        # every description opens with the question the scenario answers
+        assert scenario.description["en"].startswith("Question: "), scenario.name
+        assert scenario.description["zh"].startswith("问题："), scenario.name
         assert len(scenario.description["en"]) > 200, scenario.name
         assert scenario.model_path.resolve() == EMPOWERMENT_MDL.resolve()
+        # the bands run every scenario with the engine: constants only, one run setting
+        assert not scenario.inputs and not scenario.run_settings, scenario.name
 
 
 def test_shipped_scenarios_change_what_their_names_say(shipped_scenarios, baseline):
-    by = {s.name: s for s in shipped_scenarios}
+    by = {s.name: s.constants for s in shipped_scenarios}
 
     def base(name: str) -> float:
         return float(baseline[name].iloc[0])
 
-    assert not by["baseline"].constants and not by["baseline"].inputs
+    assert not by["baseline"]
     talent, tech = "talent budget share", "technology budget share"
-    assert by["talent-light"].constants[talent] <= 0.5 * base(talent)
-    assert by["technology-light"].constants[tech] <= 0.5 * base(tech)
-    assert by["talent-first"].constants[talent] > base(talent)
-    assert by["talent-first"].constants[tech] < base(tech)
-    small = by["small-platform"].constants
-    for name in ("initial angel resources", "first equity round", "second equity round"):
-        assert small[name] == 0
-    for name in ("initial mills on platform", "initial buyers on platform",
-                 "initial platform technology"):
-        assert small[name] <= 0.1 * base(name)
-    assert by["early-ecologization"].constants == {
-        "early ecologization switch": 1, "early ecologization time": 2016}
-    assert by["no-2020-push"].constants == {"environmental push switch": 0}
-    step = by["employee-share-scheme"].inputs["attrition rate"]
-    assert step.form == "step" and step.settings["before"] == 0.10
-    assert step.settings["after"] == 0.04 and 2017 <= step.settings["time"] <= 2018
-    uncertain = next(s for s in shipped_scenarios if s.name.startswith("high-uncertainty"))
-    for stage in ("platformization", "intelligentization", "ecologization"):
-        name = f"{stage} uncertainty"
-        assert uncertain.constants[name] > base(name)
+    # reallocations: two thirds of one share moved to the other, the total kept
+    for light, other in (("talent-light", tech), ("technology-light", talent)):
+        cut = talent if other == tech else tech
+        assert by[light][cut] <= base(cut) / 2 and by[light][other] > base(other)
+        total = sum(by[light].get(n, base(n)) for n in SHARES)
+        assert total == pytest.approx(sum(base(n) for n in SHARES)), light
+    # the timing question: the same push, in stage 1 and in stage 2 of the baseline
+    first, second = by["talent-first"], by["talent-push-stage-2"]
+    for key in ("talent push size", "talent push duration"):
+        assert first[key] == second[key]
+    assert first["talent push size"] > 0
+    assert first["talent push start"] + first["talent push duration"] <= 2017
+    assert 2017 <= second["talent push start"] < second["talent push start"] + \
+        second["talent push duration"] <= 2020
+    cut = by["talent-cut-stage-2"]
+    assert cut["talent push size"] < 0 and 2017 <= cut["talent push start"]
+    assert cut["talent push start"] + cut["talent push duration"] <= 2020.5
+    assert by["no-embedded-representatives"] == {"embedded representative switch": 0}
+    assert by["no-expert-confirmation"] == {"expert confirmation switch": 0}
+    assert by["never-ecologize"] == {"never ecologize switch": 1}
+    assert by["early-ecologization"] == {"early ecologization switch": 1,
+                                         "early ecologization time": 2016}
+    assert by["competitor-entry"]["competitor switch"] == 1
+    assert by["steel-downturn-2022"]["downturn switch"] == 1
+    assert by["steel-downturn-2022"]["downturn start"] == 2022
+    assert by["no-2020-push"] == {"environmental push switch": 0}
+    assert by["high-uncertainty-agrifood"] == {"industry uncertainty shift": 1}
+    assert by["no-employee-share-scheme"] == {"employee share scheme switch": 0}
+    # the assumptions a scenario depends on stay at the model's value, so the bands vary them
+    for name in ("competitor utility gain", "downturn duration"):
+        assert all(name not in constants for constants in by.values())
 
 
-def test_params_sample_inputs_on_the_integration_grid(empowerment, shipped_scenarios):
-    scenario = next(s for s in shipped_scenarios if s.name == "employee-share-scheme")
+def test_params_sample_inputs_on_the_integration_grid(empowerment, tmp_path):
+    scenario = load_scenario(write(tmp_path, VALID), model=empowerment)
     series = scenario.params(empowerment)["attrition rate"]
-    grid = time_grid(empowerment.initial_time, empowerment.final_time, empowerment.time_step)
+    grid = time_grid(empowerment.initial_time, 2020, empowerment.time_step)
     np.testing.assert_array_equal(series.index.to_numpy(), grid)
     switch = scenario.inputs["attrition rate"].settings["time"]
-    assert (series[series.index < switch] == 0.10).all()
-    assert (series[series.index >= switch] == 0.04).all()
+    assert (series[series.index < switch] == 0.1).all()
+    assert (series[series.index >= switch] == 0.05).all()
 
 
 def test_load_scenario_with_relative_model_path(tmp_path, empowerment):
@@ -135,15 +154,15 @@ BAD = {
     "unknown title key": ('zh = "探针"', 'zh = "探针"\nfr = "sonde"', "title.fr", "unknown key"),
     "unknown variable": ('"talent budget share" = 0.2', '"talent budget shar" = 0.2',
                          'constants."talent budget shar"', r"Did you mean 'talent budget share'"),
-    "not a constant": ('"talent budget share" = 0.2', '"Talent headcount" = 3',
-                       'constants."Talent headcount"', r"is a stock; only constants"),
+    "not a constant": ('"talent budget share" = 0.2', '"Buyers on platform" = 3',
+                       'constants."Buyers on platform"', r"is a stock; only constants"),
     "string for number": ('"talent budget share" = 0.2', '"talent budget share" = "high"',
                           'constants."talent budget share"', r"must be a finite number.*str"),
     "bool for number": ('"talent budget share" = 0.2', '"talent budget share" = true',
                         'constants."talent budget share"', r"must be a finite number.*bool"),
-    "constant out of range": ('"talent budget share" = 0.2', '"talent budget share" = 0.9',
+    "constant out of range": ('"talent budget share" = 0.2', '"talent budget share" = 0.95',
                               'constants."talent budget share"',
-                              r"0\.9 is outside the documented range \[0, 0\.6\]"),
+                              r"0\.95 is outside the documented range \[0, 0\.9\]"),
     "input out of range": ("after = 0.05", "after = 3", 'inputs."attrition rate".after',
                            r"input reaches 3 is outside the documented range \[0, 2\]"),
     "unknown input variable": ('[inputs."attrition rate"]', '[inputs."atrition rate"]',

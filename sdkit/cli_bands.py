@@ -1,0 +1,59 @@
+"""``sdkit scenarios bands``: Monte Carlo bands of the scenarios (:mod:`sdkit.scenario_bands`).
+
+Kept apart from the computation so that ``sdkit --help`` does not import pandas.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sdkit.errors import SdkitError
+from sdkit.examples import help_epilog
+
+__all__ = ["bands_command"]
+
+
+@click.command("bands", epilog=help_epilog(
+    "sdkit scenarios bands scenarios",
+    "sdkit scenarios bands scenarios -o output/scenario-bands"))
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--spec", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("scenarios/bands/assumptions.toml"), show_default=True,
+              help="The band file: assumptions, method, outcomes.")
+@click.option("--base", default="baseline", show_default=True, help="Scenario to compare with.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write summary.csv and samples.csv to this folder.")
+@click.option("--update", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.md",
+              help="Write the blocks scenario-questions and bands in FILE.md.")
+def bands_command(sources: tuple[Path, ...], spec: Path, base: str, output: Path | None,
+                  update: Path | None) -> None:
+    """Monte Carlo bands of the scenarios in SOURCES (folders or files; default: scenarios)."""
+    from sdkit import scenario_report as sr
+    from sdkit.markers import replace_block
+    from sdkit.scenario_bands import compute_bands, load_band_spec
+    from sdkit.scenarios import load_scenarios
+    from sdkit.store import atomic_write, write_text_atomic
+
+    try:
+        scenarios = load_scenarios(sources or "scenarios")
+        results = compute_bands(load_band_spec(spec), scenarios, base=base)
+        if output is not None:
+            summary = sr.band_summary(results).set_index("scenario")
+            samples = results.samples.join(results.design)
+            click.echo(f"Wrote {atomic_write(output / 'summary.csv', lambda p: summary.to_csv(p))}")
+            click.echo(f"Wrote {atomic_write(output / 'samples.csv', lambda p: samples.to_csv(p))}")
+        if update is None:
+            click.echo(sr.bands_text(results))
+            return
+        page = update.read_text(encoding="utf-8")
+        for block, text in ((sr.QUESTIONS_BLOCK, sr.scenario_questions(scenarios)),
+                            (sr.BANDS_BLOCK, sr.bands_text(results))):
+            page = replace_block(page, block, text, source=str(update))
+        click.echo(f"Updated {write_text_atomic(update, page)}")
+    except OSError as err:
+        raise click.ClickException(str(err)) from err
+    except SdkitError as err:
+        click.echo(f"sdkit: error: {' '.join(str(err).split())}", err=True)
+        raise SystemExit(2) from err
