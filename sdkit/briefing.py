@@ -43,9 +43,19 @@ from sdkit.stages import Stage
 __all__ = ["SensitivityLike", "BriefingData", "DEFAULT_VARIABLES", "briefing_charts",
            "render_briefing", "scenario_labels"]
 
-#: Outputs compared across scenarios unless a briefing names others.
-DEFAULT_VARIABLES = ("Buyers on platform", "Mills on platform", "Steel knowledge records",
-                     "Talent headcount")
+#: Outputs compared across scenarios unless a briefing names others (one panel each, in
+#: this order; the first also gets a key finding): the platform's volume against the online
+#: market, its two sides, the three empowerments, the three talent roles, what holds talent
+#: back (the budget, the load), the platform's profit, and what its users gain.
+DEFAULT_VARIABLES = ("Transaction volume", "platform market share",
+                     "Buyers on platform", "Mills on platform",
+                     "connection empowerment", "collaborative empowerment",
+                     "ecological empowerment", "Experienced representatives",
+                     "Experienced experts", "Industrial thinkers",
+                     "budget limit", "talent load ratio",
+                     "gross profit", "net profit",
+                     "cumulative buyer saving", "mill inventory days",
+                     "SME financing access")
 _TEMPLATE = "briefing.html"
 _MAX_FANS = 4
 _MAX_OUTPUTS = 4

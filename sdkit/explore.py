@@ -37,8 +37,8 @@ log = logging.getLogger(__name__)
 
 #: Constants the explorer offers as sliders.
 LEVERS = ("talent budget share", "technology budget share", "attrition rate",
-          "initial angel resources", "platformization uncertainty",
-          "intelligentization uncertainty", "ecologization uncertainty")
+          "initial angel resources", "base uncertainty of connection",
+          "base uncertainty of collaboration", "base uncertainty of ecology")
 #: Outputs the explorer plots.
 SHOWN = ("Buyers on platform", "Mills on platform", "Intelligentization theme weight",
          "Ecologization theme weight")

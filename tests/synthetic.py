@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 TIMES = np.arange(2015.0, 2030.01, 0.25)
-PARAMETERS = ["talent budget share", "attrition rate", "hiring delay", "learning time"]
+PARAMETERS = ["talent budget share", "attrition rate", "hiring time", "novice productivity"]
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,15 @@ def test_named_loops_are_enumerated_with_their_polarity(dominance, empowerment_c
         loop = named[spec.id]
         assert loop.match == 1.0, spec.id
         assert set(loop.variables) == set(spec.cycle)
-        if spec.id != "B1":
-            assert loop.polarity == spec.polarity, spec.id
-    # Buyers raise adoption by word of mouth and lower it by saturation: the one
-    # link of B1 changes sign over the run, so its polarity is undetermined.
-    assert dominance.loops.links[("Buyers on platform", "buyer adoption")].polarity == "±"
+        assert loop.polarity == spec.polarity, spec.id
+    # Buyers raise adoption by word of mouth and lower it by saturation; the two
+    # effects run through separate links (reach, remaining buyers), so B1 has a
+    # determined polarity and no link of the two changes sign over the run.
+    links = dominance.loops.links
+    assert ("Buyers on platform", "buyer adoption") not in links
+    assert links[("Buyers on platform", "remaining buyers")].polarity == "-"
+    assert links[("remaining buyers", "buyer adoption")].polarity == "+"
+    assert links[("Buyers on platform", "buyer reach")].polarity == "+"
 
 
 def test_evaluator_reproduces_every_equation_of_the_baseline(dominance, baseline):
@@ -70,13 +74,18 @@ def test_saveper_does_not_change_the_analysis(dominance, empowerment, empowermen
     np.testing.assert_allclose(first["mean_abs"], second["mean_abs"], rtol=1e-12, atol=1e-15)
 
 
-def test_coverage_of_every_loop(dominance):
-    # 381,074 loops in the model, 381,069 of them in the main partition, counted exactly.
-    assert dominance.totals[1].loops == 381_069
-    assert sum(t.loops for t in dominance.totals.values() if t is not None) == 381_074
-    table = coverage_table(dominance)
-    assert (table["analysed"] >= table["enumerated"]).all()
-    assert (table["analysed"] > 0.8).all() and (table["analysed"] <= 1).all()
+def test_coverage_of_every_loop(dominance, empowerment_card):
+    # The main partition has more than 100 million loops after reduction (a count
+    # with a limit of 1e8 stopped at the limit after 20 minutes), so its exact total
+    # |loop score| is not computed and the coverage is not known: the report says
+    # so instead of showing a table. The other partition's one loop is counted.
+    assert dominance.totals[1] is None
+    assert sum(t.loops for t in dominance.totals.values() if t is not None) == 1
+    assert coverage_table(dominance).empty
+    assert "Coverage of the total |loop score| was not computed" in loops_markdown(
+        dominance, empowerment_card)
+    main = [lp for lp in dominance.loops.loops if lp.partition == 1]
+    assert len(main) > 20_000
     found = {lp.found for lp in dominance.loops.loops}
     assert found == {"enumerated", "strongest path"}
     longest = max(len(lp) for lp in dominance.loops.loops)

@@ -106,8 +106,12 @@ def test_docs_hold_generated_talent_findings() -> None:
     page = (REPO / "docs" / "sensitivity.md").read_text(encoding="utf-8")
     block = extract_block(page, "talent-findings", source="docs/sensitivity.md")
     assert block.startswith("Study `talent-investment")
-    for lever in ("talent budget share", "hiring delay", "attrition rate", "learning time",
-                  "talent role continuity", "technology budget share"):
+    for lever in ("talent budget share", "talent push size", "talent push start",
+                  "talent push duration", "maximum promotion fraction",
+                  "representative training time", "expert training time",
+                  "thinker development time", "attrition rate",
+                  "employee share retention effect", "cost per employee", "hiring time",
+                  "novice productivity", "technology budget share"):
         assert f"| {lever} |" in block
     assert "**stage 2 transition**" in block and "**stage 3 transition**" in block
     assert "The talent lever that matters most is" in block

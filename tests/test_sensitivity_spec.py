@@ -31,13 +31,17 @@ def test_error_class_is_a_scenario_error() -> None:
 def test_shipped_specs_validate(path: Path, empowerment) -> None:
     spec = load_spec(path, model=empowerment)
     assert {p.name for p in spec.parameters} == {
-        "talent budget share", "hiring delay", "attrition rate", "learning time",
-        "talent role continuity", "technology budget share"}
+        "talent budget share", "talent push size", "talent push start", "talent push duration",
+        "maximum promotion fraction", "representative training time", "expert training time",
+        "thinker development time", "attrition rate", "employee share retention effect",
+        "cost per employee", "hiring time", "novice productivity", "technology budget share"}
     assert [o.name for o in spec.outputs][:2] == ["stage 2 transition", "stage 3 transition"]
+    assert {"Transaction volume", "cumulative buyer saving", "net profit",
+            "Industrial thinkers"} <= {o.variable for o in spec.outputs[2:]}
     assert spec.report_block == "talent-findings" and spec.report_group == "talent"
     assert spec.bands == ("Buyers on platform", "connection empowerment")
     assert spec.scenario_path is not None and spec.scenario_path.name == "baseline.toml"
-    assert spec.runs == (42 if spec.method.name == "morris" else 2048)
+    assert spec.runs == (90 if spec.method.name == "morris" else 4096)
 
 
 def test_valid_linear_spec(folder: Path) -> None:

@@ -121,18 +121,31 @@ def test_shipped_model_is_clean_for_both(path):
     assert sdkit_findings(path) == set()
 
 
-@pytest.mark.parametrize(("old", "new", "disagree"), [
-    ("normal partner onboarding time / (1 + ecologization share)",
-     "1.5 / (1 + ecologization share)", set()),
-    ("/ tonnes per Mt *", "*", set()),
-    ("/ tonnes per Mt *", "/ 1000 *", set()),
-    ("/ tonnes per Mt *", "/ 1e+06 *", {"transaction_volume"}),
+# The truck payload declared in tonnes (its name's unit) instead of Mt: the
+# capacity equation must then carry the conversion to Mt/Year.
+IN_TONNES = ("tonnes carried per vehicle=\n\t0.0015\n\t~\tMt/(vehicles*Year)",
+             "tonnes carried per vehicle=\n\t1500\n\t~\ttonnes/(vehicles*Year)")
+CAPACITY = "Carrier vehicles * tonnes carried per vehicle\n"
+
+
+def _capacity(factor: str) -> tuple[str, str]:
+    return CAPACITY, CAPACITY.replace("vehicle\n", f"vehicle{factor}\n")
+
+
+@pytest.mark.parametrize(("replacements", "disagree"), [
+    ([("(intelligentization theme target - Intelligentization theme weight) / theme shift time",
+       "(intelligentization theme target - Intelligentization theme weight) / 0.5")], set()),
+    ([IN_TONNES], set()),
+    ([IN_TONNES, _capacity(" / 1000")], set()),
+    ([IN_TONNES, _capacity(" / 1e+06")], {"transport_capacity"}),
 ], ids=["number-in-years", "no-conversion", "wrong-conversion", "number-conversion"])
-def test_shipped_model_with_the_old_equations(tmp_path, old, new, disagree):
-    """The equations pysimlin reported before the fix, and conversions gone wrong."""
+def test_shipped_model_with_the_old_equations(tmp_path, replacements, disagree):
+    """A time constant written as a number, and conversions gone wrong."""
     text = EMPOWERMENT_MDL.read_text(encoding="utf-8")
-    assert text.count(old) == 1
-    path = write_model(tmp_path, "variant.mdl", text.replace(old, new))
+    for old, new in replacements:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    path = write_model(tmp_path, "variant.mdl", text)
     theirs, _ = simlin_findings(path)
     ours = sdkit_findings(path)
     assert theirs and theirs - ours == disagree, (theirs, ours)

@@ -34,7 +34,7 @@ def mdl(*variables: tuple[str, str, str]) -> str:
 
 STRICT_ONLY = [
     ("2 * fraction", "people/Year"),       # the issue's example
-    ("1.5 / (1 + share)", "Year"),         # the shipped model's partner onboarding time
+    ("1.5 / (1 + share)", "Year"),         # the first edition's partner onboarding time
     ("3 * share", "people"),
     ("y", "tonnes"),                       # Mt where tonnes are declared
     ("x", "Mt"),
@@ -191,25 +191,39 @@ def test_the_table_takes_a_model_s_own_synonyms_and_scales():
 
 
 # --------------------------------------------------------------------------- shipped model
-def _variant(tmp_path, old: str, new: str):
+def _variant(tmp_path, replacements: list[tuple[str, str]]):
     text = EMPOWERMENT_MDL.read_text(encoding="utf-8")
-    assert text.count(old) == 1
-    return build_ir(write_model(tmp_path, "variant.mdl", text.replace(old, new)))
+    for old, new in replacements:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return build_ir(write_model(tmp_path, "variant.mdl", text))
 
 
-@pytest.mark.parametrize(("old", "new", "strict", "lenient"), [
-    # the equation the strict check found: 1.5 was a dimensionless number
-    ("normal partner onboarding time / (1 + ecologization share)",
-     "1.5 / (1 + ecologization share)", ["partner onboarding time"], []),
+# The truck payload declared in tonnes (its name's unit) instead of Mt: the
+# capacity equation must then carry the conversion to Mt/Year.
+IN_TONNES = ("tonnes carried per vehicle=\n\t0.0015\n\t~\tMt/(vehicles*Year)",
+             "tonnes carried per vehicle=\n\t1500\n\t~\ttonnes/(vehicles*Year)")
+CAPACITY = "Carrier vehicles * tonnes carried per vehicle\n"
+
+
+def _capacity(factor: str) -> tuple[str, str]:
+    return CAPACITY, CAPACITY.replace("vehicle\n", f"vehicle{factor}\n")
+
+
+@pytest.mark.parametrize(("replacements", "strict", "lenient"), [
+    # a time constant written as a number: 0.5 is dimensionless, the drift is 1/Year
+    ([("(intelligentization theme target - Intelligentization theme weight) / theme shift time",
+       "(intelligentization theme target - Intelligentization theme weight) / 0.5")],
+     ["intelligentization theme shift"], []),
     # the conversion as a bare number is exact: accepted (pysimlin reports it)
-    ("/ tonnes per Mt *", "/ 1e+06 *", [], []),
+    ([IN_TONNES, _capacity(" / 1e+06")], [], []),
     # no conversion, or a wrong one: tonnes/Year declared Mt/Year
-    ("/ tonnes per Mt *", "*", ["Transaction volume"], []),
-    ("/ tonnes per Mt *", "/ 1000 *", ["Transaction volume"], []),
-])
-def test_the_shipped_model_s_fixes_are_what_the_check_wants(tmp_path, old, new, strict,
+    ([IN_TONNES], ["transport capacity"], []),
+    ([IN_TONNES, _capacity(" / 1000")], ["transport capacity"], []),
+], ids=["number-in-years", "number-conversion", "no-conversion", "wrong-conversion"])
+def test_the_shipped_model_s_fixes_are_what_the_check_wants(tmp_path, replacements, strict,
                                                              lenient):
-    ir = _variant(tmp_path, old, new)
+    ir = _variant(tmp_path, replacements)
     for mode, expected in ((True, strict), (False, lenient)):
         result = check_units(ir, strict=mode)
         assert [f.split("'")[1] for f in result.failures] == expected, result.failures

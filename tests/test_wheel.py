@@ -147,7 +147,7 @@ engine = "pysd"
 distribution = "uniform"
 low = 0.2
 high = 0.4
-[parameters."hiring delay"]
+[parameters."hiring time"]
 distribution = "uniform"
 low = 0.25
 high = 1.5

@@ -188,7 +188,7 @@ def test_structure_check_finds_problems() -> None:
     text = EMPOWERMENT_XMILE.read_text(encoding="utf-8")
     broken = text.replace("<inflow>intelligentization_theme_shift</inflow>",
                           "<inflow>no_such_flow</inflow>", 1)
-    broken = broken.replace("MAX(0, intelligentization_theme_target",
+    broken = broken.replace("MAX(0, potential_buyers",
                             "MAXX(0, undefined_thing", 1)
     problems = xmile_problems(broken)
     assert any("'no_such_flow' of stock" in p for p in problems)
