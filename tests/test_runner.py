@@ -322,17 +322,31 @@ def test_cli_list_and_validate(tmp_path):
 def test_cli_evidence(baseline, empowerment_card, reference_modes_path, tmp_path):
     expected = compare_with_reference(baseline, load_reference_modes(reference_modes_path),
                                       empowerment_card)
+    fitted = expected["role"] == "fit"
     result = invoke("evidence", EMPOWERMENT_MDL)
-    assert result.exit_code == (0 if expected["within"].all() else 1), result.output
+    assert result.exit_code == (0 if expected.loc[fitted, "within"].all() else 1), result.output
     assert result.stdout.count("OUTSIDE") == int((~expected["within"]).sum())
-    moved = load_reference_modes(reference_modes_path)
-    moved.loc[moved["metric"] == "partner warehouses", ["low", "high"]] = [1.0, 2.0]
+    assert result.stdout.count("(hindcast)") == int((~fitted).sum())
+    modes = load_reference_modes(reference_modes_path)
+    # a fitted row (R&D in mid-2019, before the card's hindcast horizon) fails the command
+    moved = modes.copy()
+    moved.loc[(moved["metric"] == "R&D expense") & (moved["time"] == 2019.5),
+              ["low", "high"]] = [1.0, 2.0]
     changed = tmp_path / "modes.csv"
     moved.to_csv(changed, index=False)
     result = invoke("evidence", EMPOWERMENT_MDL, "--reference", changed, "--markdown")
     assert result.exit_code == 1
+    row = next(line for line in result.stdout.splitlines()
+               if line.startswith("| level | R&D expense | 2019.5 |"))
+    assert "OUTSIDE" in row and "hindcast" not in row
+    # a hindcast row (2021) outside its band is reported, not failing
+    moved = modes.copy()
+    moved.loc[moved["metric"] == "partner warehouses", ["low", "high"]] = [1.0, 2.0]
+    moved.to_csv(changed, index=False)
+    result = invoke("evidence", EMPOWERMENT_MDL, "--reference", changed, "--markdown")
     row = next(line for line in result.stdout.splitlines() if "partner warehouses" in line)
-    assert row.startswith("| level | partner warehouses |") and "OUTSIDE" in row
+    assert row.startswith("| level | partner warehouses |") and "OUTSIDE (hindcast)" in row
+    assert result.exit_code == (0 if expected.loc[fitted, "within"].all() else 1)
 
 
 def test_atomic_write_gives_the_file_the_usual_permissions(tmp_path):
