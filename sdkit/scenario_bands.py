@@ -28,7 +28,7 @@ import pandas as pd
 
 from sdkit.errors import ParameterValueError, ScenarioError
 from sdkit.scenarios import Scenario, _key
-from sdkit.sensitivity.metrics import crossing_times, values_at
+from sdkit.sensitivity.metrics import crossing_times, integral_between, values_at
 from sdkit.sensitivity.sampling import Distribution, make_sample, ppf
 from sdkit.study_spec import StudyValidator
 
@@ -264,10 +264,8 @@ def outcome_values(outcomes: Sequence[Outcome], times: np.ndarray,
         elif o.kind == "value":
             columns[o.name] = values_at(values, times, float(o.year or 0.0))
         else:
-            start, end = float(o.start or 0.0), float(o.end or 0.0)
-            at = np.array([start, *times[(times > start) & (times < end)], end])
-            points = np.stack([values_at(values, times, t) for t in at], axis=1)
-            columns[o.name] = ((points[:, 1:] + points[:, :-1]) / 2 * np.diff(at)).sum(axis=1)
+            columns[o.name] = integral_between(values, times, float(o.start or 0.0),
+                                               float(o.end or 0.0))
     return pd.DataFrame(columns)
 
 

@@ -29,7 +29,8 @@ import pandas as pd
 
 from sdkit.sensitivity.spec import Output
 
-__all__ = ["crossing_times", "values_at", "compute_outputs", "series_column", "BAND_SEP"]
+__all__ = ["crossing_times", "values_at", "integral_between", "compute_outputs", "series_column",
+           "BAND_SEP"]
 
 #: Separator of the band columns of an evaluator's output: ``"band|<variable>|<time>"``.
 BAND_SEP = "|"
@@ -73,6 +74,17 @@ def values_at(values: np.ndarray, times: np.ndarray, year: float) -> np.ndarray:
         return values[:, j].copy()
     w = (year - times[j]) / (times[j + 1] - times[j])
     return (1 - w) * values[:, j] + w * values[:, j + 1]
+
+
+def integral_between(values: np.ndarray, times: np.ndarray, start: float,
+                     end: float) -> np.ndarray:
+    """Each row's integral over ``[start, end]``: trapezoids over the saved times inside,
+    the values at the ends interpolated linearly (:func:`values_at`)."""
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    times = np.asarray(times, dtype=float)
+    at = np.array([start, *times[(times > start) & (times < end)], end])
+    points = np.stack([values_at(values, times, t) for t in at], axis=1)
+    return ((points[:, 1:] + points[:, :-1]) / 2 * np.diff(at)).sum(axis=1)
 
 
 def _output(output: Output, values: np.ndarray, times: np.ndarray) -> np.ndarray:
