@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import sdkit
 from sdkit.card import ModelCard, load_card
+from sdkit.stages import detect_stages
 from sdkit.testing import conformance_root
 from sdkit.testing import reference_modes_path as find_reference_modes
 
@@ -232,6 +235,16 @@ def empowerment() -> sdkit.model.Model:
 @pytest.fixture(scope="session")
 def empowerment_card() -> ModelCard:
     return load_card(EMPOWERMENT_MDL)
+
+
+@pytest.fixture(scope="session")
+def stage_time(empowerment_card: ModelCard) -> Callable[[pd.DataFrame, int], float]:
+    """The time a run enters a stage by the card's rules (inf when it never does)."""
+    def time(run: pd.DataFrame, stage: int) -> float:
+        found = detect_stages(run, empowerment_card.transitions).time_of(stage)
+        return math.inf if found is None else found
+
+    return time
 
 
 @pytest.fixture(scope="session")

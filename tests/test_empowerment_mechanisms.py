@@ -10,7 +10,6 @@ runs the baseline itself (:func:`sdkit.channels.decompose`).
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 import pandas as pd
@@ -19,7 +18,6 @@ import pytest
 import sdkit.ir as sir
 from sdkit.batch import BatchRunner
 from sdkit.channels import decompose
-from sdkit.stages import detect_stages
 
 END = 2030.0
 OUTPUTS = [
@@ -71,15 +69,6 @@ def runs(empowerment, ir):
     times, values = runner.run(table)
     return {name: pd.DataFrame({v: values[v][i] for v in OUTPUTS}, index=times)
             for i, name in enumerate(table.index)}
-
-
-@pytest.fixture(scope="module")
-def stage_time(empowerment_card):
-    def time(run: pd.DataFrame, stage: int) -> float:
-        found = detect_stages(run, empowerment_card.transitions).time_of(stage)
-        return math.inf if found is None else found
-
-    return time
 
 
 def at(series: pd.Series, time: float) -> float:

@@ -23,7 +23,6 @@ import pytest
 
 import sdkit.ir as sir
 from sdkit.batch import BatchRunner
-from sdkit.stages import detect_stages
 
 END = 2030.0
 TALENT = "talent budget share"
@@ -98,15 +97,6 @@ def runs(empowerment):
     half = BatchRunner(empowerment, PARAMS, OUTPUTS,
                        settings={"time_step": empowerment.time_step / 2})
     return {"dt": _frames(runner, table), "dt/2": _frames(half, table.loc[HALF_STEP])}
-
-
-@pytest.fixture(scope="module")
-def stage_time(empowerment_card):
-    def time(run: pd.DataFrame, stage: int) -> float:
-        found = detect_stages(run, empowerment_card.transitions).time_of(stage)
-        return math.inf if found is None else found
-
-    return time
 
 
 def _grid(series: pd.Series, start: float, end: float) -> tuple[np.ndarray, np.ndarray]:
