@@ -44,10 +44,10 @@ SCENARIOS: dict[str, dict[str, object]] = {
     "never ecologize": {"never ecologize switch": 1},
     "early ecologization": {"early ecologization switch": 1, "early ecologization time": 2016},
     # cut the people budget by 0.2 of the total budget in 2018-2020 (stage 2)
-    "talent cut": {"talent push size": -0.2, "talent push start": 2018,
+    "talent cut": {"talent cut fraction": lambda d: 0.2 / d[TALENT], "talent push start": 2018,
                    "talent push duration": 2},
-    # halve the talent budget share in 2018-2020
-    "talent halved": {"talent push size": lambda d: -0.5 * d[TALENT],
+    # halve the talent budget in 2018-2020
+    "talent halved": {"talent cut fraction": 0.5,
                       "talent push start": 2018, "talent push duration": 2},
 }
 UNCERTAINTY_SHIFTS = [0.25 * k for k in range(9)]  # 0 .. 2

@@ -18,6 +18,7 @@ from sdkit.evidence import compare_with_reference, load_reference_modes
 from sdkit.markers import begin_marker, end_marker, extract_block, replace_block
 from sdkit.runner import RESULT_COLUMNS, TRANSITION_COLUMNS, run_scenarios
 from sdkit.scenarios import load_scenarios
+from sdkit.sensitivity.metrics import integral_between
 from sdkit.stages import detect_stages
 from sdkit.store import (
     atomic_write,
@@ -144,6 +145,26 @@ def test_talent_push_windows_fall_in_the_stages_they_are_named_for(scenario_resu
                                "talent-cut-stage-2": (base[2] - 0.5, base[3] + 0.5)}.items():
         start = by[name]["talent push start"]
         assert begin <= start and start + by[name]["talent push duration"] <= end, name
+
+
+def spent(results, scenario: str, variable: str = "total spending") -> float:
+    """A scenario's integral of ``variable`` over 2015-2030 (CNY million)."""
+    run = results.wide(scenario)
+    values = run[variable].to_numpy(dtype=float)[None, :]
+    return float(integral_between(values, run.index.to_numpy(dtype=float), 2015, 2030)[0])
+
+
+def test_talent_light_reallocates_at_constant_total_spending(scenario_results):
+    # the money talent-light saves on people goes to technology: same total to 1%
+    base = spent(scenario_results, "baseline")
+    assert spent(scenario_results, "talent-light") == pytest.approx(base, rel=0.01)
+    assert spent(scenario_results, "talent-light", "technology spending") > 1.5 * spent(
+        scenario_results, "baseline", "technology spending")
+    # technology-light cannot: people are hired for their load, so its larger talent budget
+    # is mostly not spent (docs: scenarios/technology-light.toml) and it spends less
+    assert spent(scenario_results, "technology-light") < 0.9 * base
+    assert spent(scenario_results, "technology-light", "talent budget") > 2 * spent(
+        scenario_results, "technology-light", "people cost")
 
 
 def test_market_shocks_lower_volume_only_from_their_start(scenario_results):

@@ -106,7 +106,7 @@ def test_docs_hold_generated_talent_findings() -> None:
     page = (REPO / "docs" / "sensitivity.md").read_text(encoding="utf-8")
     block = extract_block(page, "talent-findings", source="docs/sensitivity.md")
     assert block.startswith("Study `talent-investment")
-    for lever in ("talent budget share", "talent push size", "talent push start",
+    for lever in ("talent budget share", "talent push amount", "talent push start",
                   "talent push duration", "maximum promotion fraction",
                   "representative training time", "expert training time",
                   "thinker development time", "attrition rate",

@@ -31,7 +31,7 @@ def test_error_class_is_a_scenario_error() -> None:
 def test_shipped_specs_validate(path: Path, empowerment) -> None:
     spec = load_spec(path, model=empowerment)
     assert {p.name for p in spec.parameters} == {
-        "talent budget share", "talent push size", "talent push start", "talent push duration",
+        "talent budget share", "talent push amount", "talent push start", "talent push duration",
         "maximum promotion fraction", "representative training time", "expert training time",
         "thinker development time", "attrition rate", "employee share retention effect",
         "cost per employee", "hiring time", "novice productivity", "technology budget share"}
