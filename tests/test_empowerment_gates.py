@@ -4,6 +4,11 @@ Every MIN, MAX, IF THEN ELSE and lookup of ``models/empowerment.mdl`` is evaluat
 every time step of the baseline by :func:`sdkit.checks.gates.gate_report`. None may bind
 for more than a year unless docs/model.md argues why; the argued ones are listed here
 with the phrase of the docs that argues them, and a limit of their own.
+
+The same report lists the saturated factors (:mod:`sdkit.checks.saturation`): bounded
+factors of the state within 0.01 of 0 or 1 for more than a year. They must be exactly
+the ones docs/model.md lists under "Saturated factors", each under its bold name (an
+argument, or a known limitation).
 """
 
 from __future__ import annotations
@@ -24,6 +29,42 @@ ARGUED = {
     # towards industrial thinkers
     "expert hiring": ("hiring freeze", 2.0),
     "representative hiring": ("hiring freeze", 2.0),
+}
+
+
+#: (factor, bound) -> the docs' bold name of the paragraph that lists it
+SATURATED = {
+    # known limitations
+    ("expert labelling adequacy", 1.0): "labelling never short",
+    ("data adequacy for models", 1.0): "data abundance",
+    ("intelligent development productivity", 1.0): "data abundance",
+    ("chain data adequacy", 1.0): "ecological resources in place",
+    ("partner adequacy", 1.0): "ecological resources in place",
+    ("knowledge adequacy", 1.0): "ecological resources in place",
+    ("ecological development productivity", 1.0): "ecological resources in place",
+    ("supply coverage", 1.0): "capacity caught up",
+    ("budget limit", 1.0): "capacity caught up",
+    ("ecology technology resolution", 1.0): "capacity caught up",
+    ("IoT connected share", 1.0): "capacity caught up",
+    # argued by the staged theory
+    ("ecologization theme target", 0.0): "stage not yet begun",
+    ("ecologization share", 0.0): "stage not yet begun",
+    ("ecological technology allocation", 0.0): "stage not yet begun",
+    ("ecology talent resolution", 0.0): "stage not yet begun",
+    ("ecology technology resolution", 0.0): "stage not yet begun",
+    ("ecological empowerment", 0.0): "stage not yet begun",
+    ("IoT connected share", 0.0): "stage not yet begun",
+    ("verified transaction share", 0.0): "stage not yet begun",
+    ("SME financing access", 0.0): "stage not yet begun",
+    ("collaborative empowerment", 0.0): "stage not yet begun",
+    ("collaboration technology resolution", 0.0): "stage not yet begun",
+    ("intelligentization share", 0.0): "stage not yet begun",
+    ("platformization share", 0.0): "transition completed",
+    ("intelligentization theme target", 1.0): "transition completed",
+    ("ecologization theme target", 1.0): "transition completed",
+    ("ecologization share", 1.0): "transition completed",
+    ("collaboration attention", 1.0): "transition completed",
+    ("buyer saving share", 0.0): "small share",
 }
 
 
@@ -56,3 +97,37 @@ def test_the_report_covers_every_gate_of_the_model(report, empowerment):
                      "processing centre onboarding", "carrier onboarding", "total budget",
                      "layoff rate", "representative hiring", "expert hiring"]:
         assert variable in found, variable
+
+
+def _saturated_section(docs: str) -> str:
+    start = docs.index("**Saturated factors.**")
+    return docs[start:docs.index("\n## ", start)]
+
+
+def test_saturated_factors_are_exactly_the_ones_the_docs_list(report):
+    found = {(f.variable, f.bound): f for f in report.saturated_longer_than(1.0)}
+    unlisted = sorted(set(found) - set(SATURATED))
+    assert not unlisted, "saturated factors docs/model.md does not list:\n" + "\n".join(
+        f"{name} at {bound:g}: {found[name, bound].years:.2f} years from "
+        f"{found[name, bound].first:g}" for name, bound in unlisted)
+    gone = sorted(set(SATURATED) - set(found))
+    assert not gone, f"no longer saturated (drop them from the docs and SATURATED): {gone}"
+    assert all(f.bounded_by == "documented range" for f in found.values())
+
+
+def test_saturated_factors_are_argued_under_their_bold_names(report):
+    """Each factor is named (in italics) in the bullet of docs/model.md that argues it."""
+    bullets = [" ".join(b.split()) for b in _saturated_section(
+        DOCS.read_text(encoding="utf-8")).split("\n* ")]
+    for (variable, bound), phrase in SATURATED.items():
+        bullet = [b for b in bullets if b.startswith(f"**{phrase}**")]
+        assert bullet, f"docs/model.md does not argue the {phrase}"
+        assert f"*{variable.lower()}*" in bullet[0].lower(), (
+            f"{variable} at {bound:g} is not named under **{phrase}**")
+
+
+def test_the_expert_labelling_adequacy_the_review_found_is_listed(report):
+    """The review: expert labelling adequacy stays >= 0.997 for the whole run."""
+    labelling = [f for f in report.factors if f.variable == "expert labelling adequacy"]
+    assert len(labelling) == 1 and labelling[0].bound == 1
+    assert labelling[0].share > 0.9 and labelling[0].low > 0.99
