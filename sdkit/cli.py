@@ -8,7 +8,9 @@ single line ``sdkit: error: <message>`` on stderr with exit status 2.
 
 from __future__ import annotations
 
+import re
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any, overload
 
@@ -18,7 +20,7 @@ from sdkit import __version__
 from sdkit.errors import InputFileError, ParameterValueError, SdkitError
 from sdkit.examples import help_epilog
 
-__all__ = ["main"]
+__all__ = ["main", "plain_warning"]
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 _ANY_PATH = click.Path(path_type=Path)
@@ -57,6 +59,24 @@ def _parse_years(years: tuple[str, ...]) -> list[float] | None:
     return [v for v in values if v is not None] or None
 
 
+#: PySD's names of the objects behind Vensim's stateful functions, e.g. ``_delayn_outflow``.
+_PYSD_OBJECT = re.compile(
+    r"\b_(delayn|delayfixed|delay|smoothn|smooth|trend|forecast|integ|initial|sampleiftrue)"
+    r"_([a-z0-9_]+)")
+_FUNCTIONS = {"delayn": "DELAY N", "delayfixed": "DELAY FIXED", "delay": "DELAY",
+              "smoothn": "SMOOTH N", "smooth": "SMOOTH", "trend": "TREND",
+              "forecast": "FORECAST", "integ": "INTEG", "initial": "INITIAL",
+              "sampleiftrue": "SAMPLE IF TRUE"}
+
+
+def plain_warning(text: str) -> str:
+    """A warning in the model's words: PySD's ``_delayn_outflow`` becomes
+    ``DELAY N in 'outflow':``, and the text is put on one line."""
+    text = " ".join(text.split())
+    return _PYSD_OBJECT.sub(lambda m: f"{_FUNCTIONS[m.group(1)]} in "
+                            f"'{m.group(2).replace('_', ' ')}':", text)
+
+
 class _Group(click.Group):
     """Click group that turns sdkit errors into one line and shows warnings briefly."""
 
@@ -71,8 +91,10 @@ class _Group(click.Group):
                 message = " ".join(str(err).split())
                 click.echo(f"sdkit: error: {message}", err=True)
                 ctx.exit(2)
-        for text in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
-            click.echo(f"sdkit: warning: {text}", err=True)
+        counts = Counter(plain_warning(str(w.message)) for w in caught)
+        for text, count in counts.items():
+            times = f" ({count} times)" if count > 1 else ""
+            click.echo(f"sdkit: warning: {text}{times}", err=True)
         return result
 
 
@@ -130,6 +152,9 @@ def run_command(model: Path, settings: tuple[str, ...], output: Path | None,
     from sdkit.store import write_text_atomic
 
     params = _parse_settings(settings)
+    summary_years = _parse_years(years)
+    if summary_years and summary is None:
+        raise ParameterValueError("--years sets the times of --summary; give --summary FILE too.")
     times: dict[str, Any] = {"final_time": _parse_float("--final-time", final_time),
              "time_step": _parse_float("--time-step", time_step),
              "saveper": _parse_float("--saveper", saveper)}
@@ -140,12 +165,14 @@ def run_command(model: Path, settings: tuple[str, ...], output: Path | None,
         result = run_model(loaded, params, **times)
     else:
         result = loaded.run(params, **times)
+    # the summary is made before anything is written, so a bad --years writes nothing
+    text = None if summary is None else report.stock_summary(loaded, result, summary_years,
+                                                              params)
     if output is not None:
         click.echo(f"Wrote {report.write_csv(output, result)}")
     else:
         click.echo(report.short_table(loaded, result))
-    if summary is not None:
-        text = report.stock_summary(loaded, result, _parse_years(years), params)
+    if summary is not None and text is not None:
         click.echo(f"Wrote {write_text_atomic(summary, text)}")
 
 

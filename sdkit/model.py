@@ -32,6 +32,7 @@ from sdkit.structure import doc_limit, doc_text
 from sdkit.translation import (
     PY_FILE,
     STRUCTURE_FILE,
+    delay_problem,
     load_translation,
     translate,
 )
@@ -241,9 +242,10 @@ class Model:
         except SdkitError:
             raise
         except Exception as err:  # PySD raises many types mid-run (e.g. a DELAY N of order 0)
+            reason = delay_problem(fresh, self._name_of_py) or _one_line(err)
             raise SimulationError(
                 f"The simulation of {self.path.name!r} failed at time {_time_of(fresh)}: "
-                f"{_one_line(err)}"
+                f"{reason}"
             ) from err
         result = self._tidy(result, wanted)
         final, _, save = effective_times(self, times)
@@ -251,6 +253,13 @@ class Model:
                          float(result.index[-1]) if len(result) else self.initial_time)
         check_finite_results(result)
         return result
+
+    def _name_of_py(self, py_name: str) -> str:
+        """The model's name of a PySD name, or the PySD name when there is none."""
+        try:
+            return self.variable(py_name).name
+        except SdkitError:
+            return py_name
 
     def _tidy(self, result: pd.DataFrame, wanted: list[str] | None) -> pd.DataFrame:
         if wanted is None:

@@ -20,7 +20,7 @@ from sdkit import cache, guard, structure
 from sdkit.errors import ModelParseError, UnsafeCacheError, UnsafeModelError
 
 __all__ = ["read_abstract", "translate", "load_translation", "PY_FILE", "STRUCTURE_FILE",
-           "one_line"]
+           "one_line", "delay_problem"]
 
 #: The generated main module and sdkit's structure summary in a cache entry.
 PY_FILE = "model.py"
@@ -33,6 +33,57 @@ def one_line(err: BaseException) -> str:
     if isinstance(err, LookupError) or text in ("", "None"):  # e.g. PySD's KeyError: 'y'
         return f"{type(err).__name__}: {text}" if text else type(err).__name__
     return text
+
+
+#: PySD's delay objects with an order: prefix of the object's name -> the Vensim function.
+_ORDERED_DELAYS = {"_delayn_": "DELAY N", "_delay_": "DELAY3/DELAY1", "_smooth_": "SMOOTH"}
+
+
+def _delay_state(obj: Any) -> tuple[float, float, float] | None:
+    """(order, shortest delay time, time step) of a PySD delay object, if it has an order."""
+    order_func = getattr(obj, "order_func", None)
+    delay_func = getattr(obj, "delay_time_func", None) or getattr(obj, "smooth_time_func", None)
+    step = getattr(obj, "tstep", None)
+    if not (callable(order_func) and callable(delay_func) and callable(step)):
+        return None
+    try:
+        import numpy as np
+
+        return float(order_func()), float(np.min(delay_func())), float(step())
+    except Exception:  # noqa: BLE001 - a diagnosis only; the run's own error is reported
+        return None
+
+
+def delay_problem(pysd_model: Any, name_of: Any = str) -> str | None:
+    """Why a PySD run failed in a delay of order 0, in the model's words, if it did.
+
+    PySD lowers a delay's order until order x time step fits in the delay time, so an
+    order below 1, or a delay time shorter than one time step, leaves a delay with no
+    stages and the run stops with an ``IndexError``. Returns e.g. ``"DELAY N in
+    'outflow' has order 0 and delay time 3: the order must be at least 1 and the delay
+    time at least one time step (0.25)"``, or None when no delay is at fault.
+
+    Parameters
+    ----------
+    pysd_model : pysd.py_backend.model.Model
+        The model whose run failed.
+    name_of : callable, default str
+        Maps PySD's name of the variable holding the delay to the model's name.
+    """
+    elements = getattr(pysd_model, "_stateful_elements", {}) or {}
+    for key, obj in dict(elements).items():
+        prefix = next((p for p in _ORDERED_DELAYS if str(key).startswith(p)), None)
+        state = None if prefix is None else _delay_state(obj)
+        if state is None:
+            continue
+        order, delay, step = state
+        if int(order) >= 1 and delay >= step:
+            continue
+        owner = name_of(str(key)[len(prefix):])
+        return (f"{_ORDERED_DELAYS[prefix]} in {owner!r} has order {order:g} and delay time "
+                f"{delay:g}: the order must be at least 1 and the delay time at least one "
+                f"time step ({step:g})")
+    return None
 
 
 def load_translation(py_path: Path, source: Path) -> Any:

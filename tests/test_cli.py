@@ -127,9 +127,17 @@ ERROR_CASES = {
     "bad time step text": (["run", "{tiny}", "--time-step", "fast"], "'fast'"),
     "bad saveper": (["run", "{tiny}", "--saveper", "0.3"], "whole multiple"),
     "summary year": (["run", "{tiny}", "--summary", "{tmp}/s.md", "--years", "99"], "99"),
+    "years without summary": (["run", "{tiny}", "--years", "5"], "--summary FILE"),
     "nan results": (["run", "{nan}"], "'bad' at time 5"),
     "external data": (["info", "{external}"], "external data files"),
 }
+
+
+def test_a_bad_summary_year_writes_nothing(tiny_path: Path, tmp_path: Path) -> None:
+    result = _invoke("run", str(tiny_path), "-o", str(tmp_path / "out.csv"), "--summary",
+                     str(tmp_path / "s.md"), "--years", "99")
+    assert result.exit_code == 2 and "99" in result.stderr
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.fixture()
