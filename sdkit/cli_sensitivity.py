@@ -47,8 +47,9 @@ def sensitivity_group() -> None:
 @click.option("--executor", type=click.Choice(["serial", "processes", "dask"]),
               default="serial", show_default=True, help="Where the runs happen.")
 @click.option("--workers", type=click.IntRange(min=1), help="Processes or Dask workers.")
-@click.option("--scheduler", metavar="ADDR", help="Dask scheduler address (default: a "
-              "LocalCluster).")
+@click.option("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://host:8786) "
+              "or scheduler file (.json); implies --executor dask (default: "
+              "DASK_SCHEDULER_ADDRESS, else a LocalCluster).")
 @click.option("--no-progress", is_flag=True, help="Do not show a progress bar.")
 def run_command(spec: Path, output: Path, executor: str, workers: int | None,
                 scheduler: str | None, no_progress: bool) -> None:

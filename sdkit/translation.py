@@ -72,8 +72,8 @@ def delay_problem(pysd_model: Any, name_of: Any = str) -> str | None:
     """
     elements = getattr(pysd_model, "_stateful_elements", {}) or {}
     for key, obj in dict(elements).items():
-        prefix = next((p for p in _ORDERED_DELAYS if str(key).startswith(p)), None)
-        state = None if prefix is None else _delay_state(obj)
+        prefix = next((p for p in _ORDERED_DELAYS if str(key).startswith(p)), "")
+        state = _delay_state(obj) if prefix else None
         if state is None:
             continue
         order, delay, step = state

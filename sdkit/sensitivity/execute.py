@@ -89,14 +89,70 @@ class ProcessExecutor:
                                     workers=self.workers, retries=self.retries)
 
 
+class _DebugRelay(logging.Handler):
+    """Passes Dask's records on to ``sdkit.sensitivity.dask``, its INFO chatter at DEBUG."""
+
+    def __init__(self, target: logging.Logger) -> None:
+        super().__init__()
+        self.target = target
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno < logging.WARNING:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        if self.target.isEnabledFor(record.levelno):
+            self.target.handle(record)
+
+
+@contextlib.contextmanager
+def _dask_logs_at_debug() -> Iterator[None]:
+    """Log Dask's messages below WARNING at DEBUG on ``sdkit.sensitivity.dask``.
+
+    Dask logs every scheduler start, worker registration and connection at INFO on
+    the ``distributed`` logger, with its own handler or, under an application's
+    logging setup (the ``sdkit`` CLI), through the root logger. While a study runs
+    those records go to ``sdkit.sensitivity.dask`` instead, lowered to DEBUG
+    (``logging.getLogger("sdkit.sensitivity.dask").setLevel(logging.DEBUG)`` shows
+    them); warnings and errors keep their level.
+    """
+    source = logging.getLogger("distributed")
+    saved = source.handlers[:], source.propagate
+    relay = _DebugRelay(log.getChild("dask"))
+    source.handlers[:] = [relay]
+    source.propagate = False
+    try:
+        yield
+    finally:
+        source.handlers[:], source.propagate = saved
+
+
+def _connect(client_class: Any, scheduler: str) -> Any:
+    """A client of the scheduler at ``scheduler``: an address, or a scheduler file (JSON)."""
+    path = Path(scheduler).expanduser()
+    is_file = path.is_file()
+    if scheduler.endswith(".json") and not is_file:
+        raise ParameterValueError(f"Dask scheduler file {scheduler} does not exist.")
+    try:
+        if is_file:
+            return client_class(scheduler_file=str(path))
+        return client_class(scheduler)
+    except (OSError, ValueError) as err:  # unreachable, timed out, unreadable, not an address
+        raise ParameterValueError(f"Could not connect to the Dask scheduler {scheduler}: "
+                                  f"{one_line(err)}") from err
+
+
 @dataclass
 class DaskExecutor:
     """Evaluates chunks on Dask distributed.
 
-    Connects to ``scheduler`` (an address such as ``tcp://host:8786``) when given;
-    otherwise starts a :class:`~distributed.LocalCluster` with ``workers`` workers
-    of one thread each (``processes=False`` keeps them in this process, which is
-    only safe for thread-safe evaluators).
+    Connects to ``scheduler`` when given: an address such as ``tcp://host:8786``, or
+    the JSON file written by ``dask scheduler --scheduler-file FILE``; else to Dask's
+    ``scheduler-address`` setting (the ``DASK_SCHEDULER_ADDRESS`` environment
+    variable) when set. Otherwise starts a :class:`~distributed.LocalCluster` with
+    ``workers`` workers of one thread each (``processes=False`` keeps them in this
+    process, which is only safe for thread-safe evaluators). The workers of an
+    external cluster must be able to import sdkit and read the model file at the
+    same path. Dask's informational messages are logged at DEBUG on
+    ``sdkit.sensitivity.dask``.
     """
 
     workers: int | None = None
@@ -106,28 +162,32 @@ class DaskExecutor:
 
     def map(self, evaluator: Any, chunks: Sequence[Chunk]) -> Iterator[tuple[int, pd.DataFrame]]:
         try:
+            import dask
             from dask.distributed import Client, LocalCluster, as_completed
         except ImportError as err:  # pragma: no cover - dask is a dependency
             raise ParameterValueError("The dask executor needs dask[distributed] installed."
                                       ) from err
-        cluster = None
-        if self.scheduler:
-            client = Client(self.scheduler)
-        else:
-            cluster = LocalCluster(n_workers=self.workers or 2, threads_per_worker=1,
-                                   processes=self.processes, dashboard_address=None,
-                                   silence_logs=logging.ERROR)
-            client = Client(cluster)
-        try:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(_dask_logs_at_debug())
+            scheduler = self.scheduler or dask.config.get("scheduler-address", None)
+            if scheduler:
+                log.info("Connecting to the Dask scheduler %s.", scheduler)
+                client = _connect(Client, str(scheduler))
+            else:
+                # Without a dashboard the scheduler still serves /health: on a free local port,
+                # not on 8787 (which may be taken, and that warning would reach the CLI).
+                cluster = stack.enter_context(LocalCluster(
+                    n_workers=self.workers or 2, threads_per_worker=1,
+                    processes=self.processes, dashboard_address=None,
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                    silence_logs=logging.ERROR))
+                client = Client(cluster)
+            stack.callback(client.close)
             remote = client.scatter(evaluator, broadcast=True)
             futures = {client.submit(_evaluate, remote, params, pure=False): number
                        for number, params in chunks}
             for future in as_completed(futures):
                 yield futures[future], future.result()
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
 
 
 def make_executor(executor: str | Any = "serial", *, workers: int | None = None,
