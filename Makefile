@@ -82,11 +82,13 @@ calibration-docs: calibration
 	$(VENV)/bin/sdkit calibrate report $(CALIBRATION_OUT) --update docs/calibration.md
 
 .PHONY: bench
-# Ensemble engine vs a PySD loop vs the numba floor (installs the `fast` extra); one
+# Ensemble engine vs a PySD loop vs the numba floor (installs the `fast` extra); one run of
+# one set through the cached engine vs PySD (cold compile, disk and warm runs); one
 # calibration on the engine vs PySD (same seed and evaluations), and the full calibration.
 bench: $(STAMP)
 	$(VENV)/bin/python -m pip install -q -e '.[test,fast]'
 	$(VENV)/bin/python benchmarks/bench_engine.py
+	$(VENV)/bin/python benchmarks/bench_single.py
 	$(VENV)/bin/python benchmarks/bench_calibration.py
 
 # docs/scenarios.md: the transition table (every scenario run with PySD, about a minute on

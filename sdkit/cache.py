@@ -40,8 +40,8 @@ from pathlib import Path
 
 from sdkit.errors import UnsafeCacheError
 
-__all__ = ["cache_root", "cache_key", "ensure_entry", "verify_entry", "COMPLETE_MARKER",
-           "CacheEntryRebuiltWarning"]
+__all__ = ["cache_root", "cache_key", "ensure_entry", "verify_entry", "read_verified",
+           "discard_entry", "COMPLETE_MARKER", "CacheEntryRebuiltWarning"]
 
 #: File written last into a finished entry: the manifest of its digests (JSON).
 COMPLETE_MARKER = "complete"
@@ -194,6 +194,36 @@ def verify_entry(entry: Path) -> str | None:
     except (OSError, ValueError):
         manifest = None
     return _compare(manifest, entry.name, found)
+
+
+def read_verified(entry: Path, name: str) -> bytes | None:
+    """Read ``entry / name``, checking the bytes read against the entry's manifest.
+
+    The digest is computed on the very bytes returned (no check-then-use race) and
+    symbolic links are not followed.  Returns ``None`` if the file is missing, is not
+    a regular file, or does not match its recorded digest.
+    """
+    entry = Path(entry)
+    try:
+        manifest = json.loads((entry / COMPLETE_MARKER).read_bytes())
+        handle = os.open(entry / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(handle, "rb") as stream:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                return None
+            data = stream.read()
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT \
+            or manifest.get("key") != entry.name or not isinstance(manifest.get("files"), dict):
+        return None
+    if manifest["files"].get(name) != hashlib.sha256(data).hexdigest():
+        return None
+    return data
+
+
+def discard_entry(entry: Path) -> None:
+    """Remove an entry its user found unusable (``UnsafeCacheError`` if it cannot)."""
+    _discard(Path(entry))
 
 
 def _prepare_root(root: Path) -> None:

@@ -29,9 +29,12 @@ def _assert_bitwise(reference: pd.DataFrame, result, i: int) -> None:
         assert np.array_equal(reference[column].to_numpy(dtype=float), got), column
 
 
-def test_baseline_is_bitwise_equal(empowerment, baseline):
-    result = run_ensemble(empowerment)
-    _assert_bitwise(baseline, result, 0)
+@pytest.mark.parametrize("on_scalars", [True, False], ids=["scalars", "arrays"])
+def test_baseline_is_bitwise_equal(empowerment, baseline, on_scalars):
+    """One set runs on numpy scalars (sdkit.engine.scalar) unless told otherwise."""
+    ensemble = Ensemble(empowerment)
+    ensemble.scalar_single = on_scalars
+    _assert_bitwise(baseline, ensemble.run(), 0)
 
 
 def test_exact_power_path_is_bitwise_equal(empowerment, baseline, monkeypatch):
@@ -40,7 +43,9 @@ def test_exact_power_path_is_bitwise_equal(empowerment, baseline, monkeypatch):
     from sdkit.engine import assemble
 
     monkeypatch.setattr(assemble, "simd_power_is_exact", lambda: False)
-    _assert_bitwise(baseline, run_ensemble(empowerment), 0)
+    ensemble = Ensemble(empowerment)
+    ensemble.scalar_single = False
+    _assert_bitwise(baseline, ensemble.run(), 0)
 
 
 def test_power_probe_agrees_with_a_direct_comparison():
@@ -76,6 +81,22 @@ def test_random_parameter_sets_are_bitwise_equal(empowerment):
         _assert_bitwise(empowerment.run(row.to_dict()), result, int(i))
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_single_random_sets_on_scalars_are_bitwise_equal(empowerment):
+    params = random_parameter_sets(empowerment, 2, seed=11)
+    ensemble = Ensemble(empowerment, list(params.columns))
+    for i, row in params.iterrows():
+        result = ensemble.run(params.iloc[[int(i)]].reset_index(drop=True),
+                              final_time=2026, time_step=0.0625)
+        reference = empowerment.run(row.to_dict(), final_time=2026, time_step=0.0625)
+        _assert_bitwise(reference, result, 0)
+
+
+def test_a_run_without_the_compiled_columns_is_refused(empowerment):
+    with pytest.raises(ParameterValueError, match="compiled for the parameter columns"):
+        Ensemble(empowerment, ["theme shift time"]).run()
+
+
 def test_time_settings_follow_model_run(empowerment):
     params = pd.DataFrame({"theme shift time": [0.3, 1.2]})
     result = run_ensemble(empowerment, params, final_time=2022, time_step=0.0625, saveper=0.5)
@@ -109,6 +130,20 @@ def test_bad_parameters_are_rejected(empowerment):
         run_ensemble(empowerment, pd.DataFrame({"theme shift time": [100.0]}))
     with pytest.raises(ParameterValueError, match="only constants"):
         run_ensemble(empowerment, pd.DataFrame({"stage index": [1.0]}))
+    with pytest.raises(ParameterValueError, match="finite numbers"):
+        run_ensemble(empowerment, pd.DataFrame({"theme shift time": ["x"]}))
+
+
+def test_parameter_tables_of_any_column_type_give_the_same_run(empowerment):
+    """Numbers as floats, integers, text or in a large table: one conversion each."""
+    ensemble = Ensemble(empowerment, ["theme shift time", "downturn switch"],
+                        outputs=["Buyers on platform"])
+    floats = pd.DataFrame({"theme shift time": [0.4], "downturn switch": [1.0]})
+    expected = ensemble.run(floats)["Buyers on platform"]
+    for frame in (floats.astype({"downturn switch": int}), floats.astype(str)):
+        assert np.array_equal(ensemble.run(frame)["Buyers on platform"], expected)
+    big = pd.concat([floats] * 2100, ignore_index=True)
+    assert np.array_equal(ensemble.run(big)["Buyers on platform"][-1], expected[0])
 
 
 def test_refusal_names_construct_and_variable(tmp_path):

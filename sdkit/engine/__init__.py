@@ -7,6 +7,12 @@ that for every parameter set the saved values are bitwise equal
 exactly raises :class:`~sdkit.errors.UnsupportedConstructError` naming the
 construct and the variable; callers then fall back to PySD.
 
+Compiled programs are cached in memory and on disk beside the translation cache
+(:mod:`sdkit.engine.progcache`; every stored program is checked against the
+allow-list of :mod:`sdkit.engine.audit` before it runs), and one parameter set runs
+on scalars (:func:`sdkit.engine.program.run_single`), so after the first compile of
+a model an engine run of one set takes milliseconds.
+
 >>> import pandas as pd, sdkit
 >>> from sdkit.engine import run_ensemble
 >>> model = sdkit.load_model("models/empowerment.mdl")            # doctest: +SKIP
@@ -19,7 +25,6 @@ See docs/engine.md.
 
 from __future__ import annotations
 
-import operator
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,12 +34,12 @@ import numpy as np
 import pandas as pd
 
 from sdkit import ir as I
-from sdkit.engine.assemble import Program, build_program
+from sdkit.engine import progcache
 from sdkit.engine.compiler import TimeGrid, refuse, time_grid
-from sdkit.errors import ParameterValueError, SdkitError, SimulationError, UnknownVariableError
+from sdkit.engine.program import Program, run_single
+from sdkit.errors import ParameterValueError, SdkitError, SimulationError
 from sdkit.faults import one_line
 from sdkit.limits import check_run_size
-from sdkit.names import close_matches, normalize_name
 
 __all__ = ["Ensemble", "EnsembleResult", "run_ensemble", "run_model"]
 
@@ -78,6 +83,10 @@ class EnsembleResult:
 class Ensemble:
     """A model compiled for a fixed set of parameter columns and outputs.
 
+    The compilation is cached (:mod:`sdkit.engine.progcache`): in memory for the
+    process and on disk beside the translation cache, keyed by the model's bytes and
+    the compile inputs, so only the first ``Ensemble`` of a model parses it.
+
     Parameters
     ----------
     model : sdkit.model.Model or path-like or ModelIR
@@ -85,72 +94,53 @@ class Ensemble:
         Constants that vary between parameter sets (real or py names).
     outputs : sequence of str, optional
         Variables to save (default: every variable but lookups and control variables).
+    cache : bool, optional
+        Use the program cache (default); ``False`` compiles the model afresh.  A
+        ``ModelIR`` is always compiled afresh.
+    cache_dir : path-like, optional
+        Cache root (default ``$SDKIT_CACHE_DIR``, as :func:`sdkit.load_model`).
     """
 
     def __init__(self, model: Any, params: Sequence[str] = (),
-                 outputs: Sequence[str] | None = None) -> None:
+                 outputs: Sequence[str] | None = None, *, cache: bool = True,
+                 cache_dir: str | os.PathLike[str] | None = None) -> None:
         from sdkit.model import Model, load_model
 
         if isinstance(model, str | os.PathLike):
-            model = load_model(model)
+            model = load_model(model, cache_dir=cache_dir)
         self.model = model if isinstance(model, Model) else None
-        self.ir = model if isinstance(model, I.ModelIR) else I.build_ir(model)
-        self._keys: dict[str, str] = {}
-        for var in self.ir.variables.values():
-            self._keys.setdefault(normalize_name(var.name), var.py_name)
-            self._keys.setdefault(var.py_name, var.py_name)
-        self.param_names = [self._py(p) for p in params]
-        for name in self.param_names:
-            var = self.ir.variables[name]
-            if var.kind != "constant":
-                raise ParameterValueError(
-                    f"Cannot set {var.name!r}: it is a {var.kind}, and only constants can be "
-                    "overridden.")
-        if outputs is None:
-            out = [v.py_name for v in self._ordered() if v.kind not in ("lookup", "control")]
+        self._ir = model if isinstance(model, I.ModelIR) else None
+        if self.model is None and self._ir is None:
+            self._ir = I.build_ir(model)
+        if self.model is not None and cache:
+            compiled = progcache.compiled_for(self.model, list(params), outputs,
+                                              cache_dir=cache_dir)
         else:
-            out = [self._py(o) for o in outputs]
-        self.outputs = out
-        self.program: Program = build_program(self.ir, self.param_names, out)
+            order = list(self.model.variables) if self.model is not None else None
+            compiled = progcache.compile_ir(self.ir, list(params), outputs, order)
+        #: Names, kinds, ranges and control equations (:class:`sdkit.engine.meta.ModelMeta`).
+        self.meta = compiled.meta
+        self.program: Program = compiled.program
+        self.param_names = list(self.program.params)
+        self.outputs = list(self.program.outputs)
         #: Parameter sets integrated together (cache-sized blocks); None: all at once.
         self.chunk: int | None = 2048
+        #: Run a single parameter set on scalars (:func:`sdkit.engine.program.run_single`).
+        self.scalar_single = True
 
-    def _ordered(self) -> list[I.IRVariable]:
-        if self.model is None:
-            return list(self.ir.variables.values())
-        by_name = self.ir.by_name
-        return [by_name[n] for n in self.model.variables if n in by_name]
+    @property
+    def ir(self) -> I.ModelIR:
+        """The model's IR (built on first use when the program came from the cache)."""
+        if self._ir is None:
+            self._ir = I.build_ir(self.model)
+        return self._ir
 
-    def _py(self, name: str) -> str:
-        key = self._keys.get(name) or self._keys.get(normalize_name(name))
-        if key is None:
-            raise UnknownVariableError(name, close_matches(name, [v.name for v in
-                                                                  self.ir.variables.values()]))
-        return key
+    def _label(self) -> str:
+        if self.model is not None:
+            return str(self.model.path.name)
+        return str(getattr(self.ir.path, "name", "the model"))
 
     # ------------------------------------------------------------------ time settings
-    def _scalar(self, expr: I.Expr | None, dt: Any = None, seen: tuple[str, ...] = ()) -> Any:
-        if isinstance(expr, I.Num):
-            return expr.value
-        if isinstance(expr, I.Ref):
-            name = expr.name
-            if name == "time_step" and dt is not None:
-                return dt
-            if name in self.param_names:
-                raise refuse("a control variable set by a varying parameter", name)
-            var = self.ir.variables.get(name)
-            if var is None or name in seen or var.kind == "stock":
-                raise refuse("a dynamic control variable", name)
-            return self._scalar(var.equation, dt, seen + (name,))
-        if isinstance(expr, I.BinOp) and expr.op in "+-*/":
-            a, b = self._scalar(expr.left, dt, seen), self._scalar(expr.right, dt, seen)
-            if expr.op == "/" and b == 0:
-                raise ParameterValueError(
-                    f"A control variable of {getattr(self.ir.path, 'name', 'the model')!r} "
-                    f"divides by zero: {str(expr)[:60]}")
-            return _ARITHMETIC[expr.op](a, b)
-        raise refuse("a dynamic control variable", "control", str(expr)[:60])
-
     def grid(self, final_time: float | None = None, time_step: float | None = None,
              saveper: float | None = None, *, n_sets: int = 1) -> TimeGrid:
         """The time grid of a run saving ``n_sets`` parameter sets, with PySD's arithmetic.
@@ -162,12 +152,12 @@ class Ensemble:
             from sdkit.validation import check_time_settings
 
             check_time_settings(self.model, final_time, time_step, saveper)
-        eq = {n: (self.ir.variables[n].equation if n in self.ir.variables else None)
-              for n in I.CONTROL}
-        dt = time_step if time_step is not None else self._scalar(eq["time_step"])
-        initial = self._scalar(eq["initial_time"], dt)
-        final = final_time if final_time is not None else self._scalar(eq["final_time"], dt)
-        save = saveper if saveper is not None else self._scalar(eq["saveper"], dt)
+        label, params, setting = self._label(), self.param_names, self.meta.setting
+        dt = time_step if time_step is not None else setting("time_step", params, None, label)
+        initial = setting("initial_time", params, dt, label)
+        final = final_time if final_time is not None else \
+            setting("final_time", params, dt, label)
+        save = saveper if saveper is not None else setting("saveper", params, dt, label)
         what = f"model {self.model.path.name!r}" if self.model is not None else "the model"
         check_run_size(initial, final, dt, save, n_sets=n_sets, n_vars=len(self.outputs),
                        what=what)
@@ -176,17 +166,27 @@ class Ensemble:
     # ------------------------------------------------------------------ run
     def _param_arrays(self, params: pd.DataFrame | None) -> tuple[dict[str, Any], int]:
         if params is None or len(params.columns) == 0:
+            if self.param_names:
+                raise ParameterValueError(
+                    "The ensemble was compiled for the parameter columns "
+                    f"{sorted(self.param_names)}; give a table with them.")
             n = 1 if params is None or len(params) == 0 else len(params)
             return {}, n
-        columns = {self._py(str(c)): c for c in params.columns}
+        columns = {self.meta.py(str(c)): c for c in params.columns}
         if set(columns) != set(self.param_names):
             raise ParameterValueError(
                 "The parameter columns differ from those the ensemble was compiled for: "
                 f"{sorted(columns)} != {sorted(self.param_names)}.")
+        # few rows of numpy numbers: one conversion (pd.to_numeric costs ~30 us a column)
+        numeric = len(params) <= 2048 and all(
+            isinstance(t, np.dtype) and t.kind in "biuf" for t in params.dtypes)
+        matrix = params.to_numpy(dtype=float) if numeric else None
+        position = {column: k for k, column in enumerate(params.columns)}
         arrays = {}
         for py_name, column in columns.items():
-            var = self.ir.variables[py_name]
-            values = pd.to_numeric(params[column], errors="coerce").to_numpy(dtype=float)
+            var = self.meta.variables[py_name]
+            values = matrix[:, position[column]] if matrix is not None else \
+                pd.to_numeric(params[column], errors="coerce").to_numpy(dtype=float)
             if not np.all(np.isfinite(values)):
                 raise ParameterValueError(f"Values for {var.name!r} must be finite numbers.")
             low, high = var.limits
@@ -207,8 +207,14 @@ class Ensemble:
         grid = self.grid(final_time, time_step, saveper, n_sets=1 if reducer else n)
         arrays.update(initial_time=grid.initial, final_time=grid.final, saveper=grid.saveper)
         times = grid.saved_times
-        names = [self.ir.variables[o].name for o in self.outputs]
+        names = [self.meta.variables[o].name for o in self.outputs]
         result = EnsembleResult(times=times, n=n)
+        if reducer is None and n == 1 and self.scalar_single:
+            with np.errstate(all="ignore"):
+                single = run_single(self.program, arrays, grid, names)
+            if single is not None:
+                result.values, result.integer = single
+                return result
         chunk = self.chunk if self.chunk else n
         bounds = [(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)] or [(0, 0)]
         if reducer is None:
@@ -248,15 +254,9 @@ class Ensemble:
             except SdkitError:
                 raise
             except Exception as err:  # e.g. a DELAY N whose order evaluates to 0
-                name = getattr(self.ir.path, "name", "the model")
                 raise SimulationError(
-                    f"The ensemble run of {name!r} failed: {one_line(err)}"
+                    f"The ensemble run of {self._label()!r} failed: {one_line(err)}"
                 ) from err
-
-
-_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
-}
 
 
 def run_ensemble(model: Any, params: pd.DataFrame | None = None, *,

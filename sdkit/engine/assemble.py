@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from sdkit import ir as I
-from sdkit.engine import runtime
+from sdkit.engine.audit import ProgramAuditError
 from sdkit.engine.compiler import _Gen, hidden_inputs, refuse
+from sdkit.engine.program import CompiledProgram, Program, link
 
 _SKIP_KINDS = ("lookup",)
 #: Functions that read the model time (PySD passes them ``__data['time']``).
@@ -65,18 +65,6 @@ def _pow(a: Any, b: Any) -> Any:
             return np.power(a, b)
         return _exact_pow(a, b).astype(np.float64)
     return a ** b
-
-
-@dataclass
-class Program:
-    """A compiled model: the generated source and its entry point."""
-
-    source: str
-    function: Any
-    outputs: list[str]          # py names, in output order
-    params: list[str]
-    needs_time_step: bool = True
-    static: list[str] = field(default_factory=list)
 
 
 class _Orderer:
@@ -158,7 +146,7 @@ class _Orderer:
 
 
 def build_program(model: I.ModelIR, params: list[str], outputs: list[str]) -> Program:
-    """Generate the simulation function for ``model``.
+    """Generate, audit and link the simulation function for ``model``.
 
     Parameters
     ----------
@@ -167,10 +155,48 @@ def build_program(model: I.ModelIR, params: list[str], outputs: list[str]) -> Pr
         py names of the constants given per parameter set.
     outputs : list of str
         py names of the variables to save.
+
+    Raises
+    ------
+    UnsupportedConstructError
+        The model uses a construct the engine cannot run exactly.
     """
-    pset = set(params)
-    gen = _Gen(model, pset)
-    order = _Orderer(model, pset)
+    return link_program(generate(model, params, outputs))
+
+
+def link_program(compiled: CompiledProgram, *, refuse_unsafe: bool = True) -> Program:
+    """:func:`sdkit.engine.program.link` with the array ``^`` of this module.
+
+    Generated code outside the allow-list (:mod:`sdkit.engine.audit`) is refused
+    like an unsupported construct, so callers fall back to PySD; with
+    ``refuse_unsafe=False`` the :class:`~sdkit.engine.audit.ProgramAuditError` is
+    raised as it is (the program cache's check of a stored program).
+    """
+    try:
+        return link(compiled, _pow)
+    except ProgramAuditError as err:
+        if not refuse_unsafe:
+            raise
+        raise refuse("code outside the engine's allow-list", "the model", str(err)) from err
+
+
+def generate(model: I.ModelIR, params: list[str], outputs: list[str]) -> CompiledProgram:
+    """The source of the simulation function and the data of its namespace.
+
+    Parameters are those of :func:`build_program`; nothing is compiled or run.
+    """
+    _check_supported(model)
+    writer = _Writer(model, params)
+    writer.header()
+    static_sorted = writer.static()
+    writer.initialisation()
+    writer.loop(outputs)
+    gen = writer.gen
+    return CompiledProgram(writer.source(), tuple(params), tuple(outputs), tuple(static_sorted),
+                           dict(gen.tables), dict(gen.consts))
+
+
+def _check_supported(model: I.ModelIR) -> None:
     for var in model.variables.values():
         if var.subscripts:
             raise refuse("subscripts", var.name)
@@ -178,105 +204,124 @@ def build_program(model: I.ModelIR, params: list[str], outputs: list[str]) -> Pr
             raise refuse("data", var.name)
     if model.macros:
         raise refuse("macros", ", ".join(model.macros))
-    nodes = [n for n in model.variables if model.variables[n].kind not in _SKIP_KINDS]
 
-    lines = ["def _simulate(P, N, times, save, dt, record):"]
-    body: list[str] = []
 
-    def emit(text: str, indent: int = 1) -> None:
-        body.append("    " * indent + text)
+class _Writer:
+    """The lines of ``_simulate``, section by section (see the module docstring of
+    :mod:`sdkit.engine.compiler` for the semantics)."""
 
-    # control variables and parameters
-    for name in ("initial_time", "final_time", "saveper"):
-        if name in model.variables:
-            emit(f"v_{name} = P[{name!r}]")
-    for name in params:
-        emit(f"v_{name} = P[{name!r}]")
-    # static nodes, once
-    static_nodes = [n for n in nodes if order.is_static(n) and n not in pset
-                    and model.variables[n].kind != "control"]
-    static_sorted = _static_order(order, static_nodes)
-    emit("t = times[0]")
-    for node in static_sorted:
-        gen.owner = model.variables[node].name
-        emit(f"v_{node} = {gen.expr(model.variables[node].equation)}")
+    def __init__(self, model: I.ModelIR, params: list[str]) -> None:
+        self.ir = model
+        self.params = params
+        self.gen = _Gen(model, set(params))
+        self.order = _Orderer(model, set(params))
+        self.body: list[str] = []
 
-    # initialisation
-    init_roots = set(model.stocks) | set(model.hidden)
-    gen.init_phase = True
-    for node in order.order(init_roots, "init"):
-        if node in model.stocks:
-            gen.owner = model.stocks[node].name
-            emit(f"v_{node} = _rt.full({gen.expr(model.stocks[node].initial)}, N)")
-        elif node in model.hidden:
-            h = model.hidden[node]
-            for line in gen.hidden_init(h):
-                emit(line)
-            gen.owner = h.owner
-            emit(f"h{node} = {gen.hidden_value(h)}")
-        else:
-            var = model.variables[node]
-            gen.owner = var.name
-            emit(f"v_{node} = {gen.expr(var.equation)}")
-    gen.init_phase = False
+    def emit(self, text: str, indent: int = 1) -> None:
+        self.body.append("    " * indent + text)
 
-    # per-step evaluation
-    rate_roots: set[str] = set()
-    for stock in model.stocks.values():
-        rate_roots |= I.references(stock.rate)
-    for h in model.hidden.values():
-        rate_roots |= hidden_inputs(h, "ddt")
-    rate_roots = {r for r in rate_roots if r in model.variables or r in model.hidden}
-    out_roots = set(outputs) | rate_roots
-    step_all = order.order(out_roots, "run")
-    step_rates = order.order(rate_roots, "run")
+    def source(self) -> str:
+        return "\n".join(["def _simulate(P, N, times, save, dt, record):"] + self.body) + "\n"
 
-    def eval_lines(seq: list[str], indent: int) -> None:
+    def header(self) -> None:
+        """Control variables and parameters from ``P``."""
+        for name in ("initial_time", "final_time", "saveper"):
+            if name in self.ir.variables:
+                self.emit(f"v_{name} = P[{name!r}]")
+        for name in self.params:
+            self.emit(f"v_{name} = P[{name!r}]")
+
+    def static(self) -> list[str]:
+        """Constants and expressions of constants, once; returns their order."""
+        model, order, pset = self.ir, self.order, set(self.params)
+        nodes = [n for n in model.variables if model.variables[n].kind not in _SKIP_KINDS]
+        static_nodes = [n for n in nodes if order.is_static(n) and n not in pset
+                        and model.variables[n].kind != "control"]
+        static_sorted = _static_order(order, static_nodes)
+        self.emit("t = times[0]")
+        for node in static_sorted:
+            self.gen.owner = model.variables[node].name
+            self.emit(f"v_{node} = {self.gen.expr(model.variables[node].equation)}")
+        return static_sorted
+
+    def initialisation(self) -> None:
+        """Stocks and hidden stocks in dependency order (ACTIVE INITIAL's initial branch)."""
+        model, gen = self.ir, self.gen
+        gen.init_phase = True
+        for node in self.order.order(set(model.stocks) | set(model.hidden), "init"):
+            if node in model.stocks:
+                gen.owner = model.stocks[node].name
+                self.emit(f"v_{node} = _rt.full({gen.expr(model.stocks[node].initial)}, N)")
+            elif node in model.hidden:
+                h = model.hidden[node]
+                for line in gen.hidden_init(h):
+                    self.emit(line)
+                gen.owner = h.owner
+                self.emit(f"h{node} = {gen.hidden_value(h)}")
+            else:
+                var = model.variables[node]
+                gen.owner = var.name
+                self.emit(f"v_{node} = {gen.expr(var.equation)}")
+        gen.init_phase = False
+
+    def evaluate(self, seq: list[str], indent: int) -> None:
+        model, gen = self.ir, self.gen
         for node in seq:
             if node in model.stocks:
                 continue
             if node in model.hidden:
                 h = model.hidden[node]
                 gen.owner = h.owner
-                emit(f"h{node} = {gen.hidden_value(h)}", indent)
+                self.emit(f"h{node} = {gen.hidden_value(h)}", indent)
             else:
                 var = model.variables[node]
                 gen.owner = var.name
-                emit(f"v_{node} = {gen.expr(var.equation)}", indent)
+                self.emit(f"v_{node} = {gen.expr(var.equation)}", indent)
 
-    emit("last = len(times) - 1")
-    emit("j = 0")
-    emit("for k in range(len(times)):")
-    emit("t = times[k]", 2)
-    emit("if save[k]:", 2)
-    eval_lines(step_all, 3)
-    emit("record(j, (" + "".join(f"{gen.name(o)}, " for o in outputs) + "))", 3)
-    emit("j += 1", 3)
-    emit("else:", 2)
-    eval_lines(step_rates, 3)
-    emit("pass", 3)
-    emit("if k == last:", 2)
-    emit("break", 3)
-    for stock in model.stocks.values():
-        gen.owner = stock.name
-        emit(f"d_{stock.py_name} = {gen.expr(stock.rate)}", 2)
-    for h in model.hidden.values():
-        for line in gen.hidden_ddt(h):
-            emit(line, 2)
-    for stock in model.stocks.values():
-        s = stock.py_name
-        if stock.non_negative:
-            emit(f"v_{s} = np.maximum(v_{s} + d_{s} * dt, 0)", 2)
-        else:
-            emit(f"v_{s} = v_{s} + d_{s} * dt", 2)
-    for h in model.hidden.values():
-        for line in gen.hidden_update(h):
-            emit(line, 2)
-    source = "\n".join(lines + body) + "\n"
-    namespace: dict[str, Any] = {"np": np, "_rt": runtime, "_pow": _pow, **gen.lookups,
-                                 **gen.consts}
-    exec(compile(source, "<sdkit-ensemble>", "exec"), namespace)  # noqa: S102 - our own code
-    return Program(source, namespace["_simulate"], outputs, params, static=static_sorted)
+    def loop(self, outputs: list[str]) -> None:
+        """The time loop: evaluate and save, or evaluate the rates only; then update."""
+        model, gen = self.ir, self.gen
+        rate_roots: set[str] = set()
+        for stock in model.stocks.values():
+            rate_roots |= I.references(stock.rate)
+        for h in model.hidden.values():
+            rate_roots |= hidden_inputs(h, "ddt")
+        rate_roots = {r for r in rate_roots if r in model.variables or r in model.hidden}
+        step_all = self.order.order(set(outputs) | rate_roots, "run")
+        step_rates = self.order.order(rate_roots, "run")
+        self.emit("last = len(times) - 1")
+        self.emit("j = 0")
+        self.emit("for k in range(len(times)):")
+        self.emit("t = times[k]", 2)
+        self.emit("if save[k]:", 2)
+        self.evaluate(step_all, 3)
+        self.emit("record(j, (" + "".join(f"{gen.name(o)}, " for o in outputs) + "))", 3)
+        self.emit("j += 1", 3)
+        self.emit("else:", 2)
+        self.evaluate(step_rates, 3)
+        self.emit("pass", 3)
+        self.emit("if k == last:", 2)
+        self.emit("break", 3)
+        self.update()
+
+    def update(self) -> None:
+        """Derivatives of every stock and hidden stock, then the Euler step."""
+        model, gen = self.ir, self.gen
+        for stock in model.stocks.values():
+            gen.owner = stock.name
+            self.emit(f"d_{stock.py_name} = {gen.expr(stock.rate)}", 2)
+        for h in model.hidden.values():
+            for line in gen.hidden_ddt(h):
+                self.emit(line, 2)
+        for stock in model.stocks.values():
+            s = stock.py_name
+            if stock.non_negative:
+                self.emit(f"v_{s} = np.maximum(v_{s} + d_{s} * dt, 0)", 2)
+            else:
+                self.emit(f"v_{s} = v_{s} + d_{s} * dt", 2)
+        for h in model.hidden.values():
+            for line in gen.hidden_update(h):
+                self.emit(line, 2)
 
 
 def _static_order(order: _Orderer, nodes: list[str]) -> list[str]:

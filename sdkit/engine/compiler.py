@@ -96,6 +96,8 @@ class _Gen:
         self.ir = model
         self.params = params
         self.lookups: dict[str, Any] = {}
+        #: The lookups' points as data (``sdkit.engine.program.TableSpec``), by name.
+        self.tables: dict[str, tuple[Any, ...]] = {}
         self.consts: dict[str, Any] = {}
         self.owner = ""
         self.init_phase = False
@@ -118,26 +120,9 @@ class _Gen:
                 return key
             return repr(value)
         if isinstance(e, I.Ref):
-            if e.name not in self.ir.variables and e.name not in self.ir.hidden \
-                    and e.name != "time":
-                raise refuse("a reference to an unknown element", self.owner, e.name)
-            var = self.ir.variables.get(e.name)
-            if var is not None and var.kind == "lookup":
-                raise refuse("a lookup used as a value", self.owner, e.name)
-            return self.name(e.name)
+            return self.ref(e)
         if isinstance(e, I.BinOp):
-            left, right = self.expr(e.left), self.expr(e.right)
-            if e.op in _ARITH:
-                return f"({left} {_ARITH[e.op]} {right})"
-            if e.op == "^":
-                return f"_pow({left}, {right})"
-            if e.op in _COMPARE:
-                return f"({left} {_COMPARE[e.op]} {right})"
-            if e.op == "and":
-                return f"np.logical_and({left}, {right})"
-            if e.op == "or":
-                return f"np.logical_or({left}, {right})"
-            raise refuse(f"the operator {e.op!r}", self.owner)
+            return self.binop(e)
         if isinstance(e, I.UnaryOp):
             if e.op == "-":
                 return f"(-{self.expr(e.operand)})"
@@ -146,26 +131,56 @@ class _Gen:
             raise refuse(f"the operator {e.op!r}", self.owner)
         if isinstance(e, I.Call):
             return self.call(e)
-        if isinstance(e, I.LookupCall):
-            var = self.ir.variables.get(e.table)
-            if var is None or var.kind != "lookup" or var.lookup is None:
-                raise refuse("a call of a non-lookup variable", self.owner, e.table)
-            key = "_lk_" + e.table
-            if key not in self.lookups:
-                table = var.lookup
-                self.lookups[key] = runtime.Lookup(var.name, table.x, table.y,
-                                                   table.interpolation)
-            return f"{key}({self.expr(e.arg)})"
-        if isinstance(e, I.InlineLookup):
-            key = f"_il{len(self.lookups)}"
-            xs, ys = runtime.pysd_points(e.table.x), runtime.pysd_points(e.table.y)
-            self.lookups[key] = lambda x, xs=xs, ys=ys: runtime.inline_lookup(x, xs, ys)
-            return f"{key}({self.expr(e.arg)})"
+        if isinstance(e, I.LookupCall | I.InlineLookup):
+            return self.lookup(e)
         if isinstance(e, I.Opaque):
             names = {"subscripts": "subscripts", "macro": "macros", "data": "data",
                      "getdata": "GET DATA", "getlookups": "GET LOOKUPS"}
             raise refuse(names.get(e.construct, e.construct), self.owner, e.detail[:80])
         raise refuse(type(e).__name__, self.owner)
+
+    def ref(self, e: I.Ref) -> str:
+        if e.name not in self.ir.variables and e.name not in self.ir.hidden \
+                and e.name != "time":
+            raise refuse("a reference to an unknown element", self.owner, e.name)
+        var = self.ir.variables.get(e.name)
+        if var is not None and var.kind == "lookup":
+            raise refuse("a lookup used as a value", self.owner, e.name)
+        return self.name(e.name)
+
+    def binop(self, e: I.BinOp) -> str:
+        left, right = self.expr(e.left), self.expr(e.right)
+        if e.op in _ARITH:
+            return f"({left} {_ARITH[e.op]} {right})"
+        if e.op == "^":
+            return f"_pow({left}, {right})"
+        if e.op in _COMPARE:
+            return f"({left} {_COMPARE[e.op]} {right})"
+        if e.op == "and":
+            return f"np.logical_and({left}, {right})"
+        if e.op == "or":
+            return f"np.logical_or({left}, {right})"
+        raise refuse(f"the operator {e.op!r}", self.owner)
+
+    def lookup(self, e: I.LookupCall | I.InlineLookup) -> str:
+        """A named or inline lookup: its object in ``lookups``, its points in ``tables``."""
+        if isinstance(e, I.InlineLookup):
+            key = f"_il{len(self.lookups)}"
+            xs, ys = runtime.pysd_points(e.table.x), runtime.pysd_points(e.table.y)
+            self.lookups[key] = lambda x, xs=xs, ys=ys: runtime.inline_lookup(x, xs, ys)
+            self.tables[key] = ("inline", _floats(e.table.x), _floats(e.table.y))
+            return f"{key}({self.expr(e.arg)})"
+        var = self.ir.variables.get(e.table)
+        if var is None or var.kind != "lookup" or var.lookup is None:
+            raise refuse("a call of a non-lookup variable", self.owner, e.table)
+        key = "_lk_" + e.table
+        if key not in self.lookups:
+            table = var.lookup
+            self.lookups[key] = runtime.Lookup(var.name, table.x, table.y,
+                                               table.interpolation)
+            self.tables[key] = ("lookup", var.name, _floats(table.x), _floats(table.y),
+                                table.interpolation)
+        return f"{key}({self.expr(e.arg)})"
 
     def call(self, e: I.Call) -> str:
         fn, args = e.fn, [self.expr(a) for a in e.args]
@@ -281,6 +296,10 @@ class _Gen:
         if h.kind == "sample_if_true":
             return [f"{s} = n{s}"]
         return []
+
+
+def _floats(values: tuple[float, ...]) -> tuple[float, ...]:
+    return tuple(float(v) for v in values)
 
 
 def hidden_inputs(h: I.HiddenStock, phase: str) -> set[str]:

@@ -11,6 +11,7 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,10 @@ def _one_line(err: BaseException) -> str:
 
 
 def check_model(path: Path, root: Path) -> Outcome:
-    """Compare the engine with a fresh PySD run of one model (model's own settings)."""
+    """Compare the engine with a fresh PySD run of one model (model's own settings).
+
+    Both engine paths are compared: numpy scalars (one set, the default) and arrays.
+    """
     from sdkit.engine import Ensemble
     from sdkit.errors import UnsupportedConstructError
     from sdkit.model import load_model
@@ -64,21 +68,35 @@ def check_model(path: Path, root: Path) -> Outcome:
             reference = model._tidy(fresh.run(), None)
         except Exception as err:  # PySD fails to run it
             return Outcome(name, PYSD_FAILED, _one_line(err))
-        try:
-            got = ensemble.run()
-        except UnsupportedConstructError as err:
-            return Outcome(name, REFUSED, f"{err.construct} ({err.variable})")
-        except Exception as err:  # an engine bug: report as a mismatch
-            return Outcome(name, MISMATCH, f"engine error: {_one_line(err)}")
+        runs = []
+        for on_scalars in (True, False):
+            ensemble.scalar_single = on_scalars
+            try:
+                runs.append(ensemble.run())
+            except UnsupportedConstructError as err:
+                return Outcome(name, REFUSED, f"{err.construct} ({err.variable})")
+            except Exception as err:  # an engine bug: report as a mismatch
+                return Outcome(name, MISMATCH, f"engine error: {_one_line(err)}")
+    if runs[0].integer != runs[1].integer:
+        return Outcome(name, MISMATCH, "the scalar and array paths save different int outputs")
+    for got, path_name in zip(runs, ("scalar", "array"), strict=True):
+        problem = _difference(reference, got)
+        if problem:
+            return Outcome(name, MISMATCH, f"{problem} ({path_name} path)")
+    return Outcome(name, PASSED)
+
+
+def _difference(reference: Any, got: Any) -> str:
+    """How an engine result differs from PySD's table ("" if bitwise equal)."""
     if not np.array_equal(reference.index.to_numpy(dtype=float), got.times):
-        return Outcome(name, MISMATCH, "saved times differ")
+        return "saved times differ"
     for column in reference.columns:
         if column not in got.values:
-            return Outcome(name, MISMATCH, f"missing output {column!r}")
+            return f"missing output {column!r}"
         ref = reference[column].to_numpy(dtype=float)
         if not np.array_equal(ref, got.values[column][0], equal_nan=True):
-            return Outcome(name, MISMATCH, f"{column!r} differs")
-    return Outcome(name, PASSED)
+            return f"{column!r} differs"
+    return ""
 
 
 def check_suite(root: Path) -> list[Outcome]:

@@ -10,6 +10,7 @@ so the results are bitwise equal to PySD's for every element.
 from __future__ import annotations
 
 import ast
+import bisect
 from typing import Any
 
 import numpy as np
@@ -98,6 +99,7 @@ class Lookup:
                 variable=name)
         order = np.argsort(xs, kind="stable")
         self.x, self.y, self.interp = xs[order], ys[order], interp
+        self._points = (self.x.tolist(), self.y.tolist())
         if interp not in ("interpolate", "extrapolate", "hold_backward"):
             raise UnsupportedConstructError(
                 f"lookup {name!r} uses the {interp!r} interpolation", construct=f"lookup {interp}",
@@ -122,6 +124,37 @@ class Lookup:
             above, below = yp[-1], yp[0]
         out = np.where(x > xp[-1], above, np.where(x < xp[0], below, out))
         return out
+
+    def at(self, value: Any) -> Any:
+        """The value at one point as a Python float: :meth:`__call__` for one element.
+
+        The same operations in the same order on Python floats (IEEE-754 doubles, as
+        numpy's), with :func:`bisect.bisect_right` for ``searchsorted``; an array
+        argument goes to :meth:`__call__`.
+        """
+        if isinstance(value, np.ndarray) or not isinstance(value, int | float | np.number):
+            return self(value)
+        x = float(value)
+        xp, yp = self._points
+        last = len(xp) - 1
+        if x > xp[last]:
+            if self.interp == "extrapolate":
+                return yp[last] + (yp[last] - yp[last - 1]) / (xp[last] - xp[last - 1]) \
+                    * (x - xp[last])
+            return yp[last]
+        if x < xp[0]:
+            if self.interp == "extrapolate":
+                return yp[0] + (yp[1] - yp[0]) / (xp[1] - xp[0]) * (x - xp[0])
+            return yp[0]
+        j = min(max(bisect.bisect_right(xp, x) - 1, 0), last - 1)
+        x0, x1, y0, y1 = xp[j], xp[j + 1], yp[j], yp[j + 1]
+        if x == x0:
+            return y0
+        if x == x1:
+            return y1
+        if self.interp == "hold_backward":
+            return y0
+        return (y1 - y0) / (x1 - x0) * (x - x0) + y0
 
 
 def inline_lookup(x: Any, xp: np.ndarray, yp: np.ndarray) -> Any:
