@@ -31,12 +31,61 @@ from sdkit.errors import (
     UnsupportedConstructError,
 )
 
-__all__ = ["ENGINES", "BatchRunner"]
+__all__ = ["ENGINES", "BatchRunner", "check_engine", "run_on_engine"]
 
 log = logging.getLogger("sdkit")
 #: Engine choices: ``auto`` (the engine, PySD when it refuses), ``ensemble``, ``pysd``.
 ENGINES = ("auto", "ensemble", "pysd")
 _SERIES_WARNING = "Replacing a constant value with a time-dependent value"
+
+
+def check_engine(engine: str) -> str:
+    """``engine`` if it is one of :data:`ENGINES`, else a one-line ``ParameterValueError``."""
+    if engine not in ENGINES:
+        raise ParameterValueError(f"{engine!r} is not an engine; valid engines: "
+                                  f"{list(ENGINES)}.")
+    return engine
+
+
+def run_on_engine(model: Any, params: Mapping[str, Any], engine: str,
+                  times: Mapping[str, float | None],
+                  wanted: Sequence[str] | None) -> pd.DataFrame | None:
+    """One run of ``model`` on the ensemble engine, or None where ``auto`` falls back.
+
+    The single-run side of the seam (:meth:`sdkit.model.Model.run` with
+    ``engine="auto"`` or ``"ensemble"``): the engine's compiled program is cached
+    (docs/engine.md), so after the first compile a run takes milliseconds, and its
+    results equal PySD's bit for bit. With ``"auto"`` a model the engine refuses
+    (``UnsupportedConstructError``, e.g. a time-series input) or a missing engine
+    gives None (logged at info level) and the caller runs PySD; with
+    ``"ensemble"`` they raise.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        Shaped like ``Model.run``'s result, with ``attrs["engine"] == "ensemble"``.
+    """
+    try:
+        from sdkit.engine import run_model
+    except ImportError as err:
+        if engine == "ensemble":
+            raise MissingComponentError(
+                f"engine 'ensemble' was asked for, but sdkit.engine is not available ({err}); "
+                "use engine 'auto' to fall back to PySD.") from err
+        log.info("sdkit.engine is not available (%s); running PySD.", err)
+        return None
+    try:
+        result = run_model(model, dict(params), **{k: v for k, v in times.items()
+                                                   if v is not None})
+    except UnsupportedConstructError as err:
+        if engine == "ensemble":
+            raise
+        log.info("The ensemble engine refuses %s (%s); running PySD.", model.path.name, err)
+        return None
+    if wanted is not None:
+        result = result[list(wanted)]
+    result.attrs["engine"] = "ensemble"
+    return result
 
 
 class BatchRunner:
@@ -65,9 +114,7 @@ class BatchRunner:
                  base_params: Mapping[str, Any] | None = None,
                  settings: Mapping[str, float] | None = None, engine: str = "auto",
                  allow_nan: bool = False) -> None:
-        if engine not in ENGINES:
-            raise ParameterValueError(f"{engine!r} is not an engine; valid engines: "
-                                      f"{list(ENGINES)}.")
+        check_engine(engine)
         self.model_path = Path(model) if isinstance(model, str | os.PathLike) else model.path
         self._model = None if isinstance(model, str | os.PathLike) else model
         self.params = list(params)

@@ -77,6 +77,12 @@ def plain_warning(text: str) -> str:
                             f"'{m.group(2).replace('_', ' ')}':", text)
 
 
+#: The ``--engine`` option of the commands that run a model.
+_ENGINE = click.Choice(["auto", "pysd", "ensemble"])
+_ENGINE_HELP = ("What runs the model: auto = sdkit's ensemble engine (bitwise equal to PySD, "
+                "cached after the first compile), PySD where it refuses the model.")
+
+
 class _Group(click.Group):
     """Click group that turns sdkit errors into one line and shows warnings briefly."""
 
@@ -141,11 +147,10 @@ def main(ctx: click.Context, max_steps: int | None, max_rows: int | None,
 @click.option("--summary", type=_PATH, help="Write a Markdown table of the stocks here.")
 @click.option("--years", multiple=True, metavar="T[,T...]",
               help="Times for --summary (default: every whole year).")
-@click.option("--engine", type=click.Choice(["pysd", "ensemble"]), default="pysd",
-              show_default=True, help="Run with PySD or with sdkit's ensemble engine.")
+@click.option("--engine", type=_ENGINE, default="auto", show_default=True, help=_ENGINE_HELP)
 def run_command(model: Path, settings: tuple[str, ...], output: Path | None,
                 final_time: str | None, time_step: str | None, saveper: str | None,
-                summary: Path | None, years: tuple[str, ...], engine: str = "pysd") -> None:
+                summary: Path | None, years: tuple[str, ...], engine: str = "auto") -> None:
     """Run MODEL and write or print the results."""
     from sdkit import report
     from sdkit.model import load_model
@@ -159,12 +164,7 @@ def run_command(model: Path, settings: tuple[str, ...], output: Path | None,
              "time_step": _parse_float("--time-step", time_step),
              "saveper": _parse_float("--saveper", saveper)}
     loaded = load_model(model)
-    if engine == "ensemble":
-        from sdkit.engine import run_model
-
-        result = run_model(loaded, params, **times)
-    else:
-        result = loaded.run(params, **times)
+    result = loaded.run(params, engine=engine, **times)
     # the summary is made before anything is written, so a bad --years writes nothing
     text = None if summary is None else report.stock_summary(loaded, result, summary_years,
                                                               params)
@@ -294,7 +294,8 @@ def scenarios_validate(files: tuple[Path, ...]) -> None:
 @click.argument("sources", nargs=-1, type=_ANY_PATH)
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for results.parquet and transitions.csv.")
-def scenarios_run(sources: tuple[Path, ...], output: Path) -> None:
+@click.option("--engine", type=_ENGINE, default="auto", show_default=True, help=_ENGINE_HELP)
+def scenarios_run(sources: tuple[Path, ...], output: Path, engine: str = "auto") -> None:
     """Run the scenarios in SOURCES (folders or files; default: scenarios)."""
     from sdkit.runner import run_scenarios
     from sdkit.scenario_report import transitions_text
@@ -304,7 +305,8 @@ def scenarios_run(sources: tuple[Path, ...], output: Path) -> None:
     def progress(done: int, total: int, scenario: Any) -> None:
         click.echo(f"[{done}/{total}] {scenario.name}", err=True)
 
-    results = run_scenarios(load_scenarios(sources or _DEFAULT_SCENARIOS), progress=progress)
+    results = run_scenarios(load_scenarios(sources or _DEFAULT_SCENARIOS), progress=progress,
+                            engine=engine)
     for path in save_scenario_results(results, output):
         click.echo(f"Wrote {path}")
     click.echo(transitions_text(results.transitions))

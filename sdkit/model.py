@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdkit import __version__, cache, guard, structure
+from sdkit.batch import check_engine, run_on_engine
 from sdkit.errors import (
     ModelFileNotFoundError,
     ModelParseError,
@@ -200,7 +201,7 @@ class Model:
     def run(
         self, params: Mapping[str, Any] | None = None, *, final_time: float | None = None,
         time_step: float | None = None, saveper: float | None = None,
-        return_columns: Sequence[str] | None = None,
+        return_columns: Sequence[str] | None = None, engine: str = "pysd",
     ) -> pd.DataFrame:
         """Run the model from a fresh state.
 
@@ -214,6 +215,11 @@ class Model:
         return_columns : sequence of str, optional
             Variables to return (real or py names); default every variable
             except the control variables.
+        engine : {"pysd", "auto", "ensemble"}, default "pysd"
+            What runs the model: PySD; the ensemble engine (:mod:`sdkit.engine`,
+            bitwise equal to PySD, milliseconds a run once its program is cached),
+            falling back to PySD where it refuses the model (``"auto"``) or raising
+            (``"ensemble"``). ``result.attrs["engine"]`` says which ran.
 
         Returns
         -------
@@ -236,6 +242,10 @@ class Model:
             if isinstance(return_columns, str):
                 return_columns = [return_columns]
             wanted = [self.variable(name).name for name in return_columns]
+        if check_engine(engine) != "pysd":
+            done = run_on_engine(self, overrides, engine, times, wanted)
+            if done is not None:
+                return done
         fresh = load_translation(self._py_path, self.path)
         try:
             result = fresh.run(params=overrides, return_columns=wanted, **times)
@@ -252,6 +262,7 @@ class Model:
         check_saved_rows(repr(self.path.name), self.initial_time, final, save, len(result),
                          float(result.index[-1]) if len(result) else self.initial_time)
         check_finite_results(result)
+        result.attrs["engine"] = "pysd"
         return result
 
     def _name_of_py(self, py_name: str) -> str:

@@ -1,7 +1,8 @@
 """Run scenarios and collect their results and stage transitions.
 
 Each scenario is run from a fresh model state (:meth:`sdkit.model.Model.run`
-loads a fresh PySD model every time); a model file is translated and loaded
+with ``engine="auto"`` by default: the ensemble engine where it accepts the run,
+else a fresh PySD model); a model file is translated and loaded
 once however many scenarios use it. The stage transitions of each run are found
 with :func:`sdkit.stages.detect_stages` and the rules of the model's card
 (:mod:`sdkit.card`), when the model has one.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +50,14 @@ class ScenarioResults:
         :meth:`sdkit.stages.StageReport.stage_frame` after ``scenario``: how and
         when (``time``, NaN if never; ``reached``) the run entered the stage, and
         the years it spent there (``duration``). Empty when the model has no card.
+    engines : dict of str to str
+        What ran each scenario: ``"ensemble"`` or ``"pysd"`` (``Model.run``'s
+        ``attrs["engine"]``); empty for results read back from files.
     """
 
     results: pd.DataFrame
     transitions: pd.DataFrame
+    engines: dict[str, str] = field(default_factory=dict)
 
     @property
     def scenarios(self) -> list[str]:
@@ -87,7 +92,7 @@ class ScenarioResults:
 def run_scenarios(
     scenarios: Sequence[Scenario], *,
     progress: Callable[[int, int, Scenario], None] | None = None,
-    card: ModelCard | None = None,
+    card: ModelCard | None = None, engine: str = "auto",
 ) -> ScenarioResults:
     """Run each scenario from a fresh model and collect the results.
 
@@ -100,6 +105,10 @@ def run_scenarios(
     card : ModelCard, optional
         Stage rules and names for every scenario; default each model's own card
         (no transitions for a model without one).
+    engine : {"auto", "pysd", "ensemble"}, default "auto"
+        What runs each scenario (:meth:`sdkit.model.Model.run`): ``"auto"`` is the
+        ensemble engine (bitwise equal to PySD, compiled programs cached) and PySD
+        where the engine refuses a scenario (e.g. one with time-varying inputs).
 
     Returns
     -------
@@ -120,6 +129,7 @@ def run_scenarios(
     models: dict[Path, Model] = {}
     cards: dict[Path, ModelCard | None] = {}
     long_tables, stage_tables = [], []
+    engines: dict[str, str] = {}
     for done, scenario in enumerate(scenarios, start=1):
         path = scenario.model_path
         if path not in models:
@@ -129,7 +139,8 @@ def run_scenarios(
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=_SERIES_WARNING)
             settings: dict[str, Any] = dict(scenario.run_settings)
-            run = model.run(scenario.params(model), **settings)
+            run = model.run(scenario.params(model), engine=engine, **settings)
+        engines[scenario.name] = str(run.attrs.get("engine", "pysd"))
         long_tables.append(_long(scenario.name, run))
         scenario_card = cards[path]
         if scenario_card is not None and scenario_card.transitions:
@@ -143,7 +154,7 @@ def run_scenarios(
                else pd.DataFrame(columns=RESULT_COLUMNS))
     transitions = (pd.concat(stage_tables, ignore_index=True) if stage_tables
                    else pd.DataFrame(columns=TRANSITION_COLUMNS))
-    return ScenarioResults(results, transitions)
+    return ScenarioResults(results, transitions, engines)
 
 
 def _card_of(model_path: Path) -> ModelCard | None:

@@ -28,8 +28,9 @@ numpy returns ``inf`` or ``nan`` (division by zero, ``**`` overflow) and ``**`` 
 negative base goes complex; and an ``IF THEN ELSE`` may return a plain integer where
 the array path returns an array.  So :func:`run_single` gives up, and the caller runs
 the array path, on any exception, on a complex power and on any saved value that is
-not a finite number; which outputs are saved as Python integers it asks the array
-path itself, run up to the first saved time only.
+not a finite number (it first runs the array path up to the first saved time, to
+find a failure there). An output is saved as Python integers when every saved value
+of the scalar run is a Python ``int``, PySD's rule (e.g. ``STEP(1, a varied time)``).
 """
 
 from __future__ import annotations
@@ -238,8 +239,8 @@ def run_single(program: Program, part: dict[str, Any], grid: TimeGrid,
     tuple or None
         Real name to an array of shape ``(1, T)``, and the outputs saved as integers.
     """
-    integer = _integer_outputs(program.function, part, grid, names)
-    if integer is None or program.scalar_function is None:
+    if _integer_outputs(program.function, part, grid, names) is None or \
+            program.scalar_function is None:
         return None
     values = {k: (float(v[0]) if isinstance(v, np.ndarray) and v.shape == (1,) else v)
               for k, v in part.items()}
@@ -252,6 +253,10 @@ def run_single(program: Program, part: dict[str, Any], grid: TimeGrid,
         return None
     if saved.shape != (len(grid.saved_times), len(names)) or not np.isfinite(saved).all():
         return None
+    # PySD saves a column as integers when every saved value is a Python int; the scalar
+    # path computes the same Python values (e.g. STEP(1, a varied time) gives 0 and 1), so
+    # its rows decide, as the array path's first row decides for the array path
+    integer = {name for k, name in enumerate(names) if all(type(row[k]) is int for row in rows)}
     columns = np.ascontiguousarray(saved.T)
     return {name: columns[k:k + 1] for k, name in enumerate(names)}, integer
 
