@@ -57,7 +57,8 @@ def run_on_engine(model: Any, params: Mapping[str, Any], engine: str,
     (docs/engine.md), so after the first compile a run takes milliseconds, and its
     results equal PySD's bit for bit. With ``"auto"`` a model the engine refuses
     (``UnsupportedConstructError``, e.g. a time-series input) or a missing engine
-    gives None (logged at info level) and the caller runs PySD; with
+    gives None (logged at info level) and the caller runs PySD, as does a failed
+    engine run (PySD then reports the failure in the model's words); with
     ``"ensemble"`` they raise.
 
     Returns
@@ -81,6 +82,12 @@ def run_on_engine(model: Any, params: Mapping[str, Any], engine: str,
         if engine == "ensemble":
             raise
         log.info("The ensemble engine refuses %s (%s); running PySD.", model.path.name, err)
+        return None
+    except SimulationError as err:
+        if engine == "ensemble":
+            raise
+        # PySD, the reference, says it in the model's words (e.g. a DELAY N of order 0)
+        log.info("The ensemble run of %s failed (%s); running PySD.", model.path.name, err)
         return None
     if wanted is not None:
         result = result[list(wanted)]

@@ -80,7 +80,8 @@ def test_check_reports_the_delay_in_its_extreme_runs(delay_model: Path) -> None:
 
 
 def test_pysd_warnings_name_the_models_variable(delay_model: Path) -> None:
-    result = CliRunner().invoke(main, ["run", str(delay_model), "-s", "delay time=0.3"])
+    result = CliRunner().invoke(main, ["run", str(delay_model), "-s", "delay time=0.3",
+                                       "--engine", "pysd"])
     assert result.exit_code == 0
     assert ("sdkit: warning: DELAY N in 'outflow': Delay time very small, casting delay order "
             "from 3 to 1") in result.stderr
