@@ -4,9 +4,12 @@ A model card is a TOML file beside the model with the same stem
 (``models/empowerment.toml`` for ``models/empowerment.mdl``). It names the
 model's stages and how their transitions are detected, maps rows of a
 reference-modes table to model variables, lists the named feedback loops as
-cycles of variables, and may name an output and the channels (groups of
-variables) its growth is decomposed into (:mod:`sdkit.channels`). Everything in
-it is data: nothing is executed.
+cycles of variables, may group the loops into loop families
+(:mod:`sdkit.card_families`), and may name an output and the
+channels (groups of variables) its growth is decomposed into
+(:mod:`sdkit.channels`); its ``[briefing]`` and ``[names]`` tables say what a
+briefing shows and how variables are called in each language
+(:mod:`sdkit.card_briefing`). Everything in it is data: nothing is executed.
 """
 
 from __future__ import annotations
@@ -15,14 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sdkit.card_briefing import BriefingSpec, parse_briefing, parse_names
+from sdkit.card_families import FamilySpec, check_polarity, parse_families
 from sdkit.errors import InputFileError
 from sdkit.limits import read_toml
 from sdkit.stages import Stage, TransitionRule
 
-__all__ = ["ChannelSpec", "LoopSpec", "ModelCard", "load_card", "card_path"]
+__all__ = ["ChannelSpec", "FamilySpec", "LoopSpec", "ModelCard", "load_card", "card_path"]
 
-_TOP_KEYS = {"model", "stages", "transitions", "evidence", "loops", "channels"}
-_POLARITIES = ("reinforcing", "balancing")
+_TOP_KEYS = {"model", "stages", "transitions", "evidence", "loops", "loop_families", "channels",
+             "briefing", "names"}
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,13 @@ class ModelCard:
         Key ``evidence.hindcast_after``: rows whose period ends after this time are a
         hindcast (the model was fitted on earlier data): reported, never failing.
     loops : tuple of LoopSpec
+    loop_families : tuple of FamilySpec
+        The optional ``[[loop_families]]`` tables, in card order.
+    briefing : BriefingSpec or None
+        The optional ``[briefing]`` table: what ``sdkit brief`` shows by default
+        (:mod:`sdkit.card_briefing`).
+    names : dict of str to dict of str to str
+        The optional ``[names]`` table: variable -> language -> display name.
     reference : Path or None
         The model's reference-modes table (evidence with sources), from the key
         ``evidence.reference`` (a CSV path relative to the card); ``None`` when
@@ -115,6 +127,13 @@ class ModelCard:
     reference: Path | None = None
     channels: ChannelSpec | None = None
     hindcast_after: float | None = None
+    loop_families: tuple[FamilySpec, ...] = ()
+    briefing: BriefingSpec | None = None
+    names: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def display_name(self, name: str, lang: str) -> str:
+        """A variable's name for readers of ``lang`` (``[names]``; else the model's name)."""
+        return self.names.get(name, {}).get(lang) or name
 
     def variables(self) -> set[str]:
         """Every model variable the card refers to."""
@@ -122,6 +141,11 @@ class ModelCard:
         names |= set(self.evidence_levels.values()) | set(self.evidence_flows.values())
         for loop in self.loops:
             names |= set(loop.cycle)
+        for family in self.loop_families:
+            names |= set(family.through)
+        names |= set(self.names)
+        if self.briefing is not None:
+            names |= set(self.briefing.variables())
         if self.channels is not None:
             names.add(self.channels.output)
             for members in self.channels.groups.values():
@@ -202,13 +226,7 @@ def load_card(path: str | Path) -> ModelCard:
         where = f"loops[{i}]"
         reader.keys(item, {"id", "polarity", "name_en", "name_zh", "cycle", "dominant_in"},
                     where)
-        polarity = reader.get(item, "polarity", str, where)
-        if polarity not in _POLARITIES:
-            raise InputFileError(
-                f"{path}: {where}.polarity is {polarity!r}; valid values: {list(_POLARITIES)}.",
-                path=str(path),
-                key=f"{where}.polarity",
-            )
+        polarity = check_polarity(reader, reader.get(item, "polarity", str, where), where)
         cycle = reader.get(item, "cycle", list, where)
         loops.append(
             LoopSpec(
@@ -233,6 +251,9 @@ def load_card(path: str | Path) -> ModelCard:
         reference,
         _channels(reader, data),
         hindcast_after=hindcast_after,
+        loop_families=parse_families(reader, data),
+        briefing=parse_briefing(reader, data),
+        names=parse_names(reader, data),
     )
 
 

@@ -24,18 +24,24 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
 @click.option("--scenario", type=_PATH, metavar="FILE.toml",
               help="Analyse this scenario's run instead of the baseline.")
 @click.option("--window", type=float, default=1.0, show_default=True,
-              help="Years over which absolute relative loop scores are averaged.")
+              help="Time (in the model's time unit) over which absolute relative loop scores "
+                   "are averaged.")
+@click.option("--periods", type=int, default=4, show_default=True,
+              help="A run without stages (no transitions in a model card) is reported in "
+                   "this many equal periods (1: as a whole).")
 @click.option("--max-length", type=int, default=20, show_default=True,
               help="Longest loop enumerated (links); longer strong loops are found by search.")
 @click.option("--discover/--no-discover", default=True, show_default=True,
               help="Add the loops found by the strongest-path search.")
 @click.option("--update", type=_PATH, metavar="FILE.md",
               help="Write the result between the loops markers in FILE.md.")
-def loops_command(model: Path, scenario: Path | None, window: float, max_length: int,
-                  discover: bool, update: Path | None) -> None:
-    """Print MODEL's loops, their polarity and the dominant loops in each stage.
+def loops_command(model: Path, scenario: Path | None, window: float, periods: int,
+                  max_length: int, discover: bool, update: Path | None) -> None:
+    """Print MODEL's loops, their polarity and the dominant loops per stage or period.
 
-    Loop scores are computed at every TIME STEP of the run, whatever SAVEPER is.
+    Loop scores are computed at every TIME STEP of the run, whatever SAVEPER is,
+    and pass through the stocks of SMOOTH, DELAY, TREND and FORECAST; a loop
+    through DELAY FIXED or SAMPLE IF TRUE cannot be scored (a one-line error).
     """
     from sdkit.card import card_path, load_card
     from sdkit.errors import ParameterValueError
@@ -47,6 +53,8 @@ def loops_command(model: Path, scenario: Path | None, window: float, max_length:
 
     if window < 0:
         raise ParameterValueError(f"--window must be zero or positive, got {window}.")
+    if periods < 1:
+        raise ParameterValueError(f"--periods must be at least 1, got {periods}.")
     if max_length < 0:
         raise ParameterValueError(f"--max-length must be zero or positive, got {max_length}.")
     loaded = load_model(model)
@@ -64,7 +72,7 @@ def loops_command(model: Path, scenario: Path | None, window: float, max_length:
     card = load_card(model) if card_path(model).is_file() else None
     dominance = loop_dominance(loaded, results, card=card, window=window, max_length=max_length,
                                params=params, time_step=step, discover=discover)
-    text = loops_markdown(dominance, card)
+    text = loops_markdown(dominance, card, periods=periods)
     if update is None:
         click.echo(text)
         return

@@ -182,12 +182,12 @@ def test_cli_prints_loops_and_updates_a_page(models, tmp_path):
     runner = CliRunner()
     out = runner.invoke(main, ["loops", str(models["logistic"]), "--window", "0.5"])
     assert out.exit_code == 0, out.output
-    assert "2 feedback loops" in out.output and "reinforcing" in out.output
+    assert "2 feedback loops analysed" in out.output and "reinforcing" in out.output
     page = tmp_path / "page.md"
     page.write_text("# x\n<!-- loops:begin -->\nold\n<!-- loops:end -->\n", encoding="utf-8")
     out = runner.invoke(main, ["loops", str(models["goal"]), "--update", str(page)])
     assert out.exit_code == 0, out.output
     assert "old" not in page.read_text(encoding="utf-8")
-    assert "1 feedback loops" in page.read_text(encoding="utf-8")
+    assert "1 feedback loop analysed in 1 partition" in page.read_text(encoding="utf-8")
     bad = runner.invoke(main, ["loops", str(models["goal"]), "--window", "-1"])
     assert bad.exit_code == 2 and "--window" in bad.output

@@ -1,14 +1,22 @@
-"""Loop analysis of the empowerment model: named loops, evaluator, the docs block."""
+"""Loop analysis of the empowerment model: named loops, families, evaluator, the docs block."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import REPO
 
 from sdkit.loops import loop_dominance
 from sdkit.loops.evaluate import environment, evaluate
-from sdkit.loops.report import BLOCK, coverage_table, loops_markdown, stage_table
+from sdkit.loops.report import (
+    BLOCK,
+    coverage_bound_table,
+    coverage_table,
+    families_table,
+    loops_markdown,
+    stage_table,
+)
 from sdkit.markers import extract_block
 
 
@@ -77,19 +85,47 @@ def test_saveper_does_not_change_the_analysis(dominance, empowerment, empowermen
 def test_coverage_of_every_loop(dominance, empowerment_card):
     # The main partition has more than 100 million loops after reduction (a count
     # with a limit of 1e8 stopped at the limit after 20 minutes), so its exact total
-    # |loop score| is not computed and the coverage is not known: the report says
-    # so instead of showing a table. The other partition's one loop is counted.
+    # |loop score| is not computed. The other partition's one loop is counted.
     assert dominance.totals[1] is None
     assert sum(t.loops for t in dominance.totals.values() if t is not None) == 1
     assert coverage_table(dominance).empty
-    assert "Coverage of the total |loop score| was not computed" in loops_markdown(
-        dominance, empowerment_card)
     main = [lp for lp in dominance.loops.loops if lp.partition == 1]
     assert len(main) > 20_000
     found = {lp.found for lp in dominance.loops.loops}
     assert found == {"enumerated", "strongest path"}
     longest = max(len(lp) for lp in dominance.loops.loops)
     assert longest > 20
+    # The upper bound of the total is sound (at least the analysed loops' score) but
+    # useless: at most steps it is 1e15 times or more the analysed loops' score, so the
+    # report says the coverage is not computable instead of quoting it.
+    bound = dominance.bounds[1]
+    analysed = dominance.scores[[lp.id for lp in main]].abs().sum(axis=1).to_numpy()
+    assert np.all(bound >= analysed * (1 - 1e-9))
+    assert np.median(analysed / bound) < 1e-10
+    table = coverage_bound_table(dominance)
+    assert list(table["stage"]) == [1, 2, 3] and (table["at_least"] < 0.01).all()
+    text = loops_markdown(dominance, empowerment_card)
+    assert "Coverage of the total |loop score| is not computable" in text
+    assert "| stage | at least |" not in text
+
+
+def test_every_family_of_the_card_has_loops(dominance, empowerment_card):
+    ids = [spec.id for spec in empowerment_card.loop_families]
+    assert [spec.id for spec in dominance.family_specs] == ids and len(ids) >= 5
+    members = pd.Series(dominance.family_of).value_counts()
+    assert all(members.get(i, 0) > 0 for i in ids), members
+    # The named loops fall in the family of their mechanism.
+    assert {loop: dominance.family_of[loop] for loop in
+            ("R1", "R2", "R3", "R4", "R5", "B1", "B3", "B6")} == {
+        "R1": "network", "R2": "talent", "R3": "data", "R4": "experts", "R5": "finance",
+        "B1": "saturation", "B3": "overload", "B6": "codification"}
+    table = families_table(dominance)
+    assert sorted(table["stage"].unique()) == [1, 2, 3]
+    np.testing.assert_allclose(table.groupby("stage")["share"].sum(), 1.0, atol=1e-9)
+    assert (table.groupby("family", sort=False)["share"].max().drop("other") > 0).all()
+    frame = dominance.families
+    assert list(frame["family"].unique()) == [*ids, "other"]
+    assert frame["time"].nunique() == len(dominance.relative["time"].unique())
 
 
 def test_docs_block_is_current(dominance, empowerment_card):

@@ -2,13 +2,20 @@
 
 * :mod:`sdkit.loops.graph`: the causal graph from the IR, bounded loop
   enumeration, naming by a model card (:func:`find_loops`);
+* :mod:`sdkit.loops.hidden`: the stocks of SMOOTH, DELAY, TREND and FORECAST
+  written out, so that loops pass through them (which constructs are refused);
+* :mod:`sdkit.loops.hidden_values`: their values, integrated from a run as PySD does;
 * :mod:`sdkit.loops.polarity`: link polarity (sympy, else numerical) and loop polarity;
 * :mod:`sdkit.loops.evaluate`: IR expressions evaluated with numpy, converted to sympy;
 * :mod:`sdkit.loops.scores`: link, loop and relative loop scores per time step;
 * :mod:`sdkit.loops.discovery`: strongest-path loop discovery, and the exact
   total absolute loop score of every loop (coverage);
+* :mod:`sdkit.loops.coverage`: coverage of the total loop score, exact or bounded;
+* :mod:`sdkit.loops.families`: loop families from the model card (mechanisms, not ids);
 * :mod:`sdkit.loops.ltm`: Loops That Matter dominance over a run (:func:`loop_dominance`);
-* :mod:`sdkit.loops.report`: dominance and coverage per stage, the generated verdict.
+* :mod:`sdkit.loops.tables`: scores, coverage and families per stage, or per period
+  of a run without stages;
+* :mod:`sdkit.loops.report`: the Markdown report (in the model's time unit), the verdict.
 
 Importing this package imports networkx, numpy and pandas, not PySD or sympy.
 """

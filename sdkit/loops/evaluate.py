@@ -8,6 +8,7 @@ other than PySD's generated code:
   element per saved time, from an environment mapping py names to arrays (or
   scalars).  It knows the constructs the empowerment model uses: arithmetic,
   comparisons and logic, ``MIN``, ``MAX``, ``ABS``, ``EXP``, ``LN``, ``SQRT``,
+  ``SIN``, ``COS``, ``TAN``, ``ARCSIN``, ``ARCCOS``, ``ARCTAN``,
   ``IF THEN ELSE``, ``STEP`` (PySD's rule: on when ``time + dt/2 > start``),
   ``XIDZ`` / ``ZIDZ`` and lookups (linear interpolation holding the end values,
   or linear extrapolation for XMILE's ``extrapolate``).  Anything else raises
@@ -38,6 +39,7 @@ from sdkit.ir import (
     Ref,
     UnaryOp,
 )
+from sdkit.loops.hidden import LoopIR
 
 __all__ = ["Environment", "evaluate", "lookup", "to_sympy", "environment", "SYMPY_MODULES"]
 
@@ -52,7 +54,8 @@ _ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
     ">": np.greater, ">=": np.greater_equal, "and": np.logical_and, "or": np.logical_or,
 }
 _UNARY_FN: dict[str, Callable[[Any], Any]] = {
-    "abs": np.abs, "exp": np.exp, "ln": np.log, "sqrt": np.sqrt,
+    "abs": np.abs, "exp": np.exp, "ln": np.log, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
+    "tan": np.tan, "arcsin": np.arcsin, "arccos": np.arccos, "arctan": np.arctan,
 }
 
 
@@ -152,11 +155,17 @@ def _call(expr: Call, env: Environment, ir: ModelIR) -> Any:
         "arguments.", construct=fn.upper())
 
 
-def environment(ir: ModelIR, results: Any, time_step: float | None = None) -> dict[str, Any]:
+def environment(ir: ModelIR, results: Any, time_step: float | None = None,
+                problems: dict[str, str] | None = None) -> dict[str, Any]:
     """Values by py name from a run's DataFrame (columns by real name, index time).
 
     Control variables come from their IR equations when they are numbers;
     ``time_step`` overrides the model's TIME STEP (e.g. a run with another step).
+    For an IR whose stateful functions are written out
+    (:class:`~sdkit.loops.hidden.LoopIR`), the values of their stocks and outputs
+    are computed from the run (:func:`~sdkit.loops.hidden_values.reconstruct`), and
+    ``problems``, when given, receives by function py name why loop scores
+    cannot pass through it in this run.
     """
     env: dict[str, Any] = {"time": np.asarray(results.index, dtype=float)}
     for py_name, var in ir.variables.items():
@@ -166,6 +175,14 @@ def environment(ir: ModelIR, results: Any, time_step: float | None = None) -> di
             env[py_name] = float(var.equation.value)
     if time_step is not None:
         env["time_step"] = float(time_step)
+    if isinstance(ir, LoopIR) and ir.structures:
+        from sdkit.loops.hidden_values import reconstruct
+
+        step = time_step if time_step is not None else env.get("time_step")
+        values, found = reconstruct(ir, env, step)
+        env.update(values)
+        if problems is not None:
+            problems.update(found)
     return env
 
 
@@ -205,7 +222,9 @@ def to_sympy(expr: Expr, symbols: dict[str, Any]) -> Any:
             return {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge}[node.op](a, b)
         if isinstance(node, Call):
             args = [conv(a) for a in node.args]
-            simple = {"abs": sp.Abs, "exp": sp.exp, "ln": sp.log, "sqrt": sp.sqrt}
+            simple = {"abs": sp.Abs, "exp": sp.exp, "ln": sp.log, "sqrt": sp.sqrt,
+                      "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "arcsin": sp.asin,
+                      "arccos": sp.acos, "arctan": sp.atan}
             if node.fn in simple and len(args) == 1:
                 return simple[node.fn](args[0])
             if node.fn in ("min", "max") and len(args) == 2:

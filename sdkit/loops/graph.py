@@ -2,7 +2,8 @@
 
 The graph is read from the IR (:mod:`sdkit.ir`), never from model text: an
 edge ``x -> z`` for every variable x referenced in z's equation (for a stock,
-in its net rate; for a hidden stock of SMOOTH or DELAY, in its arguments).
+in its net rate).  :func:`find_loops` first writes out the stocks of SMOOTH,
+DELAY, TREND and FORECAST (:mod:`sdkit.loops.hidden`), so loops pass through them.
 Constants, lookups, control variables and ``Time`` are left out: they cannot
 be part of a loop.  Nodes are real variable names.
 
@@ -30,6 +31,7 @@ import pandas as pd
 
 from sdkit.errors import LoopLimitError
 from sdkit.ir import ModelIR, build_ir, references
+from sdkit.loops.hidden import expand
 from sdkit.loops.polarity import link_polarity, loop_polarity
 
 if TYPE_CHECKING:
@@ -256,7 +258,7 @@ def find_loops(model: Model | str | os.PathLike[str], results: pd.DataFrame | No
     LoopLimitError
         More than ``max_loops`` loops within ``max_length``.
     """
-    ir = model_ir(model)
+    ir = expand(model_ir(model))
     graph = causal_graph(ir)
     card = _card(model, card)
     cycles = _enumerate(graph, max_length, max_loops)

@@ -14,16 +14,19 @@
    loops of a partition);
 4. coverage: the share of the total absolute loop score of *every* loop of the
    partition that the analysed loops carry, computed exactly without listing
-   the loops (:mod:`sdkit.loops.discovery`);
+   the loops (:mod:`sdkit.loops.discovery`), or, when the reduced graph has
+   too many loops, an upper bound of that total (:mod:`sdkit.loops.coverage`);
 5. window averages and dominant sets: the mean of the *absolute* relative
-   score over a centred window of ``window`` years (so a loop whose score
+   score over a centred window of ``window`` time units (so a loop whose score
    changes sign in the window keeps its weight; the sign of the window's mean
    signed score is reported separately), and the dominant set of a partition
    at each step: the fewest loops, strongest first, whose averaged shares add
    up to at least half of the partition's sum.  Where a whole window has no
    loop activity (every loop score 0) the nearest active step's set is used,
    and every loop of the partition when none is active, so the set is never
-   empty.
+   empty;
+6. loop families: each loop's family from the model card's ``[[loop_families]]``
+   (:mod:`sdkit.loops.families`) and the families' summed shares over time.
 """
 
 from __future__ import annotations
@@ -36,14 +39,15 @@ import numpy as np
 import pandas as pd
 
 from sdkit.errors import LoopLimitError
+from sdkit.loops.coverage import coverage_frame, is_complete, partition_bounds, partition_totals
 from sdkit.loops.discovery import (
     DEFAULT_LIMIT,
     DEFAULT_MAX_STEPS,
     LoopTotal,
     search_steps,
     strongest_path_loops,
-    total_loop_score,
 )
+from sdkit.loops.families import assign_families, family_frame, resolve_families
 from sdkit.loops.graph import DEFAULT_MAX_LENGTH, DEFAULT_MAX_LOOPS, LoopSet, add_loops, find_loops
 from sdkit.loops.scores import (
     link_scores,
@@ -55,7 +59,7 @@ from sdkit.loops.scores import (
 )
 
 if TYPE_CHECKING:
-    from sdkit.card import ModelCard
+    from sdkit.card import FamilySpec, ModelCard
     from sdkit.stages import StageReport
 
 __all__ = ["LoopDominance", "link_scores", "loop_scores", "relative_scores",
@@ -77,7 +81,7 @@ class LoopDominance:
         Relative loop scores (signed shares of the partition's analysed loops),
         same shape.
     smoothed : pandas.DataFrame
-        Mean of ``|relative_all|`` over ``window`` years (centred), same shape.
+        Mean of ``|relative_all|`` over ``window`` time units (centred), same shape.
     relative : pandas.DataFrame
         Tidy ``time, loop, score, sign`` at the saved times of the given run:
         ``smoothed`` (``score``, never negative) and ``sign`` of the loops that
@@ -89,7 +93,7 @@ class LoopDominance:
         The run's stage transitions, when a model card gives the rules
         (detected on the run saved every time step, so independent of SAVEPER).
     window : float
-        Averaging window in years.
+        Averaging window in the model's time unit.
     links : dict of (str, str) to numpy.ndarray
         Link scores by (source, target), aligned with ``scores.index``.
     sign : pandas.DataFrame or None
@@ -104,6 +108,19 @@ class LoopDominance:
         the reduction limit).
     time_step : float
         The integration time step of the scores.
+    bounds : dict of int to numpy.ndarray
+        For the partitions whose exact total was not computed: an upper bound
+        of the total ``|loop score|`` of every loop, aligned with
+        ``scores.index`` (:func:`~sdkit.loops.coverage.loop_score_bound`).
+    family_specs : tuple of FamilySpec
+        The model card's loop families (empty without a card or families).
+    family_of : dict of str to str
+        Loop id -> family id (``"other"`` for no family); empty without families.
+    families : pandas.DataFrame
+        Tidy ``time, family, score`` at the saved times of the given run: the
+        summed ``smoothed`` shares of each family's loops of the main
+        partition, families in card order then ``"other"`` (empty, with these
+        columns, without families); for charts.
     """
 
     loops: LoopSet
@@ -119,6 +136,11 @@ class LoopDominance:
     coverage: pd.DataFrame | None = None
     totals: dict[int, LoopTotal | None] = field(default_factory=dict)
     time_step: float = float("nan")
+    bounds: dict[int, np.ndarray] = field(default_factory=dict)
+    family_specs: tuple[FamilySpec, ...] = ()
+    family_of: dict[str, str] = field(default_factory=dict)
+    families: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["time", "family", "score"]))
 
     def stage_spans(self) -> pd.DataFrame:
         """``stage, start, end`` of every stage entered (empty without stages)."""
@@ -207,37 +229,6 @@ def dominant_sets(loops: LoopSet, smoothed: pd.DataFrame, threshold: float = 0.5
     return pd.concat(frames, ignore_index=True)
 
 
-def _totals(loops: LoopSet, links: Mapping[tuple[str, str], np.ndarray], limit: int
-            ) -> dict[int, LoopTotal | None]:
-    """The exact total ``|loop score|`` of every loop, by partition number."""
-    totals = {}
-    for number, part in enumerate(loops.partitions, start=1):
-        inside = {p: v for p, v in links.items() if p[0] in part and p[1] in part}
-        totals[number] = total_loop_score(inside, part, limit=limit) if limit > 0 else None
-    return totals
-
-
-def _complete(loops: LoopSet, totals: Mapping[int, LoopTotal | None]) -> bool:
-    """Whether every loop of every partition is already in ``loops``."""
-    counts = pd.Series([lp.partition for lp in loops.loops], dtype=int).value_counts()
-    return all(total is not None and total.loops == counts.get(number, 0)
-               for number, total in totals.items())
-
-
-def _coverage(loops: LoopSet, scores: pd.DataFrame, totals: Mapping[int, LoopTotal | None]
-              ) -> pd.DataFrame:
-    """Share of each partition's total ``|loop score|`` carried by the analysed loops."""
-    columns = {}
-    for number, total in totals.items():
-        ids = [lp.id for lp in loops.loops if lp.partition == number]
-        analysed = scores[ids].abs().sum(axis=1).to_numpy()
-        denominator = total.total if total is not None else np.zeros(len(analysed))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            columns[number] = np.where(denominator > 0,
-                                       np.minimum(analysed / denominator, 1.0), np.nan)
-    return pd.DataFrame(columns, index=scores.index)
-
-
 def _discover(loops: LoopSet, links: Mapping[tuple[str, str], np.ndarray],
               results: pd.DataFrame, time_step: float, max_steps: int | None) -> LoopSet:
     ir = loops.ir
@@ -285,7 +276,7 @@ def loop_dominance(model: Any, results: pd.DataFrame, *, card: ModelCard | None 
     card : ModelCard, optional
         Named loops and stage rules; default the card beside the model file, if any.
     window : float, default 1.0
-        Years over which absolute relative scores are averaged for dominance.
+        Time (model time unit) over which absolute relative scores are averaged.
     loops : LoopSet, optional
         Reuse loops already found (else :func:`find_loops`).
     max_length : int or None, default 20
@@ -303,7 +294,8 @@ def loop_dominance(model: Any, results: pd.DataFrame, *, card: ModelCard | None 
     max_steps : int or None, default 250
         Most time steps searched (evenly spaced; None: all).
     coverage_limit : int, default 300000
-        Most loops of the reduced graph summed for the exact coverage (0: skip).
+        Most loops of the reduced graph summed for the exact coverage; beyond,
+        the total is bounded instead (0: neither).
 
     Returns
     -------
@@ -312,7 +304,11 @@ def loop_dominance(model: Any, results: pd.DataFrame, *, card: ModelCard | None 
     Raises
     ------
     UnsupportedConstructError
-        An equation on a loop uses a construct the evaluator does not know.
+        An equation on a loop uses a construct the evaluator does not know, or a
+        loop passes through a stateful function loop scores cannot pass through
+        (DELAY FIXED, SAMPLE IF TRUE; :mod:`sdkit.loops.hidden`).
+    UnknownVariableError, InputFileError
+        A loop family of the card names an unknown variable or one on no loop.
     LoopLimitError
         More than ``max_loops`` loops within ``max_length`` and ``discover`` is False.
     ParameterValueError
@@ -327,6 +323,8 @@ def loop_dominance(model: Any, results: pd.DataFrame, *, card: ModelCard | None 
     fine, step = step_results(model, results, params=params, time_step=time_step)
     if loops is None:
         loops = _find(model, fine, card, max_length, max_loops, discover)
+    specs = card.loop_families if card is not None else ()
+    resolved = resolve_families(loops, specs, str(card.path)) if card is not None else {}
     stages = None
     if card is not None and card.transitions:
         stages = detect_stages(fine, card.transitions)
@@ -334,28 +332,33 @@ def loop_dominance(model: Any, results: pd.DataFrame, *, card: ModelCard | None 
         return _empty(loops, window, step, stages)
     pairs = set(partition_links(loops)) | {p for lp in loops.loops for p in lp.links}
     links = link_scores(loops, fine, step, pairs=pairs)
-    totals = _totals(loops, links, coverage_limit)
-    if discover and not _complete(loops, totals):
+    totals = partition_totals(loops, links, coverage_limit)
+    if discover and not is_complete(loops, totals):
         loops = _discover(loops, links, fine, step, max_steps)
     times = np.asarray(fine.index, dtype=float)[1:]
     scores = loop_scores(loops, links, times)
     relative = relative_scores(loops, scores)
     smoothed, sign = window_average(relative, window)
     dominant = dominant_sets(loops, smoothed)
-    coverage = _coverage(loops, scores, totals)
-    tidy = _tidy(loops, smoothed, sign, dominant, results.index[1:], step)
+    coverage = coverage_frame(loops, scores, totals)
+    bounds = partition_bounds(loops, links, totals) if coverage_limit > 0 else {}
+    rows = saved_rows(smoothed.index, results.index[1:], step)
+    rows = np.arange(len(smoothed.index)) if rows is None else rows
+    tidy = _tidy(loops, smoothed, sign, dominant, rows)
+    family_of = assign_families(loops, resolved) if resolved else {}
+    families = family_frame(family_of, list(resolved), smoothed, rows,
+                            [lp.id for lp in loops.loops if lp.partition == 1])
     return LoopDominance(loops, scores, relative, smoothed, tidy, dominant, stages, window,
-                         links, sign, coverage, totals, step)
+                         links, sign, coverage, totals, step, bounds=bounds,
+                         family_specs=tuple(specs), family_of=family_of, families=families)
 
 
 def _tidy(loops: LoopSet, smoothed: pd.DataFrame, sign: pd.DataFrame, dominant: pd.DataFrame,
-          saved: Any, step: float) -> pd.DataFrame:
-    """``time, loop, score, sign`` of the loops that matter at the saved times."""
+          rows: np.ndarray) -> pd.DataFrame:
+    """``time, loop, score, sign`` of the loops that matter at the saved times (``rows``)."""
     matter = [lp.id for lp in loops.loops if lp.name]
     ever = {i for group in dominant["loops"] for i in group}
     matter += [lp.id for lp in loops.loops if lp.id in ever and lp.id not in matter]
-    rows = saved_rows(smoothed.index, saved, step)
-    rows = np.arange(len(smoothed.index)) if rows is None else rows
     score = smoothed.iloc[rows][matter].rename_axis("time").reset_index().melt(
         id_vars="time", var_name="loop", value_name="score")
     signs = sign.iloc[rows][matter].to_numpy().T.ravel()

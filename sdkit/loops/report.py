@@ -1,4 +1,8 @@
-"""Loop dominance per stage, coverage, and a verdict generated from the numbers.
+"""Loop dominance per stage (or period), coverage, and a verdict generated from the numbers.
+
+A run with stages (a model card's transitions) is reported per stage; a run
+without is reported in equal periods (:data:`DEFAULT_PERIODS`, see
+:mod:`sdkit.loops.tables`), and times are in the model's time unit.
 
 The verdict compares the loops that dominate in each stage of a run with the
 stages a model card says each named loop should dominate in (``dominant_in``).
@@ -13,127 +17,67 @@ expected to dominate in exactly one stage, the strongest in that stage is one
 expected there.  The verdict is "matches" when every stage matches, "partly
 matches" when some do, and "does not match" otherwise; it names the strongest
 loops and, for each expected loop that is weak, its weakest link in that stage.
+There is no verdict without a card, without stage-specific named loops or
+without stages.
 
 Coverage (:func:`coverage_table`) says how much of the behaviour the analysed
 loops describe: the mean over the stage's time steps of their share of the
-exact total ``|loop score|`` of every loop of the main partition.
+exact total ``|loop score|`` of every loop of the main partition.  Where that
+total was not computed, :func:`coverage_bound_table` gives a lower bound of the
+coverage from an upper bound of the total (:mod:`sdkit.loops.coverage`); the
+report quotes it only when it says something (at least 1% in some stage).
+
+Loop families (:mod:`sdkit.loops.families`, when the card has them) come first:
+each family's share of the analysed loop score per stage, and a sentence per
+stage naming the leading family; the strongest single loops are then described
+by their family.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from sdkit.loops.graph import FOUND_ENUMERATED
+from sdkit.loops.families import OTHER, family_markdown
+from sdkit.loops.hidden import LoopIR
 from sdkit.loops.ltm import LoopDominance
+from sdkit.loops.tables import (
+    coverage_bound_table,
+    coverage_table,
+    families_table,
+    main_ids,
+    span_label,
+    spans,
+    stage_table,
+    staged,
+    time_unit,
+)
 
 if TYPE_CHECKING:
     from sdkit.card import ModelCard
 
-__all__ = ["stage_table", "coverage_table", "verdict", "loops_markdown", "BLOCK",
-           "NO_LOOPS"]
+__all__ = ["stage_table", "coverage_table", "coverage_bound_table", "families_table",
+           "verdict", "loops_markdown", "BLOCK", "NO_LOOPS", "NO_ANALYSED", "DEFAULT_PERIODS"]
 
 #: Name of the generated block in docs/model.md.
 BLOCK = "loops"
 #: The result for a model without feedback loops.
 NO_LOOPS = "The model has no feedback loops: there is no loop dominance to report."
+#: The result when the model has loops but none was analysed (no enumeration, no search).
+NO_ANALYSED = ("The model has feedback loops, but none was analysed (no loop within the "
+               "length bound and no search): there is no loop dominance to report.")
+#: Equal periods a run without stages is reported in.
+DEFAULT_PERIODS = 4
 _TOP = 3
+#: Smallest lower bound of the coverage (in some stage) that the report quotes.
+INFORMATIVE = 0.01
 
 
 def _short(variables: tuple[str, ...], limit: int = 80) -> str:
     text = " -> ".join(variables)
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
-
-
-def _main(dom: LoopDominance) -> list[str]:
-    return [lp.id for lp in dom.loops.loops if lp.partition == 1]
-
-
-def _spans(dom: LoopDominance) -> pd.DataFrame:
-    spans = dom.stage_spans()
-    if spans.empty and len(dom.scores.index):
-        index = dom.scores.index
-        spans = pd.DataFrame([{"stage": 1, "start": float(index[0]), "end": float(index[-1])}])
-    return spans
-
-
-def _inside(times: pd.Index, spans: pd.DataFrame, span: Any) -> np.ndarray:
-    # ``span`` is a row of ``spans.itertuples()``: a namedtuple with fields
-    # stage, start and end, which pandas (untyped here) does not describe.
-    inside = (times > span.start) & (times <= span.end)
-    if span.stage == spans["stage"].iloc[0]:
-        inside |= times == span.start
-    return np.asarray(inside)
-
-
-def stage_table(dom: LoopDominance) -> pd.DataFrame:
-    """Mean relative scores of the main partition's loops in every stage.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``stage, start, end, loop, mean_abs, mean, dominant_share``: the mean
-        absolute and the mean signed relative score over the stage's time
-        steps, and the share of those steps the loop is in the dominant set;
-        sorted by stage and decreasing ``mean_abs``.  Without stages, one
-        stage 1 spans the run.
-    """
-    columns = ["stage", "start", "end", "loop", "mean_abs", "mean", "dominant_share"]
-    spans, ids = _spans(dom), _main(dom)
-    if spans.empty or not ids:
-        return pd.DataFrame(columns=columns)
-    dominant = dom.dominant[dom.dominant["partition"] == 1]["loops"].to_numpy()
-    times = dom.relative_all.index
-    rows = []
-    for span in spans.itertuples(index=False):
-        inside = _inside(times, spans, span)
-        values = dom.relative_all.loc[inside, ids]
-        counts = pd.Series([i for g in dominant[inside] for i in g], dtype=object).value_counts()
-        share = counts.reindex(ids, fill_value=0) / max(int(inside.sum()), 1)
-        rows.append(pd.DataFrame({
-            "stage": int(span.stage), "start": float(span.start), "end": float(span.end),
-            "loop": ids, "mean_abs": values.abs().mean().reindex(ids).fillna(0.0).to_numpy(),
-            "mean": values.mean().reindex(ids).fillna(0.0).to_numpy(),
-            "dominant_share": share.to_numpy(dtype=float)}))
-    table = pd.concat(rows, ignore_index=True)
-    return table.sort_values(["stage", "mean_abs"], ascending=[True, False], kind="stable",
-                             ignore_index=True)
-
-
-def coverage_table(dom: LoopDominance, partition: int = 1) -> pd.DataFrame:
-    """Share of the total ``|loop score|`` of all loops of a partition, per stage.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``stage, start, end, analysed, enumerated, active_steps``: the mean over
-        the stage's time steps with loop activity of the share carried by the
-        analysed loops and by the enumerated ones alone (loops within the length
-        bound); NaN when the exact total was not computed.
-    """
-    columns = ["stage", "start", "end", "analysed", "enumerated", "active_steps"]
-    spans, total = _spans(dom), dom.totals.get(partition)
-    if spans.empty or total is None:
-        return pd.DataFrame(columns=columns)
-    members = [lp for lp in dom.loops.loops if lp.partition == partition]
-    enumerated = [lp.id for lp in members if lp.found == FOUND_ENUMERATED]
-    short = dom.scores[enumerated].abs().sum(axis=1).to_numpy()
-    analysed = dom.scores[[lp.id for lp in members]].abs().sum(axis=1).to_numpy()
-    active = total.total > 0
-    safe = np.where(active, total.total, 1.0)
-    rows = []
-    for span in spans.itertuples(index=False):
-        inside = _inside(dom.scores.index, spans, span) & active
-        rows.append({"stage": int(span.stage), "start": float(span.start),
-                     "end": float(span.end),
-                     "analysed": float(np.minimum(analysed / safe, 1.0)[inside].mean())
-                     if inside.any() else np.nan,
-                     "enumerated": float(np.minimum(short / safe, 1.0)[inside].mean())
-                     if inside.any() else np.nan,
-                     "active_steps": int(inside.sum())})
-    return pd.DataFrame(rows, columns=columns)
 
 
 def _weakest_link(dom: LoopDominance, loop_id: str, start: float, end: float,
@@ -149,20 +93,22 @@ def _weakest_link(dom: LoopDominance, loop_id: str, start: float, end: float,
 
 
 def _stage_sentence(dom: LoopDominance, stage: int, rows: pd.DataFrame,
-                    staged: dict[str, int]) -> tuple[bool, str]:
-    candidates = rows.loc[[i for i in staged if i in rows.index]]
+                    expect: dict[str, int]) -> tuple[bool, str]:
+    candidates = rows.loc[[i for i in expect if i in rows.index]]
     leader = str(candidates["mean_abs"].idxmax())
-    expected = [i for i, s in staged.items() if s == stage]
+    expected = [i for i, s in expect.items() if s == stage]
     ok = leader in expected
     strongest = ", ".join(f"{i} ({dom.loops[i].polarity}, {100 * r.mean_abs:.1f}%)"
                           for i, r in rows.head(_TOP).iterrows())
     named_share = 100 * rows.loc[[i for i in rows.index if dom.loops[i].name], "mean_abs"].sum()
     start, end = rows["start"].iloc[0], rows["end"].iloc[0]
-    text = (f"Stage {stage} ({start:.2f}-{end:.2f}): the strongest loops are {strongest}; the "
-            f"named loops together hold {named_share:.1f}%. Among the stage-specific named "
-            f"loops {leader} leads ({100 * candidates.loc[leader, 'mean_abs']:.2f}%)")
+    # With loop families the strongest loops are in the families' sentences and table.
+    text = f"Stage {stage} ({start:.2f}-{end:.2f}): " + (
+        "the" if dom.family_of else f"the strongest loops are {strongest}; the")
+    text += (f" named loops together hold {named_share:.1f}%. Among the stage-specific named "
+             f"loops {leader} leads ({100 * candidates.loc[leader, 'mean_abs']:.2f}%)")
     if expected:
-        text += ("; the concept expects " + ", ".join(expected)
+        text += ("; the card expects " + ", ".join(expected)
                  + (" - as expected." if ok else " - not as expected."))
     else:
         text += "."
@@ -176,23 +122,32 @@ def _stage_sentence(dom: LoopDominance, stage: int, rows: pd.DataFrame,
 
 def verdict(dom: LoopDominance, card: ModelCard | None, table: pd.DataFrame | None = None
             ) -> str:
-    """Paragraphs: does the run's loop dominance follow the card's expected stages?"""
+    """Paragraphs: does the run's loop dominance follow the stages the card expects?
+
+    Returns
+    -------
+    str
+        Empty when there is nothing to compare: no card, no named loop expected
+        to dominate in exactly one stage, or a run without stages.
+    """
     specs = {spec.id: spec for spec in card.loops} if card is not None else {}
     table = stage_table(dom) if table is None else table
-    main = set(_main(dom))
-    staged = {i: s.dominant_in[0] for i, s in specs.items()
+    main = set(main_ids(dom))
+    expect = {i: s.dominant_in[0] for i, s in specs.items()
               if len(s.dominant_in) == 1 and i in main}
-    if not staged or table.empty:
-        return "**Verdict:** the model card states no stage-specific loops to compare with."
+    if not expect or table.empty or not staged(dom):
+        return ""
     matched, sentences = [], []
     for stage, rows in table.groupby("stage", sort=True):
-        ok, text = _stage_sentence(dom, int(stage), rows.set_index("loop"), staged)
+        ok, text = _stage_sentence(dom, int(stage), rows.set_index("loop"), expect)
         matched.append(ok)
         sentences.append(text)
     word = "matches" if all(matched) else "partly matches" if any(matched) else "does not match"
-    head = (f"**Verdict:** the baseline's loop dominance {word} the paper's connection -> "
-            f"collaboration -> ecology sequence ({sum(matched)} of {len(matched)} stages led "
-            "by the named loop the concept expects).")
+    names = " -> ".join(stage.name_en for stage in card.stages) if card is not None else ""
+    head = (f"**Verdict:** the run's loop dominance {word} the sequence the model card "
+            f"expects{f' ({names})' if names else ''}: {sum(matched)} of {len(matched)} "
+            f"stages {'is' if sum(matched) == 1 else 'are'} led by a named loop the card "
+            "expects there.")
     return "\n\n".join([head, *sentences])
 
 
@@ -211,68 +166,197 @@ def _found_text(dom: LoopDominance, found: pd.Series) -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def _summary(dom: LoopDominance) -> str:
+def _count(number: int, word: str) -> str:
+    return f"{number:,} {word}" + ("" if number == 1 else "s")
+
+
+def _summary(dom: LoopDominance, periods: int) -> str:
     frame = dom.loops.to_frame()
     counts = frame["polarity"].value_counts()
     total = dom.totals.get(1)
     main = int((frame["partition"] == 1).sum())
-    everything = (f"The main partition has {total.loops:,} feedback loops in all (counted "
-                  f"exactly); {main:,} of them are analysed" if total is not None
-                  else f"The main partition has {main:,} analysed loops")
-    return (
-        f"{len(frame):,} feedback loops analysed in {len(dom.loops.partitions)} partitions "
+    unit = time_unit(dom)
+    everything = (f"The main partition has {_count(total.loops, 'feedback loop')} in all "
+                  f"(counted exactly); {main:,} of them analysed" if total is not None
+                  else f"The main partition has {_count(main, 'analysed loop')}")
+    text = (
+        f"{_count(len(frame), 'feedback loop')} analysed in "
+        f"{_count(len(dom.loops.partitions), 'partition')} "
         f"({counts.get('reinforcing', 0)} reinforcing, {counts.get('balancing', 0)} balancing, "
         f"{counts.get('undetermined', 0)} undetermined): "
         f"{_found_text(dom, frame['found'].value_counts())}. {everything}. Scores are "
-        f"computed at every time step ({dom.time_step:g} year) whatever SAVEPER is; relative "
+        f"computed at every time step ({dom.time_step:g} {unit}) whatever SAVEPER is; relative "
         "loop scores (Loops That Matter) are shares of the analysed loops of a partition, and "
-        f"their absolute values are averaged over {dom.window:g} year for the dominant sets.")
+        f"their absolute values are averaged over {dom.window:g} {unit} for the dominant sets.")
+    inside = _internal(dom)
+    if inside:
+        text += (f" Of these, {inside:,} {'runs' if inside == 1 else 'run'} only inside a "
+                 "SMOOTH, DELAY, TREND or FORECAST (its stocks adjusting to their input), as "
+                 "in the same model written with explicit stocks.")
+    if not staged(dom):
+        count = len(spans(dom, periods))
+        text += " The run is reported " + ("as a whole." if count == 1
+                                           else f"in {count} equal periods.")
+    return text
 
 
-def _coverage_lines(dom: LoopDominance) -> list[str]:
-    table = coverage_table(dom)
+def _internal(dom: LoopDominance) -> int:
+    """The number of loops that run only inside one SMOOTH, DELAY, TREND or FORECAST."""
+    ir, nodes = dom.loops.ir, dom.loops.graph.nodes
+    if not isinstance(ir, LoopIR) or not ir.structures:
+        return 0
+    count = 0
+    for loop in dom.loops.loops:
+        owners = {ir.structure_of(nodes[v].get("py", "")) for v in loop.variables}
+        count += len(owners) == 1 and None not in owners
+    return count
+
+
+def _small(value: float) -> str:
+    return f"{100 * value:.1f}%" if value >= 1e-3 else f"{100 * value:.1g}%"
+
+
+def _word(dom: LoopDominance) -> str:
+    return "stage" if staged(dom) else "period"
+
+
+def _bound_lines(dom: LoopDominance, periods: int) -> list[str]:
+    """Coverage where the exact total was not computed: the bound, or why not."""
+    table, word = coverage_bound_table(dom, periods=periods), _word(dom)
     if table.empty:
-        return ["Coverage of the total |loop score| was not computed (too many loops after "
-                "reduction).", ""]
+        return ["Coverage of the total |loop score| was not computed.", ""]
+    if (table["at_least"] >= INFORMATIVE).any():
+        lines = ["Coverage: the main partition has too many loops after reduction to sum "
+                 "their |loop score| exactly; an upper bound of that total "
+                 "(`sdkit.loops.coverage`) shows that the analysed loops carry at least "
+                 f"(mean over the {word}'s time steps with loop activity):", "",
+                 f"| {word} | at least |", "|---|---|"]
+        lines += [f"| {span_label(dom, row)} | {_small(row.at_least)} |"
+                  for row in table.itertuples(index=False)]
+        return [*lines, ""]
+    means = ", ".join(f"{_small(r.at_least)} in {word} {span_label(dom, r)}"
+                      for r in table.itertuples(index=False))
+    medians = ", ".join(_small(r.median) for r in table.itertuples(index=False))
+    return [
+        "Coverage of the total |loop score| is not computable: the main partition still has "
+        "too many loops after reduction to sum them, and the sound upper bound of their "
+        "total (closed walks, and the permanent of the reduced graph's link scores; "
+        "`sdkit.loops.coverage`) is useless here: it shows only that the analysed loops "
+        f"carry at least {means} (mean over the {word}'s time steps; medians {medians}). "
+        "Every share below is a share of the analysed loops, not of all loops.", ""]
+
+
+def _coverage_lines(dom: LoopDominance, periods: int) -> list[str]:
+    table, word = coverage_table(dom, periods=periods), _word(dom)
+    if table.empty:
+        return _bound_lines(dom, periods)
     bound = dom.loops.max_length
     short = "any length" if bound is None else f"at most {bound} links"
     lines = ["Coverage: share of the total |loop score| of all loops of the main partition "
              "carried by the analysed loops, and by the enumerated loops of "
-             f"{short} alone (mean over the stage's time steps with loop activity):", "",
-             "| stage | analysed loops | enumerated loops only |", "|---|---|---|"]
+             f"{short} alone (mean over the {word}'s time steps with loop activity):", "",
+             f"| {word} | analysed loops | enumerated loops only |", "|---|---|---|"]
     for row in table.itertuples(index=False):
-        lines.append(f"| {row.stage} | {100 * row.analysed:.1f}% | {100 * row.enumerated:.1f}% |")
+        lines.append(f"| {span_label(dom, row)} | {100 * row.analysed:.1f}% | "
+                     f"{100 * row.enumerated:.1f}% |")
     return [*lines, ""]
 
 
-def loops_markdown(dom: LoopDominance, card: ModelCard | None) -> str:
-    """The Markdown block for docs/model.md (and ``sdkit loops`` output)."""
-    if not dom.loops.loops:
-        return NO_LOOPS
-    lines = [_summary(dom), "", *_coverage_lines(dom)]
-    table = stage_table(dom)
-    stages = sorted(table["stage"].unique())
+def _family_name(dom: LoopDominance, loop_id: str) -> str:
+    names = {spec.id: spec.name_en for spec in dom.family_specs}
+    return names.get(dom.family_of.get(loop_id, OTHER), "other (no family)")
+
+
+def _heads(dom: LoopDominance, table: pd.DataFrame) -> dict[int, str]:
+    """Column header of each stage (``"stage 1"``) or period (``"0-25"``) of ``table``."""
+    first = table.drop_duplicates("stage")
+    return {int(r.stage): (f"stage {r.stage}" if staged(dom) else span_label(dom, r))
+            for r in first.itertuples(index=False)}
+
+
+def _named_lines(dom: LoopDominance, table: pd.DataFrame, card: ModelCard | None
+                 ) -> list[str]:
+    """The card's named loops: mean |relative score| per stage (none: no table)."""
+    if not any(lp.name for lp in dom.loops.loops) or table.empty:
+        return []
+    heads = _heads(dom, table)
+    stages = sorted(heads)
     specs = {spec.id: spec for spec in card.loops} if card is not None else {}
-    header = "| id | card | computed | links | partition | " + " | ".join(
-        f"stage {s}" for s in stages) + " | expected |"
-    lines += [header, "|" + "---|" * (6 + len(stages))]
+    expected = " expected |" if staged(dom) else ""
+    family = " family |" if dom.family_of else ""
+    lines = ["| id | card | computed | links | partition | " + " | ".join(
+        heads[s] for s in stages) + f" |{expected}{family}",
+        "|" + "---|" * (5 + len(stages) + bool(expected) + bool(family))]
     by = table.set_index(["stage", "loop"])
     for loop in (lp for lp in dom.loops.loops if lp.name):
         cells = [f"{100 * by.loc[(s, loop.id), 'mean_abs']:.2f}%" if (s, loop.id) in by.index
                  else "own partition" for s in stages]
         spec = specs.get(loop.id)
-        expected = ", ".join(str(s) for s in spec.dominant_in) if spec else ""
+        stated = ", ".join(str(s) for s in spec.dominant_in) if spec else ""
         lines.append(f"| {loop.id} | {spec.polarity if spec else ''} | {loop.polarity} | "
-                     f"{len(loop)} | {loop.partition} | " + " | ".join(cells)
-                     + f" | {expected} |")
-    lines += ["", "Strongest loops per stage (main partition, mean |relative score|):", "",
-              "| stage | loop | polarity | links | found by | score | in dominant set | cycle |",
-              "|---|---|---|---|---|---|---|---|"]
-    for stage, rows in table.groupby("stage", sort=True):
+                     f"{len(loop)} | {loop.partition} | " + " | ".join(cells) + " |"
+                     + (f" {stated} |" if expected else "")
+                     + (f" {_family_name(dom, loop.id)} |" if family else ""))
+    return lines
+
+
+def _strongest_lines(dom: LoopDominance, table: pd.DataFrame) -> list[str]:
+    """The strongest loops of each stage, described by their family when there are families."""
+    last, word = "family" if dom.family_of else "cycle", _word(dom)
+    lines = [f"Strongest single loops per {word} (main partition, mean |relative score|):", "",
+             f"| {word} | loop | polarity | links | found by | score | in dominant set | "
+             f"{last} |", "|---|---|---|---|---|---|---|---|"]
+    for _, rows in table.groupby("stage", sort=True):
         for row in rows.head(_TOP).itertuples(index=False):
             loop = dom.loops[row.loop]
-            lines.append(f"| {stage} | {row.loop} | {loop.polarity} | {len(loop)} | "
-                         f"{loop.found} | {100 * row.mean_abs:.1f}% | "
-                         f"{100 * row.dominant_share:.0f}% | {_short(loop.variables)} |")
-    lines += ["", verdict(dom, card, table)]
-    return "\n".join(lines)
+            what = _family_name(dom, loop.id) if dom.family_of else _short(loop.variables)
+            lines.append(f"| {span_label(dom, row)} | {row.loop} | {loop.polarity} | "
+                         f"{len(loop)} | {loop.found} | {100 * row.mean_abs:.1f}% | "
+                         f"{100 * row.dominant_share:.0f}% | {what} |")
+    return lines
+
+
+def _family_lines(dom: LoopDominance, table: pd.DataFrame, card: ModelCard | None
+                  ) -> list[str]:
+    if not dom.family_specs:
+        return []
+    names = {stage.number: stage.name_en for stage in card.stages} if card else {}
+    heads, sentences = _heads(dom, table), {}
+    for row in table.drop_duplicates("stage").itertuples(index=False):
+        name = names.get(int(row.stage), "")
+        sentences[int(row.stage)] = (
+            f"Stage {row.stage} ({name + ', ' if name else ''}{row.start:.2f}-{row.end:.2f})"
+            if staged(dom) else span_label(dom, row, long=True))
+    return family_markdown(families_table(dom, table), dom.family_specs, heads, sentences,
+                           _word(dom))
+
+
+def loops_markdown(dom: LoopDominance, card: ModelCard | None,
+                   periods: int = DEFAULT_PERIODS) -> str:
+    """The Markdown block for docs/model.md (and ``sdkit loops`` output).
+
+    Parameters
+    ----------
+    dom : LoopDominance
+    card : ModelCard or None
+        Named loops, stage names and the stages each named loop is expected in.
+    periods : int, default 4
+        Without stages (no transitions in a card): the number of equal periods the
+        run is reported in (1: the run as a whole).
+
+    Returns
+    -------
+    str
+        :data:`NO_LOOPS` for a model without feedback loops, :data:`NO_ANALYSED`
+        when it has some but none was analysed.
+    """
+    if not dom.loops.loops:
+        return NO_ANALYSED if dom.loops.partitions else NO_LOOPS
+    lines = [_summary(dom, periods), "", *_coverage_lines(dom, periods)]
+    table = stage_table(dom, periods)
+    lines += _family_lines(dom, table, card)
+    named = _named_lines(dom, table, card)
+    lines += [*named, ""] if named else []
+    lines += _strongest_lines(dom, table)
+    said = verdict(dom, card, table)
+    return "\n".join([*lines, "", said] if said else lines)

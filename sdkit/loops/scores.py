@@ -39,6 +39,7 @@ import pandas as pd
 from sdkit.errors import ParameterValueError, UnsupportedConstructError
 from sdkit.loops.evaluate import environment, evaluate
 from sdkit.loops.graph import LoopSet
+from sdkit.loops.hidden import LoopIR, refusal
 
 __all__ = ["step_results", "link_scores", "loop_scores", "relative_scores",
            "partition_links"]
@@ -172,23 +173,40 @@ def link_scores(loops: LoopSet, results: pd.DataFrame, time_step: float | None =
     Raises
     ------
     UnsupportedConstructError
-        A link into or out of the hidden stock of a SMOOTH or DELAY, or an
-        equation the evaluator does not know.
+        A link into or out of a stateful function that loop scores cannot pass
+        through (:mod:`sdkit.loops.hidden`: DELAY FIXED, SAMPLE IF TRUE, a DELAY N
+        whose delay time changes), or an equation the evaluator does not know.
     """
     ir, graph = loops.ir, loops.graph
-    prev, cur = _shifted(environment(ir, results, time_step))
+    problems: dict[str, str] = {}
+    prev, cur = _shifted(environment(ir, results, time_step, problems))
     size = max(len(results.index) - 1, 0)
     wanted = {p for loop in loops.loops for p in loop.links} if pairs is None else set(pairs)
     out: dict[tuple[str, str], np.ndarray] = {}
     for pair in sorted(wanted):
         data = graph.edges[pair]
         source, target = data["source_py"], data["target_py"]
-        if target in ir.hidden or source in ir.hidden:
-            raise UnsupportedConstructError(
-                f"Loop scores through the stateful function of {pair[1]!r} are not supported "
-                "yet; write the delay or smooth as explicit stocks.", construct="hidden stock")
+        _refuse(ir, (source, target), problems)
         out[pair] = _link_score(ir.equation_of(target), source, prev, cur, ir, size)
     return out
+
+
+def _refuse(ir: Any, names: tuple[str, str], problems: Mapping[str, str]) -> None:
+    """Raise when a link touches a stateful function loop scores cannot pass through."""
+    hidden = [n for n in names if n in ir.hidden]
+    if hidden:  # an IR whose functions are not written out (not from find_loops)
+        raise UnsupportedConstructError(
+            f"Loop scores cannot pass through the stateful function {hidden[0]!r}: pass "
+            "loops from find_loops.", construct="hidden stock")
+    for name in names:
+        structure = ir.structure_of(name) if isinstance(ir, LoopIR) else None
+        reason = "" if structure is None else \
+            structure.refused or problems.get(structure.py_name, "")
+        if structure is not None and reason:
+            owner = ir.variables.get(structure.owner)
+            raise UnsupportedConstructError(
+                refusal(structure, reason), construct=structure.construct,
+                variable=owner.name if owner is not None else None)
 
 
 def _link_score(expr: Any, source: str, prev: dict[str, Any], cur: dict[str, Any], ir: Any,
