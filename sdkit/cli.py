@@ -233,29 +233,18 @@ def doc_command(model: Path, page: Path, reference: Path | None) -> None:
     from sdkit import report
     from sdkit.card import load_card
     from sdkit.evidence import compare_with_reference, load_reference_modes, reference_for
-    from sdkit.markers import replace_block
+    from sdkit.markers import update_page
     from sdkit.model import load_model
     from sdkit.modeldoc import constant_values, parameter_table
-    from sdkit.store import write_text_atomic
 
     loaded = load_model(model)
     baseline = loaded.run()
-    values = constant_values(loaded, baseline)
-    text = _read_page(page)
-    text = replace_block(text, "parameters", parameter_table(loaded, values), source=str(page))
+    blocks = {"parameters": parameter_table(loaded, constant_values(loaded, baseline))}
     if (reference := reference_for(model, reference)) is not None:
         comparison = compare_with_reference(baseline, load_reference_modes(reference),
                                             load_card(model))
-        text = replace_block(text, "evidence", report.evidence_table(comparison, markdown=True),
-                             source=str(page))
-    click.echo(f"Updated {write_text_atomic(page, text)}")
-
-
-def _read_page(page: Path) -> str:
-    try:
-        return page.read_text(encoding="utf-8")
-    except OSError as err:
-        raise InputFileError(f"Cannot read {page}: {err}", path=str(page)) from err
+        blocks["evidence"] = report.evidence_table(comparison, markdown=True)
+    click.echo(f"Updated {update_page(page, blocks)}")
 
 
 @main.group("scenarios", epilog=help_epilog(
@@ -346,18 +335,16 @@ def scenarios_compare(folder: Path, variables: tuple[str, ...], years: tuple[str
               help="Write the Markdown table between the transitions markers in FILE.md.")
 def scenarios_table(folder: Path, markdown: bool, update: Path | None) -> None:
     """Print the transition times and stage durations of the results in FOLDER."""
-    from sdkit.markers import replace_block
+    from sdkit.markers import update_page
     from sdkit.scenario_report import TABLE_BLOCK, transitions_text
-    from sdkit.store import load_scenario_results, write_text_atomic
+    from sdkit.store import load_scenario_results
 
     transitions = load_scenario_results(folder).transitions
     if update is None:
         click.echo(transitions_text(transitions, markdown=markdown))
         return
-    text = _read_page(update)
     table = transitions_text(transitions, markdown=True)
-    updated = replace_block(text, TABLE_BLOCK, table, source=str(update))
-    click.echo(f"Updated {write_text_atomic(update, updated)}")
+    click.echo(f"Updated {update_page(update, {TABLE_BLOCK: table})}")
 
 
 from sdkit.cli_sensitivity import sensitivity_group  # noqa: E402

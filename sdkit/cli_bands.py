@@ -31,10 +31,10 @@ def bands_command(sources: tuple[Path, ...], spec: Path, base: str, output: Path
                   update: Path | None) -> None:
     """Monte Carlo bands of the scenarios in SOURCES (folders or files; default: scenarios)."""
     from sdkit import scenario_report as sr
-    from sdkit.markers import replace_block
+    from sdkit.markers import update_page
     from sdkit.scenario_bands import compute_bands, load_band_spec
     from sdkit.scenarios import load_scenarios
-    from sdkit.store import atomic_write, write_text_atomic
+    from sdkit.store import atomic_write
 
     try:
         scenarios = load_scenarios(sources or "scenarios")
@@ -47,11 +47,9 @@ def bands_command(sources: tuple[Path, ...], spec: Path, base: str, output: Path
         if update is None:
             click.echo(sr.bands_text(results))
             return
-        page = update.read_text(encoding="utf-8")
-        for block, text in ((sr.QUESTIONS_BLOCK, sr.scenario_questions(scenarios)),
-                            (sr.BANDS_BLOCK, sr.bands_text(results))):
-            page = replace_block(page, block, text, source=str(update))
-        click.echo(f"Updated {write_text_atomic(update, page)}")
+        blocks = {sr.QUESTIONS_BLOCK: sr.scenario_questions(scenarios),
+                  sr.BANDS_BLOCK: sr.bands_text(results)}
+        click.echo(f"Updated {update_page(update, blocks)}")
     except OSError as err:
         raise click.ClickException(str(err)) from err
     except SdkitError as err:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from sdkit.cli_sensitivity import _DefaultRun
+from sdkit.cli_sensitivity import DefaultRunGroup
 from sdkit.examples import help_epilog
 
 __all__ = ["calibrate_group"]
@@ -22,7 +22,7 @@ _DIR = click.Path(file_okay=False, path_type=Path)
 _SPEC = "scenarios/calibration/empowerment-2019.toml"
 
 
-@click.group("calibrate", cls=_DefaultRun, epilog=help_epilog(
+@click.group("calibrate", cls=DefaultRunGroup, epilog=help_epilog(
     f"sdkit calibrate models/empowerment.mdl {_SPEC} -o output/calibration-quick "
     "--steps 20 --maxiter 3 --no-progress",
     "sdkit calibrate report output/calibration-quick"))
@@ -101,15 +101,11 @@ def validate_command(model: Path, specs: tuple[Path, ...]) -> None:
 def report_command(folder: Path, update: Path | None) -> None:
     """Print the report of the calibration in FOLDER, or write it into a page."""
     from sdkit.calibration.result import load_result, report_markdown
-    from sdkit.markers import replace_block
-    from sdkit.store import write_text_atomic
+    from sdkit.markers import update_page
 
     result = load_result(folder)
     if update is None:
         click.echo(report_markdown(result))
         return
-    from sdkit.cli import _read_page
-
     text = report_markdown(result, heading="###")
-    page = replace_block(_read_page(update), "calibration-report", text, source=str(update))
-    click.echo(f"Updated {write_text_atomic(update, page)}")
+    click.echo(f"Updated {update_page(update, {'calibration-report': text})}")

@@ -13,13 +13,13 @@ import click
 
 from sdkit.examples import help_epilog
 
-__all__ = ["sensitivity_group"]
+__all__ = ["DefaultRunGroup", "sensitivity_group"]
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 _DIR = click.Path(file_okay=False, path_type=Path)
 
 
-class _DefaultRun(click.Group):
+class DefaultRunGroup(click.Group):
     """A group whose first argument, when not a subcommand, starts the arguments of its
     ``run`` command (``sdkit sensitivity SPEC``, ``sdkit calibrate MODEL SPEC``)."""
 
@@ -29,7 +29,7 @@ class _DefaultRun(click.Group):
         return super().parse_args(ctx, args)
 
 
-@click.group("sensitivity", cls=_DefaultRun, epilog=help_epilog(
+@click.group("sensitivity", cls=DefaultRunGroup, epilog=help_epilog(
     "sdkit sensitivity scenarios/sensitivity/talent-investment-morris.toml -o "
     "output/sensitivity-talent-investment-morris --executor processes",
     "sdkit sensitivity report output/sensitivity-talent-investment-morris"))
@@ -92,17 +92,13 @@ def validate_command(specs: tuple[Path, ...]) -> None:
 @click.option("--block", metavar="NAME", help="Marker name (default: the spec's report.block).")
 def report_command(folder: Path, update: Path | None, block: str | None) -> None:
     """Print the findings of the study in FOLDER, or write them into a page."""
-    from sdkit.markers import replace_block
+    from sdkit.markers import update_page
     from sdkit.sensitivity.result import findings_markdown, load_result
-    from sdkit.store import write_text_atomic
 
     result = load_result(folder)
     text = findings_markdown(result)
     if update is None:
         click.echo(text)
         return
-    from sdkit.cli import _read_page
-
     name = block or result.manifest.get("report_block") or "sensitivity-findings"
-    page = replace_block(_read_page(update), name, text, source=str(update))
-    click.echo(f"Updated {write_text_atomic(update, page)}")
+    click.echo(f"Updated {update_page(update, {name: text})}")

@@ -7,6 +7,8 @@ from the closest built-in exception so that callers who catch ``KeyError`` or
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = [
     "SdkitError",
     "ModelFileNotFoundError",
@@ -104,18 +106,25 @@ class InputFileError(SdkitError, ValueError):
         Path of the file.
     key : str, optional
         The offending key or column inside the file.
+    problems : sequence of InputFileError, optional
+        For an error that lists several problems of the file, the single errors.
 
     Attributes
     ----------
     path : str or None
         Path of the file.
     key : str or None
-        The offending key.
+        The offending key (None for an error listing several problems).
+    problems : tuple of InputFileError
+        The single problems this error lists, in the order found: ``(self,)`` for an
+        error about one problem.
     """
 
-    def __init__(self, message: str, *, path: str | None = None, key: str | None = None) -> None:
+    def __init__(self, message: str, *, path: str | None = None, key: str | None = None,
+                 problems: Sequence[InputFileError] = ()) -> None:
         self.path = path
         self.key = key
+        self.problems: tuple[InputFileError, ...] = tuple(problems) or (self,)
         super().__init__(message)
 
 

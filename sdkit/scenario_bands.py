@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from sdkit.errors import ParameterValueError, ScenarioError
-from sdkit.scenarios import Scenario, _key
+from sdkit.scenarios import Scenario
+from sdkit.schema import toml_key
 from sdkit.sensitivity.metrics import crossing_times, integral_between, values_at
 from sdkit.sensitivity.sampling import Distribution, make_sample, ppf
 from sdkit.study_spec import StudyValidator
@@ -138,7 +139,7 @@ class _Validator(StudyValidator):
                     for i, o in enumerate(data["outcomes"])]
         if len({o.name for o in outcomes}) < len(outcomes):
             raise self.error("outcomes", "outcome names must be unique.")
-        not_varied = {k: " ".join(self.string(v, _key("not_varied", k)).split())
+        not_varied = {k: " ".join(self.string(v, toml_key("not_varied", k)).split())
                       for k, v in self.table(data.get("not_varied", {}), "not_varied").items()}
         return BandSpec(self.path, name, texts["title"], model.path, kind, samples,
                         self.integer(method.get("seed", 0), "method.seed", 0),
@@ -148,14 +149,14 @@ class _Validator(StudyValidator):
         found: list[Assumption] = []
         taken: set[str] = set()
         for name, spec in self.table(value, "assumptions").items():
-            where = _key("assumptions", name)
+            where = toml_key("assumptions", name)
             real = self.variable(name, where, model)
             body = {k: v for k, v in self.table(spec, where).items() if k not in ("source", "tied")}
             dist = self.distribution(body, where, real, model)
             source = " ".join(self.string(spec.get("source"), f"{where}.source").split())
             tied = {}
             for other, table in self.table(spec.get("tied", {}), f"{where}.tied").items():
-                key = f"{where}.tied.{_key(other)}"
+                key = f"{where}.tied.{toml_key(other)}"
                 tied_name = self.variable(other, key, model)
                 tied[tied_name] = self.tie(table, key, dist, tied_name, model)
             if twice := taken & {real, *tied}:

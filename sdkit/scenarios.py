@@ -27,13 +27,14 @@ and every value an override or input can take must lie within the variable's
 documented range. Every problem is a :class:`~sdkit.errors.ScenarioError`
 naming the file and the key, except a file, run or input grid larger than the
 limits of :mod:`sdkit.limits` (a :class:`~sdkit.errors.ResourceLimitError`
-naming the file). Nothing read from a file is executed.
+naming the file). All the problems of a file are reported at once, as one error
+whose ``problems`` are the single ones (:mod:`sdkit.schema`). Nothing read from a
+file is executed.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,8 +49,7 @@ from sdkit.errors import (
     UnknownVariableError,
 )
 from sdkit.inputs import FORMS, TimeInput, input_problem, time_grid
-from sdkit.limits import read_toml
-from sdkit.names import close_matches
+from sdkit.schema import SchemaValidator, toml_key
 from sdkit.validation import check_number, check_time_settings, format_range
 
 if TYPE_CHECKING:
@@ -57,7 +57,8 @@ if TYPE_CHECKING:
 
     from sdkit.model import Model
 
-__all__ = ["SCHEMA", "Scenario", "load_scenario", "load_scenarios", "scenario_files"]
+__all__ = ["SCHEMA", "Scenario", "ScenarioValidator", "load_scenario", "load_scenarios",
+           "scenario_files"]
 
 #: Top-level keys: what each holds, and whether it is required.
 SCHEMA: dict[str, tuple[str, bool]] = {
@@ -71,8 +72,6 @@ SCHEMA: dict[str, tuple[str, bool]] = {
 }
 _LANGUAGES = ("en", "zh")
 _RUN_KEYS = ("final_time", "time_step", "saveper")
-_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -152,9 +151,10 @@ def load_scenario(path: str | os.PathLike[str], *, model: Model | None = None) -
         For a missing or unreadable file, invalid TOML, an unknown or missing
         key, a value of the wrong type, an unknown or non-constant variable, a
         value outside a variable's documented range, a bad input form or table,
-        inconsistent run settings, or a model file that is missing or unusable.
+        inconsistent run settings, or a model file that is missing or unusable;
+        several problems are one error whose ``problems`` are the single ones.
     """
-    return _Validator(Path(path), {} if model is None else {None: model}).scenario()
+    return ScenarioValidator(Path(path), {} if model is None else {None: model}).scenario()
 
 
 def scenario_files(dir_or_files: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
@@ -201,7 +201,7 @@ def load_scenarios(dir_or_files: str | os.PathLike[str] | Iterable[str | os.Path
     scenarios: list[Scenario] = []
     seen: dict[str, Path] = {}
     for path in scenario_files(dir_or_files):
-        scenario = _Validator(path, models).scenario()
+        scenario = ScenarioValidator(path, models).scenario()
         if scenario.name in seen:
             raise ScenarioError(
                 f"{path}: name {scenario.name!r} is already used by {seen[scenario.name]}; "
@@ -211,85 +211,70 @@ def load_scenarios(dir_or_files: str | os.PathLike[str] | Iterable[str | os.Path
     return scenarios
 
 
-def _key(*parts: str) -> str:
-    """A TOML-style dotted key, quoting parts that are not bare keys."""
-    return ".".join(p if _BARE_KEY.fullmatch(p) else '"' + p.replace('"', '\\"') + '"'
-                    for p in parts)
+class ScenarioValidator(SchemaValidator):
+    """Checks one file against :data:`SCHEMA` and its model; errors name file and key.
 
+    Each title and description language, constant, input and run setting is checked
+    on its own, so one error lists the problems of all of them
+    (:meth:`~sdkit.schema.SchemaValidator.checked`). The study specs'
+    :class:`~sdkit.study_spec.StudyValidator` builds on it.
 
-class _Validator:
-    """Checks one file against :data:`SCHEMA` and its model; errors name file and key."""
+    Parameters
+    ----------
+    path : Path
+        The file.
+    models : dict
+        Models already loaded, by path; under ``None`` the model the caller gave.
+    """
 
-    #: The kind of file, for messages.
     what = "the scenario file"
 
     def __init__(self, path: Path, models: dict[Path | None, Model]) -> None:
-        self.path = path
+        super().__init__(path)
         self.models = models
 
-    def error(self, key: str | None, message: str) -> ScenarioError:
-        where = f"{self.path}: {key}: " if key else f"{self.path}: "
-        return ScenarioError(where + message, path=str(self.path), key=key)
-
     def scenario(self) -> Scenario:
+        """The validated scenario; every problem of the file in one error."""
+        return self.checked(self._scenario)
+
+    def _scenario(self) -> Scenario:
         data = self.read()
-        self.keys(data, list(SCHEMA), None)
-        for key, (meaning, required) in SCHEMA.items():
-            if required and key not in data:
-                raise self.error(key, f"missing required key; it must be {meaning}.")
-        name = self.string(data["name"], "name")
-        if not _SLUG.fullmatch(name):
-            raise self.error("name", f"{name!r} is not {SCHEMA['name'][0]}.")
-        texts = {key: self.texts(data[key], key) for key in ("title", "description")}
+        name = self.top(data, SCHEMA)
+        texts = {key: self.texts(data[key], key) for key in ("title", "description")
+                 if key in data}
+        if "model" not in data:
+            self.raise_problems()  # the missing key is one: nothing else can be checked
         model = self.model(self.string(data["model"], "model"))
-        constants = self.constants(data.get("constants", {}), model)
-        inputs = self.inputs(data.get("inputs", {}), model)
+        constants: dict[str, float] = {}
+        inputs: dict[str, TimeInput] = {}
+        settings: dict[str, float] = {}
+        with self.collect():
+            constants = self.constants(data.get("constants", {}), model)
+        with self.collect():
+            inputs = self.inputs(data.get("inputs", {}), model)
         for both in sorted(inputs.keys() & constants.keys()):
-            raise self.error(_key("inputs", both),
+            self.add_problem(toml_key("inputs", both),
                              "this variable is also set in [constants]; set it in one place.")
-        settings = self.run_settings(data.get("run", {}), model)
+        with self.collect():
+            settings = self.run_settings(data.get("run", {}), model)
+        self.raise_problems()
         title, description = (MappingProxyType(texts[key]) for key in ("title", "description"))
         return Scenario(name, title, description, self.path, model.path,
                         MappingProxyType(constants), MappingProxyType(inputs),
                         MappingProxyType(settings))
 
-    def read(self) -> dict[str, Any]:
-        return read_toml(self.path, what=self.what, error=lambda message: self.error(None, message))
-
-    def table(self, value: Any, key: str | None) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.error(key, f"must be a table, got {value!r}.")
-        return value
-
-    def keys(self, value: Any, allowed: list[str], where: str | None) -> dict[str, Any]:
-        table = self.table(value, where)
-        for key in table:
-            if key not in allowed:
-                hint = close_matches(key, allowed)
-                did = f" Did you mean {hint[0]!r}?" if hint else ""
-                full = f"{where}.{_key(key)}" if where else _key(key)
-                raise self.error(full, f"unknown key; valid keys: {allowed}.{did}")
-        return table
-
-    def string(self, value: Any, key: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(key, f"must be a non-empty string, got {value!r}.")
-        return value
-
-    def number(self, value: Any, key: str) -> float:
-        try:
-            return check_number(value, key)
-        except ParameterValueError as err:
-            kind = type(value).__name__
-            raise self.error(key, f"must be a finite number, got {value!r} ({kind}).") from err
-
     def texts(self, value: Any, key: str) -> dict[str, str]:
-        table = self.keys(value, list(_LANGUAGES), key)
-        for lang in _LANGUAGES:
-            if lang not in table:
-                raise self.error(_key(key, lang), f"missing; {key} needs {list(_LANGUAGES)}.")
-            self.string(table[lang], _key(key, lang))
-        return {lang: " ".join(table[lang].split()) for lang in _LANGUAGES}
+        """The ``en`` and ``zh`` texts of table ``key``, whitespace folded."""
+        found: dict[str, str] = {}
+        with self.collect():
+            table = self.keys(value, list(_LANGUAGES), key)
+            for lang in _LANGUAGES:
+                with self.collect():
+                    if lang not in table:
+                        raise self.error(toml_key(key, lang),
+                                         f"missing; {key} needs {list(_LANGUAGES)}.")
+                    found[lang] = " ".join(self.string(table[lang], toml_key(key, lang)).split())
+        return found
 
     def model(self, text: str) -> Model:
         from sdkit.model import load_model
@@ -333,27 +318,30 @@ class _Validator:
     def constants(self, value: Any, model: Model) -> dict[str, float]:
         found: dict[str, float] = {}
         for name, number in self.table(value, "constants").items():
-            key = _key("constants", name)
-            real = self.variable(name, key, model)
-            if real in found:
-                raise self.error(key, f"{real!r} is set twice.")
-            found[real] = self.number(number, key)
-            self.in_range(found[real], key, real, model)
+            key = toml_key("constants", name)
+            with self.collect():
+                real = self.variable(name, key, model)
+                if real in found:
+                    raise self.error(key, f"{real!r} is set twice.")
+                got = self.number(number, key)
+                self.in_range(got, key, real, model)
+                found[real] = got
         return found
 
     def inputs(self, value: Any, model: Model) -> dict[str, TimeInput]:
         found: dict[str, TimeInput] = {}
         for name, spec in self.table(value, "inputs").items():
-            where = _key("inputs", name)
-            real = self.variable(name, where, model)
-            if real in found:
-                raise self.error(where, f"{real!r} has two inputs.")
-            found[real] = self.time_input(spec, where, real, model)
+            where = toml_key("inputs", name)
+            with self.collect():
+                real = self.variable(name, where, model)
+                if real in found:
+                    raise self.error(where, f"{real!r} has two inputs.")
+                found[real] = self.time_input(spec, where, real, model)
         return found
 
     def time_input(self, spec: Any, where: str, real: str, model: Model) -> TimeInput:
         form = self.table(spec, where).get("form")
-        if form not in FORMS:
+        if not isinstance(form, str) or form not in FORMS:
             raise self.error(f"{where}.form",
                              f"{form!r} is not an input form; valid forms: {list(FORMS)}.")
         self.keys(spec, ["form", *FORMS[form]], where)
@@ -377,13 +365,19 @@ class _Validator:
         return made
 
     def run_settings(self, value: Any, model: Model) -> dict[str, float]:
-        given = {key: self.number(number, _key("run", key))
-                 for key, number in self.keys(value, list(_RUN_KEYS), "run").items()}
+        given: dict[str, float] = {}
+        before = len(self.problems)
+        for key, number in self.keys(value, list(_RUN_KEYS), "run").items():
+            if key in _RUN_KEYS:
+                with self.collect():
+                    given[key] = self.number(number, toml_key("run", key))
+        if len(self.problems) > before:
+            return given  # the settings are checked together once each is a number
         try:
             check_time_settings(model, *(given.get(key) for key in _RUN_KEYS))
         except ParameterValueError as err:
             first = str(err).split()[0]
-            key = _key("run", first) if first in _RUN_KEYS else "run"
+            key = toml_key("run", first) if first in _RUN_KEYS else "run"
             raise self.error(key, str(err)) from err
         except ResourceLimitError as err:
             raise ResourceLimitError(f"{self.path}: run: {err}") from err

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdkit.errors import ScenarioError, UnknownVariableError
-from sdkit.scenarios import _SLUG, _Validator
+from sdkit.scenarios import ScenarioValidator
 from sdkit.sensitivity.sampling import DISTRIBUTIONS, Distribution
 
 if TYPE_CHECKING:
@@ -61,19 +61,19 @@ def _same_file(one: Path, other: Path) -> bool:
         return one.resolve() == other.resolve()
 
 
-class _GivenModel(_Validator):
+class _GivenModel(ScenarioValidator):
     """A scenario validator that checks the scenario's ``model`` is the given one."""
 
     def model(self, text: str) -> Model:
         return _given_model(self, text)
 
 
-def _given_model(validator: _Validator, text: str) -> Model:
+def _given_model(validator: ScenarioValidator, text: str) -> Model:
     """The caller's model (``validator.models[None]``), or the one ``text`` names; an
     error (at ``model``) when both are there and are different files."""
     given = validator.models.get(None)
     if given is None:
-        return _Validator.model(validator, text)
+        return ScenarioValidator.model(validator, text)
     path = Path(os.path.normpath(validator.path.parent / text))
     if not _same_file(path, given.path):
         shown = repr(text) if str(path) == text else f"{text!r} ({path})"
@@ -83,8 +83,12 @@ def _given_model(validator: _Validator, text: str) -> Model:
     return given
 
 
-class StudyValidator(_Validator):
-    """Checks the parts sensitivity and calibration specs share."""
+class StudyValidator(ScenarioValidator):
+    """Checks the parts sensitivity and calibration specs share.
+
+    Inside :meth:`~sdkit.schema.SchemaValidator.checked` each unknown or missing
+    top-level key, the name and each text of the header is a problem of its own.
+    """
 
     def header(self, schema: dict[str, tuple[str, bool]]) -> tuple[dict[str, Any], str,
                                                                      dict[str, str]]:
@@ -94,21 +98,13 @@ class StudyValidator(_Validator):
         Returns the data, the name and the two texts (whitespace folded, ``""`` if absent).
         """
         data = self.read()
-        self.keys(data, list(schema), None)
-        for key, (meaning, required) in schema.items():
-            if required and key not in data:
-                raise self.error(key, f"missing required key; it must be {meaning}.")
-        name = self.string(data["name"], "name")
-        if not _SLUG.fullmatch(name):
-            raise self.error("name", f"{name!r} is not {schema['name'][0]}.")
-        texts = {k: " ".join(self.string(data[k], k).split()) if k in data else ""
-                 for k in ("title", "description")}
+        name = self.top(data, schema)
+        texts = dict.fromkeys(("title", "description"), "")
+        for key in texts:
+            if key in data:
+                with self.collect():
+                    texts[key] = " ".join(self.string(data[key], key).split())
         return data, name, texts
-
-    def integer(self, value: Any, key: str, low: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise self.error(key, f"must be an integer >= {low}, got {value!r}.")
-        return value
 
     def model(self, text: str) -> Model:
         return _given_model(self, text)
@@ -139,7 +135,7 @@ class StudyValidator(_Validator):
 
     def distribution(self, spec: dict, where: str, real: str, model: Model) -> Distribution:
         kind = spec.get("distribution", "uniform")
-        if kind not in DISTRIBUTIONS:
+        if not isinstance(kind, str) or kind not in DISTRIBUTIONS:
             raise self.error(f"{where}.distribution", f"{kind!r} is not a distribution; "
                              f"valid distributions: {list(DISTRIBUTIONS)}.")
         self.keys(spec, ["distribution", "group", *DISTRIBUTIONS[kind]], where)

@@ -253,6 +253,88 @@ def test_scenario_files_accepts_folders_and_files(tmp_path):
     assert scenario_files([one, SCENARIOS_DIR]) == [one, *shipped]
 
 
+# --- every problem at once --------------------------------------------------------------
+
+#: Independent mistakes (edits of VALID) and the key each is reported at.
+SEVERAL = [
+    ('name = "probe"', 'name = "Probe X"', "name"),
+    ('zh = "探针"\n', "", "title.zh"),
+    ("[constants]\n", '[constants]\n"hiring time" = "soon"\n', 'constants."hiring time"'),
+    ('"talent budget share" = 0.2', '"talent budget shar" = 0.2', 'constants."talent budget shar"'),
+    ("after = 0.05", "after = 3", 'inputs."attrition rate".after'),
+    ("final_time = 2020", "saveper = 0.1", "run.saveper"),
+]
+
+
+def _edited(edits: list[tuple[str, str, str]]) -> str:
+    text = VALID
+    for old, new, _ in edits:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text
+
+
+def test_every_problem_of_a_file_is_reported_at_once(tmp_path, empowerment):
+    """Six mistakes took six runs to find; now one error lists them all, each with the
+    message it gets alone."""
+    path = write(tmp_path, _edited(SEVERAL))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path, model=empowerment)
+    err = info.value
+    keys = [key for _, _, key in SEVERAL]
+    assert [p.key for p in err.problems] == keys
+    assert err.path == str(path) and err.key is None and "\n" not in str(err)
+    assert str(err) == f"{path}: 6 problems: " + "; ".join(
+        str(p).removeprefix(f"{path}: ") for p in err.problems)
+    for i, problem in enumerate(err.problems):
+        assert isinstance(problem, ScenarioError) and problem.problems == (problem,)
+        # alone, the mistake gives the error it gives among the others
+        single = write(tmp_path, _edited([SEVERAL[i]]), f"single{i}.toml")
+        with pytest.raises(ScenarioError) as alone:
+            load_scenario(single, model=empowerment)
+        assert str(alone.value) == str(problem).replace(str(path), str(single))
+        assert alone.value.problems == (alone.value,) and alone.value.key == problem.key
+
+
+def test_one_mistake_gives_the_message_it_always_gave(tmp_path, empowerment):
+    path = write(tmp_path, VALID.replace("after = 0.05", "after = 3"))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path, model=empowerment)
+    assert str(info.value) == (f"{path}: inputs.\"attrition rate\".after: the input reaches 3 "
+                               "is outside the documented range [0, 2] of 'attrition rate'.")
+    assert info.value.problems == (info.value,)
+
+
+def test_a_problem_that_stops_the_check_comes_with_those_before_it(tmp_path, empowerment):
+    """A missing model file leaves nothing to check the variables against: the
+    problems found before it are reported with it, the variables are not checked."""
+    text = _edited(SEVERAL).replace(EMPOWERMENT_MDL.as_posix(), "nowhere.mdl")
+    path = tmp_path / "probe.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert [p.key for p in info.value.problems] == ["name", "title.zh", "model"]
+    assert str(info.value).startswith(f"{path}: 3 problems: name: 'Probe X' is not")
+    broken = write(tmp_path, _edited(SEVERAL).replace("[run]", "[run"), "broken.toml")
+    with pytest.raises(ScenarioError, match=r"not valid TOML") as info:
+        load_scenario(broken)
+    assert info.value.problems == (info.value,)
+
+
+def test_the_command_prints_every_problem_on_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from sdkit.cli import main
+
+    path = write(tmp_path, _edited(SEVERAL))
+    result = CliRunner().invoke(main, ["scenarios", "validate", str(path)])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"sdkit: error: {path}: 6 problems: name: ")
+    for _, _, key in SEVERAL:
+        assert f"; {key}: " in lines[0] or f"problems: {key}: " in lines[0]
+
+
 # --- input forms ----------------------------------------------------------------------
 
 

@@ -156,3 +156,79 @@ def test_invalid_base_scenario(folder: Path) -> None:
     with pytest.raises(SensitivitySpecError, match="invalid base scenario") as caught:
         load_spec(write_spec(folder, text, "bad.toml"))
     assert caught.value.key == "scenario"
+
+
+#: Independent mistakes (edits of BASE) and the key each is reported at, in the order checked.
+SEVERAL = [
+    ('name = "linear-sobol"', 'name = "Linear Sobol"', "name"),
+    ("samples = 64", "samples = 100", "method.samples"),
+    ("[parameters.a]", "[parameters.aa]", "parameters.aa"),
+    ('[parameters.b]\ndistribution = "uniform"\nlow = 0\nhigh = 1',
+     '[parameters.b]\ndistribution = "uniform"\nlow = 0\nhigh = 2', "parameters.b.high"),
+    ('kind = "final"', 'kind = "mean"', "outputs[0].kind"),
+    ("year = 1.25", "year = 5", "outputs[1].year"),
+    ('variables = ["Stock"]', 'variables = ["Stck"]', "bands.variables"),
+    ("chunk_size = 16", "chunk_size = 0", "execution.chunk_size"),
+    ("[execution]", '[execution]\nengine = "gpu"', "execution.engine"),
+]
+
+
+def _edited(edits: list[tuple[str, str, str]]) -> str:
+    text = BASE
+    for old, new, _ in edits:
+        text = _replace(text, old, new)
+    return text
+
+
+def test_every_problem_of_a_spec_is_reported_at_once(folder: Path) -> None:
+    path = write_spec(folder, _edited(SEVERAL), "several.toml")
+    with pytest.raises(SensitivitySpecError) as caught:
+        load_spec(path)
+    err = caught.value
+    assert [p.key for p in err.problems] == [key for _, _, key in SEVERAL]
+    assert str(err).startswith(f"{path}: 9 problems: name: 'Linear Sobol' is not a lower-case")
+    assert str(err) == f"{path}: 9 problems: " + "; ".join(
+        str(p).removeprefix(f"{path}: ") for p in err.problems)
+    assert err.key is None and err.path == str(path)
+    for i, problem in enumerate(err.problems):
+        assert isinstance(problem, SensitivitySpecError)
+        single = write_spec(folder, _edited([SEVERAL[i]]), "single.toml")
+        with pytest.raises(SensitivitySpecError) as alone:
+            load_spec(single)
+        assert str(alone.value) == str(problem).replace(str(path), str(single))
+        assert alone.value.problems == (alone.value,)
+
+
+def test_a_spec_problem_that_stops_the_check_comes_with_those_before_it(folder: Path) -> None:
+    text = _edited(SEVERAL).replace('model = "linear.mdl"', 'model = "nope.mdl"')
+    path = write_spec(folder, text, "stops.toml")
+    with pytest.raises(SensitivitySpecError) as caught:
+        load_spec(path)
+    assert [p.key for p in caught.value.problems] == ["name", "model"]
+
+
+def test_the_sizes_are_checked_once_the_rest_is_valid(folder: Path) -> None:
+    """A sample too large for the limits is reported when nothing else is wrong (the
+    run count needs every parameter and the method)."""
+    from sdkit.errors import ResourceLimitError
+    from sdkit.limits import override_limits
+
+    with override_limits(max_runs=100):
+        with pytest.raises(SensitivitySpecError) as caught:
+            load_spec(write_spec(folder, _edited(SEVERAL[2:3]), "big.toml"))
+        assert caught.value.key == "parameters.aa"
+        with pytest.raises(ResourceLimitError, match="method.samples"):
+            load_spec(write_spec(folder, BASE, "big.toml"))
+
+
+def test_validate_prints_every_problem_on_one_line(folder: Path) -> None:
+    from click.testing import CliRunner
+
+    from sdkit.cli import main
+
+    path = write_spec(folder, _edited(SEVERAL), "several.toml")
+    result = CliRunner().invoke(main, ["sensitivity", "validate", str(path)])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"sdkit: error: {path}: 9 problems: ")
+    assert all(f"{key}: " in lines[0] for _, _, key in SEVERAL)

@@ -51,6 +51,8 @@ import pandas as pd
 
 from sdkit.errors import InputFileError, UnknownVariableError
 from sdkit.names import close_matches
+from sdkit.schema import combine_problems
+from sdkit.study_spec import subscripted_variables
 
 __all__ = ["KINDS", "Z90", "MAX_LOG_SD", "Observation", "load_observations",
            "read_observations_csv"]
@@ -266,23 +268,25 @@ def load_observations(path: str | Path, model: Any = None) -> tuple[Observation,
     ------
     InputFileError
         Naming the file, the row (its line in the file, as a spreadsheet numbers
-        it) and the column of the first problem.
+        it) and the column of the first problem of each bad row (all in one error).
     """
-    from sdkit.study_spec import subscripted_variables
-
     path = Path(path)
     table = read_observations_csv(path)
     arrays = {} if model is None else subscripted_variables(model)
-    seen: set[str] = set()
-    found = []
+    found: dict[str, Observation] = {}
+    problems = []
     for line, row in zip(table.index, table.to_dict("records"), strict=True):
-        observation = _RowReader(path, int(line), row, model, arrays).observation()
-        if observation.id in seen:
-            raise InputFileError(f"{path}: row {line}: id {observation.id!r} is used twice.",
-                                 path=str(path), key="id")
-        seen.add(observation.id)
-        found.append(observation)
-    return tuple(found)
+        try:
+            observation = _RowReader(path, int(line), row, model, arrays).observation()
+            if observation.id in found:
+                raise InputFileError(f"{path}: row {line}: id {observation.id!r} is used "
+                                     "twice.", path=str(path), key="id")
+            found[observation.id] = observation
+        except InputFileError as err:  # the other rows are checked too
+            problems.append(err)
+    if problems:
+        raise combine_problems(problems)
+    return tuple(found.values())
 
 
 class _RowReader:
@@ -338,8 +342,7 @@ class _RowReader:
             got["low"], got["high"], self.row["unit"].strip(), self.row["source"].strip())
 
     def check_periods(self, kind: str, got: dict[str, float]) -> None:
-        pairs = (("time", "end"), ("base_time", "base_end"))
-        for start, end in pairs:
+        for start, end in (("time", "end"), ("base_time", "base_end")):
             if math.isfinite(got[end]) and not got[end] > got[start]:
                 raise self.error(end, f"must be after {start} ({got[start]:g}), "
                                  f"got {got[end]:g}.")

@@ -6,7 +6,8 @@ See ``docs/sensitivity.md`` for the format. Every problem is a
 :class:`SensitivitySpecError` (a :class:`~sdkit.errors.ScenarioError`) naming the
 file and the key; unknown keys and variables come with close-match suggestions,
 and every value a parameter can take must lie within the constant's documented
-range.
+range. All the problems of a spec are reported at once
+(:class:`~sdkit.sensitivity.spec_validator.SensitivitySpecValidator`).
 """
 
 from __future__ import annotations
@@ -20,12 +21,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdkit.errors import ParameterValueError, ResourceLimitError, ScenarioError
-from sdkit.limits import check_limit, check_run_size, check_sample_size
-from sdkit.scenarios import _key
-from sdkit.sensitivity.sampling import METHODS, Distribution, run_count
-from sdkit.study_spec import StudyValidator
-from sdkit.validation import effective_times
+from sdkit.errors import ScenarioError
+from sdkit.sensitivity.sampling import Distribution, run_count
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,9 +54,6 @@ OUTPUT_KINDS: dict[str, tuple[str, ...]] = {
     "max": ("variable",),
     "final": ("variable",),
 }
-_NEVER_KEYS = ("never", "penalty")
-_METHOD_KEYS = ("name", "samples", "seed", "levels", "resamples", "conf_level")
-_ENGINES = ("auto", "pysd", "ensemble")
 #: Default years added to the final time for a transition or level never reached.
 DEFAULT_PENALTY = 1.0
 
@@ -199,187 +193,11 @@ def load_spec(path: str | os.PathLike[str], *, model: Model | None = None) -> Se
         incomplete, inconsistent or outside the constant's documented range; an
         unknown method or a bad sample size; an output naming an unknown
         variable, stage or a year outside the run; an invalid base scenario.
+        Several problems are one error whose ``problems`` are the single ones.
     """
-    return _SpecValidator(Path(path), {} if model is None else {None: model}).spec()
+    from sdkit.sensitivity.spec_validator import SensitivitySpecValidator
 
-
-class _SpecValidator(StudyValidator):
-    """Checks a spec; reuses the scenario validator's typed accessors and messages."""
-
-    def error(self, key: str | None, message: str) -> SensitivitySpecError:
-        where = f"{self.path}: {key}: " if key else f"{self.path}: "
-        return SensitivitySpecError(where + message, path=str(self.path), key=key)
-
-    what = "the sensitivity spec file"
-
-    def spec(self) -> SensitivitySpec:
-        data, name, texts = self.header(SPEC_SCHEMA)
-        model, scenario_path, base, settings = self.base(data)
-        method = self.method(data["method"])
-        parameters = self.parameters(data["parameters"], model)
-        outputs = self.outputs(data["outputs"], model, settings)
-        bands = self.bands(data.get("bands", {}), model)
-        execution = self.keys(data.get("execution", {}), ["chunk_size", "engine"], "execution")
-        chunk = self.integer(execution.get("chunk_size", 8), "execution.chunk_size", 1)
-        engine = execution.get("engine", "auto")
-        if engine not in _ENGINES:
-            raise self.error("execution.engine", f"{engine!r} is not an engine; "
-                             f"valid engines: {list(_ENGINES)}.")
-        report = self.keys(data.get("report", {}), ["block", "group"], "report")
-        block = self.string(report.get("block", "sensitivity-findings"), "report.block")
-        group = report.get("group", "")
-        if group and group not in {p.group for p in parameters}:
-            raise self.error("report.group", f"no parameter is in group {group!r}.")
-        if method.name == "oat":
-            method = Method("oat", method.samples, None, method.levels, method.resamples,
-                            method.conf_level)
-        self.check_size(method, parameters, model, settings,
-                        "model" if scenario_path is None else "scenario", chunk,
-                        len({o.variable for o in outputs} | set(bands)))
-        return SensitivitySpec(
-            name, self.path, model.path, method, parameters, outputs, texts["title"],
-            texts["description"], scenario_path, base, settings, bands, chunk, engine,
-            block, str(group))
-
-    def check_size(self, method: Method, parameters: tuple[Parameter, ...], model: Model,
-                   settings: dict, base_key: str, chunk: int, n_vars: int) -> None:
-        """Refuse a sample, bootstrap, run or chunk of runs larger than the limits."""
-        runs = run_count(method.name, {p.name: p.distribution for p in parameters},
-                         method.samples)
-        times = (model.initial_time, *effective_times(model, settings))
-        checks = [
-            ("method.samples", lambda: check_sample_size(
-                runs, len(parameters), what=f"the {method.name} sample")),
-            ("method.resamples", lambda: check_limit(
-                "max_values", method.samples * method.resamples,
-                "the bootstrap values (samples x resamples)")),
-            (base_key, lambda: check_run_size(*times, n_vars=n_vars, what="each run")),
-            ("execution.chunk_size", lambda: check_run_size(
-                *times, n_sets=chunk, n_vars=n_vars, what="a chunk of runs")),
-        ]
-        for key, check in checks:
-            try:
-                check()
-            except ResourceLimitError as err:
-                raise ResourceLimitError(f"{self.path}: {key}: {err}") from err
-            except ParameterValueError as err:
-                raise self.error(key, str(err)) from err
-
-    def method(self, value: Any) -> Method:
-        table = self.keys(value, list(_METHOD_KEYS), "method")
-        name = table.get("name")
-        if name not in METHODS:
-            raise self.error("method.name", f"{name!r} is not a method; "
-                             f"valid methods: {list(METHODS)}.")
-        if "samples" not in table:
-            raise self.error("method.samples", "missing; the sample size is required.")
-        samples = self.integer(table["samples"], "method.samples", 2 if name == "oat" else 1)
-        if name == "sobol" and samples & (samples - 1):
-            raise self.error("method.samples", f"Sobol needs a power of two, got {samples}.")
-        seed = table.get("seed")
-        if name != "oat" and seed is None:
-            raise self.error("method.seed", f"missing; the {name} method needs a seed.")
-        if seed is not None:
-            seed = self.integer(seed, "method.seed", 0)
-        levels = self.integer(table.get("levels", 4), "method.levels", 2)
-        resamples = self.integer(table.get("resamples", 100), "method.resamples", 1)
-        conf = self.number(table.get("conf_level", 0.95), "method.conf_level")
-        if not 0 < conf < 1:
-            raise self.error("method.conf_level", f"must be between 0 and 1, got {conf:g}.")
-        return Method(name, samples, seed, levels, resamples, conf)
-
-    def parameters(self, value: Any, model: Model) -> tuple[Parameter, ...]:
-        found: dict[str, Parameter] = {}
-        for name, spec in self.table(value, "parameters").items():
-            where = _key("parameters", name)
-            real = self.variable(name, where, model)
-            if real in found:
-                raise self.error(where, f"{real!r} is varied twice.")
-            group = self.table(spec, where).get("group", "")
-            if not isinstance(group, str):
-                raise self.error(f"{where}.group", f"must be a string, got {group!r}.")
-            found[real] = Parameter(real, self.distribution(spec, where, real, model), group)
-        if not found:
-            raise self.error("parameters", "vary at least one parameter.")
-        return tuple(found.values())
-
-    def outputs(self, value: Any, model: Model, settings: dict) -> tuple[Output, ...]:
-        if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
-            raise self.error("outputs", "must be a non-empty array of tables ([[outputs]]).")
-        start = model.initial_time
-        end = settings.get("final_time", model.final_time)
-        found: dict[str, Output] = {}
-        for i, table in enumerate(value):
-            where = f"outputs[{i}]"
-            kind = table.get("kind")
-            if kind not in OUTPUT_KINDS:
-                raise self.error(f"{where}.kind", f"{kind!r} is not an output kind; "
-                                 f"valid kinds: {list(OUTPUT_KINDS)}.")
-            extra = list(_NEVER_KEYS) if kind in ("transition", "reach") else []
-            self.keys(table, ["kind", "name", *OUTPUT_KINDS[kind], *extra], where)
-            for key in OUTPUT_KINDS[kind]:
-                if key not in table:
-                    raise self.error(f"{where}.{key}", f"missing; a {kind} output needs "
-                                     f"{list(OUTPUT_KINDS[kind])}.")
-            output = self.output(table, kind, where, model, (start, end))
-            if output.name in found:
-                raise self.error(f"{where}.name", f"output name {output.name!r} is used twice.")
-            found[output.name] = output
-        return tuple(found.values())
-
-    def output(self, table: dict, kind: str, where: str, model: Model,
-               span: tuple[float, float]) -> Output:
-        never = table.get("never", "penalty")
-        if never not in ("penalty", "nan"):
-            raise self.error(f"{where}.never", f"{never!r} is not valid; use 'penalty' or 'nan'.")
-        penalty = self.number(table.get("penalty", DEFAULT_PENALTY), f"{where}.penalty")
-        if penalty < 0:
-            raise self.error(f"{where}.penalty", f"must be >= 0, got {penalty:g}.")
-        if kind == "transition":
-            stage = self.integer(table["stage"], f"{where}.stage", 1)
-            rule = self.rule(stage, f"{where}.stage", model)
-            auto = f"stage {stage} transition"
-            out = Output(auto, kind, rule.variable, level=rule.threshold, stage=stage,
-                         never=never, penalty=penalty)
-        else:
-            variable = self.any_variable(table["variable"], f"{where}.variable", model)
-            year = level = None
-            if kind == "value":
-                year = self.number(table["year"], f"{where}.year")
-                if not span[0] <= year <= span[1]:
-                    raise self.error(f"{where}.year", f"{year:g} is outside the run "
-                                     f"({span[0]:g} to {span[1]:g}).")
-                auto = f"{variable} {year:g}"
-            elif kind == "reach":
-                level = self.number(table["level"], f"{where}.level")
-                auto = f"{variable} reaches {level:g}"
-            else:
-                auto = f"{kind} {variable}"
-            out = Output(auto, kind, variable, year, level, None, never, penalty)
-        if "name" in table:
-            name = self.string(table["name"], f"{where}.name")
-            out = Output(name, *list(asdict(out).values())[1:])
-        return out
-
-    def rule(self, stage: int, key: str, model: Model) -> Any:
-        from sdkit.card import card_path, load_card
-
-        if not card_path(model.path).is_file():
-            raise self.error(key, f"model {model.path.name!r} has no card "
-                             f"({card_path(model.path).name}), so no stage transitions.")
-        rules = {r.to_stage: r for r in load_card(model.path).transitions}
-        if stage not in rules:
-            raise self.error(key, f"no transition into stage {stage}; "
-                             f"valid stages: {sorted(rules)}.")
-        return rules[stage]
-
-    def bands(self, value: Any, model: Model) -> tuple[str, ...]:
-        table = self.keys(value, ["variables"], "bands")
-        names = table.get("variables", [])
-        if not isinstance(names, list):
-            raise self.error("bands.variables", f"must be an array of names, got {names!r}.")
-        return tuple(dict.fromkeys(self.any_variable(n, "bands.variables", model)
-                                   for n in names))
+    return SensitivitySpecValidator(Path(path), {} if model is None else {None: model}).spec()
 
 
 def base_values(spec: SensitivitySpec, model: Model) -> dict[str, float]:

@@ -70,6 +70,20 @@ def test_file_level_errors(folder: Path) -> None:
         load_observations(twice)
 
 
+def test_every_bad_row_is_reported_at_once(folder: Path, logistic: sdkit.model.Model) -> None:
+    """Each row is checked on its own: one error lists the first problem of each bad row."""
+    rows = [GOOD, "a,level,growht,2,,,,,1,1,,,,,s", "b,level,growth,2,,,,,1,,,,,,s", GOOD]
+    path = write_observations(folder, rows)
+    with pytest.raises(InputFileError) as info:
+        load_observations(path, logistic)
+    err = info.value
+    assert [(p.key, str(p).split(": ")[1]) for p in err.problems] == [
+        ("variable", "row 3 ('a')"), ("sd", "row 4 ('b')"), ("id", "row 5")]
+    assert str(err) == f"{path}: 3 problems: " + "; ".join(
+        str(p).removeprefix(f"{path}: ") for p in err.problems)
+    assert err.key is None and len(str(err).splitlines()) == 1
+
+
 def test_a_band_is_a_90_percent_interval_on_its_scale(folder: Path) -> None:
     path = write_observations(folder, [GOOD, "b,level,growth,2,,,,,100,,50,200,log,,s"])
     flow, level = load_observations(path)

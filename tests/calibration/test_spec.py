@@ -260,3 +260,67 @@ def test_a_parameter_the_base_varies_in_time_is_not_estimated(ready: Path) -> No
         "time-varying input (inputs.\"growth rate\")" in _error(path)
     path.write_text(path.read_text().replace('"growth rate" = { low = 0.2, high = 2 }\n', ""))
     assert load_calibration_spec(path).parameter_names == ["capacity", "unseen parameter"]
+
+
+#: Independent mistakes (changes to the spec ``write_spec`` writes) and their keys, in the
+#: order checked.
+SEVERAL = {
+    "parameters": '"growth rat" = { low = 0.2, high = 2 }\n'
+                  'capacity = { low = 300, high = 30000 }\n',
+    "seed": -1,
+    "extra": "[execution]\nengine = 'fast'\n[report]\nbands = ['Populaton']\ndraws = 2\n"
+             "[payoff]\nweights = { p1 = -1 }\n",
+    "steps": 1,
+}
+KEYS = ['parameters."growth rat"', "parameters.capacity.high", "seed", "execution.engine",
+        "report.bands", "report.draws", "payoff.weights.p1", "sampler.steps"]
+
+
+def test_every_problem_of_a_spec_is_reported_at_once(ready: Path) -> None:
+    path = write_spec(ready, **SEVERAL)
+    with pytest.raises(CalibrationSpecError) as info:
+        load_calibration_spec(path)
+    err = info.value
+    assert [p.key for p in err.problems] == KEYS
+    assert str(err) == f"{path}: 8 problems: " + "; ".join(
+        str(p).removeprefix(f"{path}: ") for p in err.problems)
+    assert err.key is None and "\n" not in str(err)
+    assert all(isinstance(p, CalibrationSpecError) and p.problems == (p,) for p in err.problems)
+    # one mistake alone gives the message it gives among the others
+    single = write_spec(ready, seed=-1, name="single.toml")
+    assert _error(single) == str(err.problems[2]).replace(str(path), str(single))
+
+
+def test_the_bad_rows_of_the_observations_are_problems_of_the_spec(ready: Path) -> None:
+    """Each bad row of the observations file, and each observation outside the run, is
+    a problem under the key observations, reported with the spec's other problems."""
+    write_observations(ready, ["p1,level,Population,1,,,,,5,,,,,,s",
+                               "p2,level,Populaton,2,,,,,5,1,,,,,s"], name="bad.csv")
+    path = write_spec(ready, observations="bad.csv", seed=-1)
+    with pytest.raises(CalibrationSpecError) as info:
+        load_calibration_spec(path)
+    problems = info.value.problems
+    assert [p.key for p in problems] == ["observations", "observations", "seed"]
+    assert "bad.csv: row 2 ('p1'): sd: give either sd" in str(problems[0])
+    assert "bad.csv: row 3 ('p2'): variable: unknown variable 'Populaton'" in str(problems[1])
+    write_observations(ready, ["x,level,Population,25,,,,,900,0.1,,,log,,s",
+                               "p1,level,Population,1,,,,,21,0.1,,,log,,s",
+                               "e,event,Population,,,,,500,19.5,1,,,,,s"], name="late.csv")
+    text = _error(write_spec(ready, observations="late.csv"))
+    assert text.startswith(f"{ready / 'spec.toml'}: 2 problems: observations: late.csv: "
+                           "observation 'x': time: 25 is outside the run")
+    assert "; observations: late.csv: observation 'e': value: the run must reach" in text
+
+
+def test_validate_prints_every_problem_on_one_line(ready: Path) -> None:
+    from click.testing import CliRunner
+
+    from sdkit.cli import main
+
+    path = write_spec(ready, **SEVERAL)
+    result = CliRunner().invoke(main, ["calibrate", "validate", str(ready / "logistic.mdl"),
+                                       str(path)])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"sdkit: error: {path}: 8 problems: ")
+    assert all(f"{key}: " in lines[0] for key in KEYS)
