@@ -16,6 +16,7 @@
 * :mod:`sdkit.loops.tables`: scores, coverage and families per stage, or per period
   of a run without stages;
 * :mod:`sdkit.loops.report`: the Markdown report (in the model's time unit), the verdict.
+* :mod:`sdkit.loops.study`: one study of a model file, the library side of ``sdkit loops``.
 
 Importing this package imports networkx, numpy and pandas, not PySD or sympy.
 """
