@@ -151,28 +151,46 @@ class BatchRunner:
             self._model = load_model(self.model_path)
         return self._model
 
+    def resolve(self) -> str:
+        """Decide now which engine runs the tables (compiling the model once): ``"ensemble"``
+        or, with ``auto`` where the engine refuses the model, ``"pysd"``.
+
+        So a caller can record what will run before any table does (a sensitivity study
+        names it in its manifest); :meth:`run` would decide the same on its first table.
+        """
+        if not self._fallback:
+            self._try(self._ensemble_for_tables)
+        return self.name
+
     def run(self, table: pd.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Saved times and ``{variable: (N, T) array}`` for the rows of ``table``."""
         if not self._fallback:
-            try:
-                return self._run_engine(table)
-            except UnsupportedConstructError as err:
-                if self.engine == "ensemble":
-                    raise
-                self._fall_back(str(err))
-            except ImportError as err:
-                if self.engine == "ensemble":
-                    raise MissingComponentError(
-                        f"engine 'ensemble' was asked for, but sdkit.engine is not available "
-                        f"({err}); use engine 'auto' to fall back to PySD.") from err
-                self._fall_back(f"sdkit.engine is not available ({err})")
+            done = self._try(lambda: self._run_engine(table))
+            if done is not None:
+                return done
         return self._run_pysd(table)
+
+    def _try(self, step: Any) -> Any:
+        """``step()``, or None after falling back to PySD where ``auto`` allows it."""
+        try:
+            return step()
+        except UnsupportedConstructError as err:
+            if self.engine == "ensemble":
+                raise
+            self._fall_back(str(err))
+        except ImportError as err:
+            if self.engine == "ensemble":
+                raise MissingComponentError(
+                    f"engine 'ensemble' was asked for, but sdkit.engine is not available "
+                    f"({err}); use engine 'auto' to fall back to PySD.") from err
+            self._fall_back(f"sdkit.engine is not available ({err})")
+        return None
 
     def _fall_back(self, why: str) -> None:
         log.warning("Falling back to PySD runs: %s", why)
         self._fallback = True
 
-    def _run_engine(self, table: pd.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def _ensemble_for_tables(self) -> Any:
         if any(isinstance(v, pd.Series) for v in self.base_params.values()):
             raise UnsupportedConstructError(
                 "The engine cannot take the base's time-varying inputs.",
@@ -182,6 +200,10 @@ class BatchRunner:
 
             self._ensemble = Ensemble(self.model(), [*self.params, *self.base_params],
                                       self.variables)
+        return self._ensemble
+
+    def _run_engine(self, table: pd.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        self._ensemble_for_tables()
         full = table[self.params].assign(
             **{k: np.full(len(table), float(v)) for k, v in self.base_params.items()})
         result = self._ensemble.run(full, **self.settings)

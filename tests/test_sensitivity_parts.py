@@ -87,18 +87,21 @@ def test_engine_adapter_and_fallback(linear_spec, monkeypatch: pytest.MonkeyPatc
     fake = types.ModuleType("sdkit.engine")
     fake.Ensemble = Refusing
     monkeypatch.setitem(sys.modules, "sdkit.engine", fake)
-    fallback = EnsembleEvaluator(linear_spec)
     with caplog.at_level("WARNING"):
+        fallback = EnsembleEvaluator(linear_spec)
+        # decided before any chunk runs: the manifest and chunk hashes name what runs
+        assert fallback.name == "pysd" and fallback.runner.name == "pysd"
         pd.testing.assert_frame_equal(fallback.evaluate(params), expected)
     assert "Falling back to PySD" in caplog.text and "DELAY FIXED" in caplog.text
-    assert fallback.runner.name == "pysd"
+    assert evaluator.name == "ensemble"
 
     monkeypatch.setitem(sys.modules, "sdkit.engine", None)          # not importable
     assert type(make_evaluator(linear_spec)) is PysdEvaluator
     caplog.clear()
     with caplog.at_level("WARNING"):
-        pd.testing.assert_frame_equal(EnsembleEvaluator(linear_spec).evaluate(params),
-                                      expected)
+        missing = EnsembleEvaluator(linear_spec)
+        assert missing.name == "pysd"
+        pd.testing.assert_frame_equal(missing.evaluate(params), expected)
     assert "sdkit.engine is not available" in caplog.text
 
 

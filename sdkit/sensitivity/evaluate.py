@@ -84,6 +84,13 @@ class EnsembleEvaluator(PysdEvaluator):
     name = "ensemble"
     engine = "auto"
 
+    def __init__(self, spec: SensitivitySpec) -> None:
+        super().__init__(spec)
+        # decided before any chunk runs (in this process, so the manifest and every
+        # chunk's hash name what really runs, whichever executor runs the chunks)
+        if self.runner.resolve() == "pysd":
+            self.name = "pysd"
+
 
 def make_evaluator(spec: SensitivitySpec) -> PysdEvaluator:
     """The evaluator for ``spec.engine``: ``"pysd"``, ``"ensemble"``, or ``"auto"``
