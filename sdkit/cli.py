@@ -146,7 +146,8 @@ def main(ctx: click.Context, max_steps: int | None, max_rows: int | None,
 @click.option("--saveper", metavar="X", help="Interval between saved results.")
 @click.option("--summary", type=_PATH, help="Write a Markdown table of the stocks here.")
 @click.option("--years", multiple=True, metavar="T[,T...]",
-              help="Times for --summary (default: every whole year).")
+              help="Times for --summary, in the model's time unit (default: every whole "
+                   "unit, e.g. every year).")
 @click.option("--engine", type=_ENGINE, default="auto", show_default=True, help=_ENGINE_HELP)
 def run_command(model: Path, settings: tuple[str, ...], output: Path | None,
                 final_time: str | None, time_step: str | None, saveper: str | None,
@@ -308,7 +309,7 @@ def scenarios_run(sources: tuple[Path, ...], output: Path, engine: str = "auto")
 @click.option("--variables", multiple=True, metavar="A[,B...]",
               help="Outputs to compare at --years.")
 @click.option("--years", multiple=True, metavar="T[,T...]",
-              help="Times (default: every fifth year and the end).")
+              help="Times, in the model's time unit (default: every fifth unit and the end).")
 @click.option("--base", default="baseline", show_default=True, help="Scenario to compare with.")
 @click.option("--markdown", is_flag=True, help="Print Markdown tables.")
 def scenarios_compare(folder: Path, variables: tuple[str, ...], years: tuple[str, ...],

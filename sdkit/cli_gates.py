@@ -30,14 +30,16 @@ __all__ = ["gates_command"]
 @click.option("--scenario", metavar="FILE.toml|NAME",
               help="Run this scenario (a file, or the name of one in ./scenarios or in "
                    "scenarios beside the model's folder) instead of the baseline.")
-@click.option("--max-years", type=float, default=1.0, show_default=True,
-              help="Fail (status 1) when a counted gate binds longer than this many years; "
-                   "factors at a bound longer than this are listed as saturated.")
+@click.option("--max-time", "--max-years", "max_years", type=float, default=1.0,
+              show_default=True,
+              help="Fail (status 1) when a counted gate binds longer than this, in the "
+                   "model's time unit (--max-years is the same option); factors at a bound "
+                   "longer than this are listed as saturated.")
 @click.option("--saturation-tolerance", type=float, default=0.01, show_default=True,
               help="A bounded factor (range [0, 1]) within this distance of 0 or 1 sits at "
                    "that bound.")
 @click.option("--fail-on-saturation", is_flag=True,
-              help="Also fail (status 1) when a factor is saturated longer than --max-years.")
+              help="Also fail (status 1) when a factor is saturated longer than --max-time.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def gates_command(model: Path, scenario: str | None, max_years: float,
                   saturation_tolerance: float, fail_on_saturation: bool, as_json: bool) -> None:
