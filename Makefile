@@ -3,6 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 OUT ?= output
 # Extra `sdkit brief` flags for `make briefing`, e.g. BRIEF_FLAGS="--embed output/embed".
+# The scenarios, the base and the sensitivity study come from models/empowerment.toml.
 BRIEF_FLAGS ?=
 # Project-local translation cache used by `make briefing`; `make clean` removes it.
 CACHE := .sdkit-cache
@@ -47,9 +48,8 @@ lint: $(STAMP)
 briefing: $(STAMP) calibration
 	SDKIT_CACHE_DIR="$(abspath $(CACHE))" $(VENV)/bin/sdkit run models/empowerment.mdl \
 		-o $(OUT)/baseline.csv --summary $(OUT)/summary.md
-	SDKIT_CACHE_DIR="$(abspath $(CACHE))" $(VENV)/bin/sdkit brief -o $(OUT)/briefing.html \
-		--lang en --lang zh --sensitivity scenarios/sensitivity/talent-investment-morris.toml \
-		--calibration $(CALIBRATION_OUT) $(BRIEF_FLAGS)
+	SDKIT_CACHE_DIR="$(abspath $(CACHE))" $(VENV)/bin/sdkit brief models/empowerment.mdl \
+		-o $(OUT)/briefing.html --lang en --lang zh --calibration $(CALIBRATION_OUT) $(BRIEF_FLAGS)
 	@echo "Briefing written to $(abspath $(OUT))"
 
 clean:

@@ -1,20 +1,23 @@
 """The policy briefing: one self-contained HTML page from scenario, sensitivity and evidence data.
 
-With a finished calibration (:attr:`BriefingData.calibration`) the evidence section
-also shows its fit, posterior bands and hindcast (:mod:`sdkit.plots_calibration`,
-:mod:`sdkit.calibration_text`).
-
 :func:`render_briefing` is pure: it takes a :class:`BriefingData` (everything
-already computed) and a language and returns the page as a string. The page is
-rendered by :func:`bokeh.embed.file_html` with BokehJS inline
-(:data:`bokeh.resources.INLINE`), so it opens without a network, through the
+already computed; :mod:`sdkit.briefing_inputs` gathers it) and a language and
+returns the page as a string. A section is shown only when its data exist: no
+stage timeline without stages in the model card, no sensitivity section without a
+study, no evidence section without reference modes (with a finished calibration,
+:attr:`BriefingData.calibration`, the evidence section also shows its fit and
+hindcast). Findings are plain sentences with their technical measure in a footnote
+(:mod:`sdkit.findings`); times speak the model's time unit.
+
+The page is rendered by :func:`bokeh.embed.file_html` with BokehJS inline
+(:data:`bokeh.resources.INLINE`) and a subset of a CJK font embedded
+(:mod:`sdkit.fonts`), so it opens without a network or a Chinese font, through the
 Jinja2 template ``sdkit/templates/briefing.html`` with autoescaping always on:
 text from files (scenario titles, the model card's names, the model's variable
 names, units and comments, the sensitivity spec's name) is shown, never
 interpreted; in the charts it is only drawn as text (see :mod:`sdkit.plots`).
 :func:`briefing_charts` builds the page's charts (also used for the embeddable
-pieces of :mod:`sdkit.embed`). Gathering the data (running models) is
-:mod:`sdkit.briefing_inputs`' job.
+pieces of :mod:`sdkit.embed`).
 """
 
 from __future__ import annotations
@@ -26,40 +29,57 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from sdkit.briefing_charts import briefing_charts, scenario_labels
+from sdkit.briefing_tables import (
+    evidence_rows,
+    parameter_groups,
+    scenario_rows,
+    sensitivity_title,
+    transition_rules,
+    transition_table,
+)
 from sdkit.calibration_text import CalibrationLike, calibration_context, until_text
+from sdkit.card_briefing import Panel
 from sdkit.errors import ParameterValueError
 from sdkit.findings import (
+    Finding,
+    Voice,
+    band_finding,
     evidence_finding,
     hindcast_finding,
     level_finding,
     sensitivity_finding,
     stage_findings,
 )
-from sdkit.i18n import check_lang, number, output_label, short_title, text, year
+from sdkit.i18n import check_lang, display_names, text
 from sdkit.runner import ScenarioResults
 from sdkit.scenarios import Scenario
 from sdkit.stages import Stage
 
-__all__ = ["SensitivityLike", "BriefingData", "DEFAULT_VARIABLES", "briefing_charts",
-           "render_briefing", "scenario_labels"]
+__all__ = ["SensitivityLike", "BriefingData", "briefing_charts", "render_briefing",
+           "scenario_labels", "findings"]
 
-#: Outputs compared across scenarios unless a briefing names others (one panel each, in
-#: this order; the first also gets a key finding): the platform's volume against the online
-#: market, its two sides, the three empowerments, the three talent roles, what holds talent
-#: back (the budget, the load), the platform's profit, and what its users gain.
-DEFAULT_VARIABLES = ("Transaction volume", "platform market share",
-                     "Buyers on platform", "Mills on platform",
-                     "connection empowerment", "collaborative empowerment",
-                     "ecological empowerment", "Experienced representatives",
-                     "Experienced experts", "Industrial thinkers",
-                     "budget limit", "talent load ratio",
-                     "gross profit", "net profit",
-                     "cumulative buyer saving", "mill inventory days",
-                     "SME financing access")
 _TEMPLATE = "briefing.html"
-_MAX_FANS = 4
 _MAX_OUTPUTS = 4
 _FINDING_OUTPUTS = 2
+#: Replaced by the page's ``@font-face`` rule once the page's text is known.
+FONT_PLACEHOLDER = "/* sdkit: embedded font */"
+
+
+def __getattr__(name: str) -> Any:
+    """``DEFAULT_VARIABLES``: deprecated; the variables to show come from the model card."""
+    if name == "DEFAULT_VARIABLES":
+        import warnings
+
+        from sdkit import examples
+        from sdkit.card import load_card
+
+        warnings.warn("sdkit.briefing.DEFAULT_VARIABLES is deprecated: the variables a "
+                      "briefing shows come from the model card ([briefing] show) or --show.",
+                      DeprecationWarning, stacklevel=2)
+        spec = load_card(examples.card_path()).briefing
+        return tuple(spec.variables()) if spec is not None else ()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class SensitivityLike(Protocol):
@@ -79,14 +99,17 @@ class BriefingData:
         The scenario runs and their stage transitions.
     scenarios : sequence of Scenario
         The scenarios run, for titles, descriptions and what each changes.
-    sensitivity : SensitivityLike
-        A sensitivity result (``indices`` and ``bands`` tables).
+    sensitivity : SensitivityLike or None
+        A sensitivity result (``indices`` and ``bands`` tables; its ``manifest``, when
+        it has one, names the study's title and outputs); no sensitivity section
+        without it.
     sensitivity_name : str
         Name of the sensitivity spec (shown in the text).
     evidence : pandas.DataFrame or None
         :func:`sdkit.evidence.compare_with_reference` of the base run.
     parameters : pandas.DataFrame
-        Columns ``name, value, units, low, high, comment``: the model's constants.
+        Columns ``name, value, units, low, high, comment`` (and optionally
+        ``sector``): the model's constants.
     model_title : mapping of str to str
         Model title by language.
     command : str
@@ -98,22 +121,38 @@ class BriefingData:
     base : str
         Scenario the others are compared with.
     variables : sequence of str
-        Outputs compared across scenarios.
+        Outputs compared across scenarios (when ``panels`` is empty, one untitled panel).
     threshold : float
-        Theme-weight level that marks a stage transition (for the text).
+        Kept for compatibility; the transition rules come from the transitions table.
     stages : sequence of Stage
         The model's stages (names in both languages).
     loops : pandas.DataFrame or None
-        Relative loop scores of the base run, ``time, loop, score``
-        (:attr:`sdkit.loops.LoopDominance.relative`); no loop section without it.
+        Relative scores of the base run, ``time, loop, score``: of the card's loop
+        families and "other" (:attr:`sdkit.loops.LoopDominance.families`), or of single
+        loops (:attr:`~sdkit.loops.LoopDominance.relative`); no loop section without it.
     calibration : CalibrationLike or None
         A finished calibration (:func:`sdkit.calibration.load_result`): the evidence
         section then also shows its fit, posterior bands and hindcast.
+    panels : sequence of Panel
+        The compared outputs in titled groups (a model card's ``[briefing] show``).
+    time_unit : str
+        The model's time unit (axes, findings).
+    units : mapping of str to str
+        Variable -> units (y axes, findings).
+    names : mapping
+        Variable -> language -> display name (a model card's ``[names]``).
+    sensitivity_title : mapping of str to str
+        The sensitivity section's title by language (the card's, else the spec's title).
+    sector_names : mapping
+        Sector -> language -> display name (the card's ``[briefing] sectors``).
+    loop_names : mapping
+        Loop (or loop family) id in :attr:`loops` -> language -> name; with names,
+        :attr:`loops` holds the card's loop families and ``"other"``.
     """
 
     results: ScenarioResults
     scenarios: Sequence[Scenario]
-    sensitivity: SensitivityLike
+    sensitivity: SensitivityLike | None
     sensitivity_name: str
     evidence: pd.DataFrame | None
     parameters: pd.DataFrame
@@ -122,23 +161,51 @@ class BriefingData:
     versions: Mapping[str, str]
     generated: str
     base: str = "baseline"
-    variables: Sequence[str] = DEFAULT_VARIABLES
+    variables: Sequence[str] = ()
     threshold: float = 0.5
     stages: Sequence[Stage] = field(default_factory=tuple)
     loops: pd.DataFrame | None = None
     calibration: CalibrationLike | None = None
+    panels: Sequence[Panel] = ()
+    time_unit: str = "Year"
+    units: Mapping[str, str] = field(default_factory=dict)
+    names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    sensitivity_title: Mapping[str, str] = field(default_factory=dict)
+    sector_names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    loop_names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def outputs(self) -> list[str]:
-        """The sensitivity outputs shown as index bars (at most four, in the spec's order)."""
+        """The sensitivity outputs shown as index bars (at most four, in the spec's order).
+
+        Raises
+        ------
+        ParameterValueError
+            If the sensitivity result has no indices.
+        """
+        if self.sensitivity is None:
+            return []
         outputs = [str(o) for o in dict.fromkeys(self.sensitivity.indices["output"])]
         if not outputs:
             raise ParameterValueError("The sensitivity result has no indices.")
         return outputs[:_MAX_OUTPUTS]
 
+    def output_info(self) -> dict[str, Mapping[str, Any]]:
+        """Output name -> the output as the study's manifest records it (may be empty)."""
+        manifest = getattr(self.sensitivity, "manifest", None) or {}
+        return {str(o.get("name")): o for o in manifest.get("outputs", []) or []
+                if isinstance(o, Mapping)}
 
-def scenario_labels(scenarios: Sequence[Scenario], lang: str) -> dict[str, str]:
-    """Scenario name -> short title in ``lang`` (the part before the colon)."""
-    return {s.name: short_title(s.title, lang) for s in scenarios}
+    def shown_panels(self) -> list[Panel]:
+        """The compared outputs in groups: :attr:`panels`, else :attr:`variables` as one."""
+        if self.panels:
+            return list(self.panels)
+        return [Panel(tuple(self.variables))] if self.variables else []
+
+    def voice(self, lang: str) -> Voice:
+        """How the findings of this briefing speak in ``lang``."""
+        return Voice(lang, self.time_unit, dict(self.units), dict(self.names),
+                     {s.number: (s.name_zh if lang == "zh" else s.name_en)
+                      for s in self.stages})
 
 
 def _ends(results: ScenarioResults) -> dict[str, float]:
@@ -146,131 +213,29 @@ def _ends(results: ScenarioResults) -> dict[str, float]:
             results.results.groupby("scenario", sort=False)["time"].max().items()}
 
 
-def _sensitivity_charts(data: BriefingData, lang: str) -> dict[str, Any]:
-    """Index bars of the first outputs, then fan charts with the base run dashed."""
-    from sdkit import plots_sensitivity
-
-    charts: dict[str, Any] = {}
-    indices, bands = data.sensitivity.indices, data.sensitivity.bands
-    for k, output in enumerate(data.outputs()):
-        for method in dict.fromkeys(indices.loc[indices["output"] == output, "method"]):
-            if method in plots_sensitivity.METHOD_INDICES:
-                charts[f"indices_{method}_{k}"] = plots_sensitivity.index_bars(
-                    indices, output, method=str(method), lang=lang)
-    long = data.results.results
-    base_rows = long[long["scenario"] == data.base]
-    for variable in list(dict.fromkeys(bands["variable"]))[:_MAX_FANS]:
-        rows = base_rows[base_rows["variable"] == variable]
-        baseline = pd.Series(rows["value"].to_numpy(float), index=rows["time"].to_numpy(float)) \
-            if len(rows) else None
-        charts[f"fan_{variable}"] = plots_sensitivity.fan_chart(bands, variable,
-                                                                baseline=baseline, lang=lang)
-    return charts
+def findings(data: BriefingData, lang: str = "en") -> list[Finding]:
+    """The key findings of the page (plain sentences and their footnotes), from the data."""
+    with display_names(data.names):
+        return _findings(data, lang)
 
 
-def briefing_charts(data: BriefingData, lang: str = "en") -> dict[str, Any]:
-    """Build the briefing's charts (new Bokeh models on every call).
-
-    Returns
-    -------
-    dict of str to bokeh.models.LayoutDOM
-        Chart name -> chart, in page order; each chart's ``name`` is its key.
-    """
-    from sdkit import plots, plots_calibration
-
-    check_lang(lang)
+def _findings(data: BriefingData, lang: str) -> list[Finding]:
     labels = scenario_labels(data.scenarios, lang)
-    long = data.results.results
-    variables = [v for v in data.variables if v in set(long["variable"])]
-    charts: dict[str, Any] = {
-        "scenario_comparison": plots.scenario_comparison(long, variables, labels=labels,
-                                                         lang=lang),
-    }
-    if not data.results.transitions.empty:
-        charts["stage_timeline"] = plots.stage_timeline(data.results.transitions,
-                                                        _ends(data.results), labels=labels,
-                                                        lang=lang)
-    charts.update(_sensitivity_charts(data, lang))
-    if data.loops is not None and not data.loops.empty:
-        spans = plots.stage_spans(data.results.transitions, data.base,
-                                  _ends(data.results)[data.base])
-        charts["loop_dominance"] = plots.loop_dominance(data.loops, spans, lang=lang)
-    if data.evidence is not None and not data.evidence.empty:
-        charts["evidence_fit"] = plots.evidence_fit(data.evidence, lang=lang)
-    if data.calibration is not None:
-        charts.update(plots_calibration.calibration_charts(data.calibration, lang))
-    for name, chart in charts.items():
-        chart.name = name
-    return charts
-
-
-def _transition_table(data: BriefingData, lang: str) -> dict[str, Any]:
-    transitions = data.results.transitions
-    if transitions.empty:
-        return {"header": [], "rows": []}
-    key = "stage_zh" if lang == "zh" else "stage_en"
-    stages = transitions.drop_duplicates("stage").sort_values("stage")
-    names = {int(r.stage): getattr(r, key) or str(r.stage) for r in stages.itertuples()}
-    later = [s for s in names if s > 1]
-    header = [text("col.scenario", lang)]
-    header += [text("col.stage_into", lang, stage=names[s]) for s in later]
-    header += [text("col.years_in", lang, stage=names[s]) for s in names]
-    labels = scenario_labels(data.scenarios, lang)
-    by = {(r.scenario, int(r.stage)): r for r in transitions.itertuples()}
-    rows = []
-    for scenario in dict.fromkeys(transitions["scenario"]):
-        row = [labels.get(scenario, scenario)]
-        row += [year(by[scenario, s].time, lang) for s in later]
-        row += [f"{by[scenario, s].duration:.2f}" for s in names]
-        rows.append(row)
-    return {"header": header, "rows": rows}
-
-
-def _scenario_rows(data: BriefingData, lang: str) -> list[dict[str, str]]:
-    rows = []
-    for s in data.scenarios:
-        changes = [f"{name} = {value:g}" for name, value in s.constants.items()]
-        changes += [text("input_form", lang, name=name, form=spec.form)
-                    for name, spec in s.inputs.items()]
-        rows.append({"title": s.title[lang], "description": s.description[lang],
-                     "changes": "; ".join(changes) or text("no_changes", lang)})
-    return rows
-
-
-def _parameter_rows(parameters: pd.DataFrame) -> list[list[str]]:
-    rows = []
-    for r in parameters.sort_values("name", key=lambda c: c.str.lower()).itertuples():
-        low = "?" if pd.isna(r.low) else number(float(r.low))
-        high = "?" if pd.isna(r.high) else number(float(r.high))
-        bounds = "" if pd.isna(r.low) and pd.isna(r.high) else f"[{low}, {high}]"
-        value = r.value if isinstance(r.value, str) else number(float(r.value))
-        rows.append([r.name, value, r.units, bounds, r.comment])
-    return rows
-
-
-def _evidence_rows(comparison: pd.DataFrame | None, lang: str) -> list[list[str]]:
-    if comparison is None:
-        return []
-    def fmt(value: float, kind: str) -> str:
-        # transition times are years: two decimals, no digit grouping
-        return f"{value:.2f}" if kind == "transition" else number(value)
-
-    return [[r.metric, f"{r.time:g}", f"{fmt(r.low, r.kind)} - {fmt(r.high, r.kind)} {r.unit}",
-             text("never", lang) if pd.isna(r.model) else fmt(float(r.model), r.kind),
-             text("ok", lang) if r.within else text("outside", lang)]
-            for r in comparison.itertuples()]
-
-
-def findings(data: BriefingData, lang: str = "en") -> list[str]:
-    """The key-findings sentences of the page, generated from the data."""
-    labels = scenario_labels(data.scenarios, lang)
+    voice = data.voice(lang)
     found = stage_findings(data.results.transitions, labels, _ends(data.results),
-                           base=data.base, lang=lang)
-    if data.variables:
-        found += level_finding(data.results.results, data.variables[0], labels,
-                               base=data.base, lang=lang)
-    for output in data.outputs()[:_FINDING_OUTPUTS]:
-        found += sensitivity_finding(data.sensitivity.indices, output, lang=lang)
+                           base=data.base, voice=voice)
+    shown = [v for panel in data.shown_panels() for v in panel.variables]
+    if shown:
+        found += level_finding(data.results.results, shown[0], labels, base=data.base,
+                               voice=voice)
+    if data.sensitivity is not None:
+        info = data.output_info()
+        for output in data.outputs()[:_FINDING_OUTPUTS]:
+            found += sensitivity_finding(data.sensitivity.indices, output, voice=voice,
+                                         info=info.get(output))
+        bands = data.sensitivity.bands
+        if not bands.empty:
+            found += band_finding(bands, str(bands["variable"].iloc[0]), voice=voice)
     found += evidence_finding(data.evidence, lang=lang)
     if data.calibration is not None:
         until = until_text(data.calibration.manifest.get("train_until"), lang)
@@ -285,6 +250,36 @@ def _environment() -> Any:
     # escape every value, whatever the template's file name (text from files is never markup)
     return Environment(loader=FileSystemLoader(folder), autoescape=True,
                        trim_blocks=True, lstrip_blocks=True)
+
+
+def _sections(data: BriefingData, charts: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """The charts of each section, and the comparison's panels with their headings."""
+    panels = [{"title": panel.title(lang), "chart": name} for panel, name in
+              zip(data.shown_panels(), [n for n in charts if n.startswith("scenario_comp")],
+                  strict=False)]
+    return {
+        "panels": panels,
+        "transitions": [n for n in charts if n == "stage_timeline"],
+        "loops": [n for n in charts if n == "loop_dominance"],
+        "sensitivity": [n for n in charts if n.startswith(("indices_", "fan_"))],
+        "evidence": [n for n in charts if n == "evidence_fit"],
+        "calibration_fit": [n for n in charts if n == "calibration_fit"],
+        "calibration_bands": [n for n in charts if n.startswith("calibration_band_")],
+    }
+
+
+def _sensitivity_context(data: BriefingData, lang: str) -> dict[str, Any]:
+    if data.sensitivity is None:
+        return {"title": "", "methods": "", "output": ""}
+    from sdkit.wording import output_words
+
+    info = data.output_info()
+    stages = data.voice(lang).stages
+    outputs = [output_words(o, lang, info=info.get(o), stages=stages, unit=data.time_unit,
+                            names=data.names) for o in data.outputs()]
+    return {"title": sensitivity_title(data, lang),
+            "methods": ", ".join(dict.fromkeys(data.sensitivity.indices["method"])),
+            "output": text("list.sep", lang).join(outputs)}
 
 
 def render_briefing(data: BriefingData, *, lang: str = "en", other_page: str | None = None
@@ -302,38 +297,37 @@ def render_briefing(data: BriefingData, *, lang: str = "en", other_page: str | N
     Returns
     -------
     str
-        A complete HTML document with BokehJS inline.
+        A complete HTML document with BokehJS and a CJK font subset inline.
     """
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
 
+    from sdkit.fonts import PAGE_FONTS, font_face_css, page_chars_text
+
     check_lang(lang)
-    charts = briefing_charts(data, lang)
-    title = text("page.title", lang, model=data.model_title.get(lang, ""))
-    methods = ", ".join(dict.fromkeys(data.sensitivity.indices["method"]))
-    sections = {
-        "comparison": ["scenario_comparison"],
-        "transitions": [n for n in charts if n == "stage_timeline"],
-        "loops": [n for n in charts if n == "loop_dominance"],
-        "sensitivity": [n for n in charts if n.startswith(("indices_", "fan_"))],
-        "evidence": [n for n in charts if n == "evidence_fit"],
-        "calibration_fit": [n for n in charts if n == "calibration_fit"],
-        "calibration_bands": [n for n in charts if n.startswith("calibration_band_")],
-    }
-    variables = {
-        "lang": lang, "t": lambda key, **kw: text(key, lang, **kw), "page_title": title,
-        "findings": findings(data, lang), "sections": sections,
-        "transitions": _transition_table(data, lang), "scenarios": _scenario_rows(data, lang),
-        "parameters": _parameter_rows(data.parameters),
-        "evidence_rows": _evidence_rows(data.evidence, lang),
-        "calibration": None if data.calibration is None
-        else calibration_context(data.calibration, lang),
-        "threshold": f"{data.threshold:g}", "spec": data.sensitivity_name, "methods": methods,
-        "output": text("list.sep", lang).join(output_label(o, lang) for o in data.outputs()),
-        "command": data.command,
-        "versions": dict(data.versions), "generated": data.generated,
-        "other_page": other_page,
-    }
-    template = _environment().get_template(_TEMPLATE)
-    return file_html(list(charts.values()), INLINE, title=title, template=template,
-                     template_variables=variables)
+    with display_names(data.names):
+        charts = briefing_charts(data, lang)
+        title = text("page.title", lang, model=data.model_title.get(lang, ""))
+        found = findings(data, lang)
+        variables = {
+            "lang": lang, "t": lambda key, **kw: text(key, lang, **kw), "page_title": title,
+            "findings": found, "notes": [f.note for f in found if f.note],
+            "sections": _sections(data, charts, lang),
+            "transitions": transition_table(data, lang),
+            "rules": transition_rules(data.results.transitions, lang),
+            "scenarios": scenario_rows(data, lang),
+            "parameter_groups": parameter_groups(data, lang),
+            "evidence_rows": evidence_rows(data.evidence, lang),
+            "calibration": None if data.calibration is None
+            else calibration_context(data.calibration, lang),
+            "spec": data.sensitivity_name, "sensitivity": _sensitivity_context(data, lang),
+            "command": data.command, "versions": dict(data.versions),
+            "generated": data.generated, "other_page": other_page,
+            "time_unit": data.time_unit, "fonts": PAGE_FONTS,
+            "loop_families": bool(data.loop_names),
+            "font_placeholder": FONT_PLACEHOLDER,
+        }
+        template = _environment().get_template(_TEMPLATE)
+        page = file_html(list(charts.values()), INLINE, title=title, template=template,
+                         template_variables=variables)
+    return page.replace(FONT_PLACEHOLDER, font_face_css(page_chars_text(page)), 1)

@@ -1,9 +1,13 @@
 """Gather what a briefing shows: run the scenarios and the sensitivity analysis, check evidence.
 
 This is the impure half of the briefing (:mod:`sdkit.briefing` is the pure
-half): it loads and runs models, calls ``sdkit.sensitivity.run_sensitivity``,
-reads the reference modes and a finished calibration (:func:`load_calibration`)
-and collects package versions, and returns a :class:`sdkit.briefing.BriefingData`.
+half): it resolves what to show from the model card and the caller's choices
+(:mod:`sdkit.briefing_plan`), runs the scenarios, calls
+``sdkit.sensitivity.run_sensitivity`` when there is a study, reads the reference
+modes and a finished calibration (:func:`load_calibration`), collects package
+versions, reports each long step to a ``progress`` callback, and returns a
+:class:`sdkit.briefing.BriefingData`. It works for any scalar model: what is
+specific to a model comes from its card.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ import datetime as _dt
 import importlib
 import os
 import platform
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,17 +25,28 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from sdkit.briefing import BriefingData
-from sdkit.errors import InputFileError, MissingComponentError, ScenarioError
+from sdkit.briefing_plan import BriefingPlan, default_variables, model_time_unit, plan_briefing
+from sdkit.errors import InputFileError, MissingComponentError
 
 if TYPE_CHECKING:
     from sdkit.calibration.result import CalibrationResult
 
-__all__ = ["DEFAULT_SPEC", "load_run_sensitivity", "versions", "parameter_frame",
-           "load_calibration", "collect_briefing"]
+__all__ = ["load_run_sensitivity", "versions", "parameter_frame", "load_calibration",
+           "collect_briefing"]
 
-#: The fast talent-investment sensitivity spec used by ``sdkit brief`` and ``make briefing``.
-DEFAULT_SPEC = Path("scenarios/sensitivity/talent-investment-morris.toml")
 _PACKAGES = ("sdkit", "pysd", "numpy", "pandas", "bokeh", "SALib", "jinja2")
+
+
+def __getattr__(name: str) -> Any:
+    """``DEFAULT_SPEC``: deprecated; the default study is the model card's."""
+    if name == "DEFAULT_SPEC":
+        import warnings
+
+        warnings.warn("sdkit.briefing_inputs.DEFAULT_SPEC is deprecated: the default "
+                      "sensitivity study is the model card's ([briefing] sensitivity).",
+                      DeprecationWarning, stacklevel=2)
+        return Path("scenarios/sensitivity/talent-investment-morris.toml")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_run_sensitivity() -> Callable[..., Any]:
@@ -53,13 +69,13 @@ def load_run_sensitivity() -> Callable[..., Any]:
         raise MissingComponentError(
             "The briefing needs the sensitivity analysis (sdkit.sensitivity.run_sensitivity), "
             "which is not available in this installation; it cannot be written without its "
-            "talent-investment sensitivity section."
+            "sensitivity section (write it without one with --no-sensitivity)."
         ) from err
     run = getattr(module, "run_sensitivity", None)
     if run is None:
         raise MissingComponentError(
             "sdkit.sensitivity has no run_sensitivity(spec_path, output_dir=...); the briefing "
-            "needs it for its talent-investment sensitivity section.")
+            "needs it for its sensitivity section.")
     return run
 
 
@@ -74,15 +90,23 @@ def versions() -> dict[str, str]:
     return found
 
 
-def parameter_frame(model: Any) -> pd.DataFrame:
-    """The model's constants: ``name, value, units, low, high, comment``."""
+def parameter_frame(model: Any, sectors: dict[str, str] | None = None) -> pd.DataFrame:
+    """The model's constants: ``name, value, units, low, high, comment, sector``.
+
+    ``sectors`` maps a variable to its sector (default the model file's groups,
+    :func:`sdkit.modeltext.model_sectors`); ``""`` for a constant of none.
+    """
     from sdkit.modeldoc import constant_values
+    from sdkit.modeltext import model_sectors
 
     values = constant_values(model)
+    sectors = model_sectors(model.path, model.variables) if sectors is None else sectors
     rows = [{"name": v.name, "value": values[v.name], "units": v.units,
-             "low": v.limits[0], "high": v.limits[1], "comment": v.comment}
+             "low": v.limits[0], "high": v.limits[1], "comment": v.comment,
+             "sector": sectors.get(v.name, "")}
             for v in model.constants()]
-    return pd.DataFrame(rows, columns=["name", "value", "units", "low", "high", "comment"])
+    return pd.DataFrame(rows, columns=["name", "value", "units", "low", "high", "comment",
+                                       "sector"])
 
 
 def load_calibration(folder: str | os.PathLike[str]) -> CalibrationResult:
@@ -116,30 +140,92 @@ def _check_calibrated_model(calibration: CalibrationResult | None, model_path: P
             f"{Path(model_path).name}; give a calibration of the same model.", key="model")
 
 
+def _loop_scores(plan: BriefingPlan, results: Any, say: Callable[[str], None]
+                 ) -> tuple[pd.DataFrame | None, dict[str, dict[str, str]]]:
+    """Relative scores of the base run's loop families (the card's ``[[loop_families]]``
+    and "other"), or of its main partition's loops without families; and the names of
+    the families by language. Nothing for a card without loops."""
+    if plan.card is None or not plan.card.loops:
+        return None, {}
+    from sdkit.loops import loop_dominance
+
+    say("scoring loop dominance of the base run")
+    scenario = next(s for s in plan.scenarios if s.name == plan.base)
+    dominance = loop_dominance(plan.model, results.wide(plan.base), card=plan.card,
+                               params=scenario.params(plan.model),
+                               time_step=scenario.run_settings.get("time_step"))
+    families = getattr(dominance, "families", None)
+    if families is not None and not families.empty:
+        names = {f.id: {"en": f.name_en, "zh": f.name_zh}
+                 for f in getattr(dominance, "family_specs", ())}
+        return families.rename(columns={"family": "loop"}), names
+    # shares are relative within a partition: chart the largest one only
+    # (a loop alone in its partition, like B4, would always show 100 %)
+    main = {loop.id for loop in dominance.loops.loops if loop.partition == 1}
+    return dominance.relative[dominance.relative["loop"].isin(main)], {}
+
+
+def _evidence(plan: BriefingPlan, results: Any, reference: Path | None) -> pd.DataFrame | None:
+    from sdkit.evidence import compare_with_reference, load_reference_modes, reference_for
+
+    found = reference_for(plan.model.path, reference)
+    if plan.card is None or found is None:
+        return None
+    return compare_with_reference(results.wide(plan.base), load_reference_modes(found),
+                                  plan.card)
+
+
+def _sensitivity(plan: BriefingPlan, work_dir: Path, executor: str,
+                 say: Callable[[str], None]) -> Any:
+    if plan.spec is None:
+        return None
+    run_sensitivity = load_run_sensitivity()
+    work_dir = Path(str(work_dir).replace("{spec}", Path(plan.spec).stem))
+    say(f"running the sensitivity study {plan.spec} (finished chunks are kept in {work_dir})")
+    start = time.monotonic()
+    result = run_sensitivity(plan.spec, output_dir=work_dir, executor=executor)
+    say(f"sensitivity study done in {time.monotonic() - start:.0f} s")
+    return result
+
+
 def collect_briefing(
-    scenarios: Path, spec: Path, *, work_dir: Path, command: str,
-    reference: Path | None = None, base: str = "baseline", executor: str = "processes",
+    scenarios: Path | None = None, spec: Path | None = None, *, work_dir: Path, command: str,
+    model: Path | None = None, reference: Path | None = None, base: str | None = None,
+    show: Sequence[str] = (), sensitivity: bool = True, executor: str = "processes",
     progress: Callable[[str], None] | None = None, calibration: Path | None = None,
 ) -> BriefingData:
     """Run everything a briefing shows.
 
+    What is not given comes from the model's card or a documented default
+    (:func:`sdkit.briefing_plan.plan_briefing`).
+
     Parameters
     ----------
-    scenarios : Path
-        Folder (or file) of scenario files; one must be named ``base``.
-    spec : Path
-        Sensitivity spec (TOML) for ``run_sensitivity``.
+    scenarios : Path, optional
+        Folder (or file) of scenario files (default the card's; else the model alone).
+    spec : Path, optional
+        Sensitivity spec (TOML) for ``run_sensitivity`` (default the card's; else none,
+        and the page has no sensitivity section).
     work_dir : Path
-        Folder for the sensitivity analysis' own output.
+        Folder for the sensitivity analysis' own output; ``{spec}`` in it is replaced by
+        the spec's file stem.
     command : str
         The command line that reproduces the briefing.
+    model : Path, optional
+        The model (default the scenarios' model, else the example shipped with sdkit).
     reference : Path, optional
-        Reference modes CSV (default: the shared Ouyeel reference modes, when present).
+        Reference modes CSV (default: the table the card names, when present).
+    base : str, optional
+        The scenario the others are compared with.
+    show : sequence of str
+        Variables to chart (default the card's panels, else the stocks that change most).
+    sensitivity : bool
+        False: no sensitivity study, whatever the card names.
     executor : str
         How ``run_sensitivity`` runs the sample (``"serial"``, ``"processes"``);
         ``work_dir`` keeps finished chunks, so an interrupted briefing resumes.
     progress : callable, optional
-        Called with a short message before each long step.
+        Called with a short message before and after each long step.
     calibration : Path, optional
         A finished calibration folder of the base model (:func:`load_calibration`),
         read before anything runs; the evidence section then shows its fit and hindcast.
@@ -147,64 +233,53 @@ def collect_briefing(
     Raises
     ------
     MissingComponentError
-        If the sensitivity package is absent.
+        If there is a study and the sensitivity package is absent.
     ScenarioError
-        If no scenario is named ``base``.
+        For an unknown base, or scenarios of another model.
     InputFileError
-        If ``calibration`` is not a finished calibration of the base model.
+        If ``calibration`` is not a finished calibration of the base model, or the card
+        names unknown variables.
     """
-    from sdkit.card import card_path, load_card
-    from sdkit.evidence import compare_with_reference, load_reference_modes, reference_for
     from sdkit.runner import run_scenarios
-    from sdkit.scenarios import load_scenarios
 
     def say(message: str) -> None:
         if progress is not None:
             progress(message)
 
     calibrated = None if calibration is None else load_calibration(calibration)
-    run_sensitivity = load_run_sensitivity()
-    loaded = load_scenarios(scenarios)
-    by_name = {s.name: s for s in loaded}
-    if base not in by_name:
-        raise ScenarioError(f"No scenario named {base!r} in {scenarios}; the briefing compares "
-                            f"every scenario with it. Scenarios: {sorted(by_name)}.", key="name")
-    _check_calibrated_model(calibrated, by_name[base].model_path)
-    say(f"running {len(loaded)} scenarios")
-    results = run_scenarios(loaded)
-    say(f"running the sensitivity analysis {spec}")
-    sensitivity = run_sensitivity(spec, output_dir=work_dir, executor=executor)
-    from sdkit.model import load_model
-
-    model = load_model(by_name[base].model_path)
-    card = load_card(model.path) if card_path(model.path).is_file() else None
-    reference = reference_for(model.path, reference)
-    evidence = None
-    if card is not None and reference is not None:
-        evidence = compare_with_reference(results.wide(base), load_reference_modes(reference),
-                                          card)
-    loops = None
-    if card is not None and card.loops:
-        from sdkit.loops import loop_dominance
-
-        say("scoring loop dominance of the base run")
-        scenario = by_name[base]
-        dominance = loop_dominance(model, results.wide(base), card=card,
-                                   params=scenario.params(model),
-                                   time_step=scenario.run_settings.get("time_step"))
-        # shares are relative within a partition: chart the largest one only
-        # (a loop alone in its partition, like B4, would always show 100 %)
-        main = {loop.id for loop in dominance.loops.loops if loop.partition == 1}
-        loops = dominance.relative[dominance.relative["loop"].isin(main)]
-    title = {"en": model.path.stem, "zh": model.path.stem}
+    plan = plan_briefing(model, scenarios, spec, base=base, show=show,
+                         sensitivity=sensitivity)
+    if plan.spec is not None:
+        load_run_sensitivity()  # fail before the long runs
+    _check_calibrated_model(calibrated, plan.model.path)
+    total = len(plan.scenarios)
+    start = time.monotonic()
+    say(f"running {total} scenario{'s' if total != 1 else ''} of {plan.model.path.name}")
+    results = run_scenarios(plan.scenarios, progress=lambda done, _, s: say(
+        f"  scenario {done}/{total} {s.name} ({time.monotonic() - start:.0f} s)"))
+    result = _sensitivity(plan, work_dir, executor, say)
+    loops, loop_names = _loop_scores(plan, results, say)
+    card = plan.card
+    panels = plan.panels or ()
+    variables = [v for p in panels for v in p.variables] or \
+        default_variables(plan.model, results.wide(plan.base))
+    title = {"en": plan.model.path.stem, "zh": plan.model.path.stem}
     if card is not None:
         title = {"en": card.title_en or title["en"], "zh": card.title_zh or title["zh"]}
-    thresholds = {rule.threshold for rule in card.transitions} if card else set()
+    briefing = card.briefing if card is not None else None
     return BriefingData(
-        results=results, scenarios=loaded, sensitivity=sensitivity,
-        sensitivity_name=Path(spec).stem, evidence=evidence, parameters=parameter_frame(model),
-        model_title=title, command=command, versions=versions(),
-        generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), base=base,
-        threshold=thresholds.pop() if len(thresholds) == 1 else 0.5,
-        stages=card.stages if card else (), loops=loops, calibration=calibrated,
+        results=results, scenarios=plan.scenarios, sensitivity=result,
+        sensitivity_name=Path(plan.spec).stem if plan.spec is not None else "",
+        evidence=_evidence(plan, results, reference),
+        parameters=parameter_frame(plan.model, plan.sectors), model_title=title,
+        command=command, versions=versions(),
+        generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), base=plan.base,
+        variables=tuple(variables), stages=card.stages if card else (),
+        loops=loops, loop_names=loop_names, calibration=calibrated, panels=tuple(panels),
+        time_unit=model_time_unit(plan.model),
+        units={v.name: v.units for v in plan.model.variables.values()},
+        names=dict(card.names) if card else {},
+        sensitivity_title=dict(briefing.sensitivity_title)
+        if briefing is not None and plan.card_spec() else {},
+        sector_names=dict(briefing.sectors) if briefing is not None else {},
     )

@@ -20,18 +20,30 @@ __all__ = ["brief_command", "explore_command", "register", "language_paths",
 _LANGS = click.Choice(["en", "zh"])
 _BRIEF_EXAMPLES = help_epilog(
     "sdkit brief -o output/briefing.html --lang en --lang zh",
-    "sdkit brief -o output/briefing.html --scenarios scenarios/baseline.toml "
-    "--sensitivity scenarios/sensitivity/talent-investment-morris.toml --embed output/embed "
-    "--no-images") + (
-    "\nOutside the repository the defaults are the scenarios and spec shipped with sdkit "
-    "(see sdkit.examples).")
+    "sdkit brief models/empowerment.mdl -o output/briefing.html --scenarios "
+    "scenarios/baseline.toml --sensitivity scenarios/sensitivity/talent-investment-morris.toml "
+    "--embed output/embed --no-images",
+    "sdkit brief models/empowerment.mdl -o output/buyers.html --scenarios "
+    "scenarios/baseline.toml --no-sensitivity --show 'Buyers on platform'") + (
+    "\nWhat is not given comes from the model card's [briefing] table (scenarios, base, "
+    "sensitivity, show); without one: the model alone as its baseline, no sensitivity "
+    "section, and the stocks that change most. Without MODEL: the scenarios' model, else "
+    "the example shipped with sdkit (see sdkit.examples).")
 _EXPLORE_EXAMPLES = help_epilog(
     "sdkit explore",
     "sdkit explore models/empowerment.mdl --port 5007 --lang zh --show")
 
 
 def default_scenarios() -> Path:
-    """``scenarios`` in the current folder when there is one, else the shipped scenarios."""
+    """Deprecated: the default scenarios are the model card's ``[briefing] scenarios``.
+
+    ``scenarios`` in the current folder when there is one, else the shipped scenarios.
+    """
+    import warnings
+
+    warnings.warn("sdkit.cli_brief.default_scenarios is deprecated: the default scenarios "
+                  "are the model card's ([briefing] scenarios).", DeprecationWarning,
+                  stacklevel=2)
     local = Path("scenarios")
     if local.is_dir():
         return local
@@ -41,11 +53,17 @@ def default_scenarios() -> Path:
 
 
 def default_spec() -> Path:
-    """The Morris spec under the current folder when there is one, else the shipped one."""
-    from sdkit.briefing_inputs import DEFAULT_SPEC
+    """Deprecated: the default study is the model card's ``[briefing] sensitivity``.
 
-    if DEFAULT_SPEC.is_file():
-        return DEFAULT_SPEC
+    The Morris spec under the current folder when there is one, else the shipped one.
+    """
+    import warnings
+
+    warnings.warn("sdkit.cli_brief.default_spec is deprecated: the default study is the "
+                  "model card's ([briefing] sensitivity).", DeprecationWarning, stacklevel=2)
+    local = Path("scenarios/sensitivity/talent-investment-morris.toml")
+    if local.is_file():
+        return local
     from sdkit import examples
 
     return examples.sensitivity_spec()
@@ -70,6 +88,8 @@ def language_paths(output: Path, langs: tuple[str, ...]) -> dict[str, Path]:
 
 
 @click.command("brief", epilog=_BRIEF_EXAMPLES)
+@click.argument("model", required=False, default=None,
+                type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The HTML file to write (with several --lang, one file per language).")
 @click.option("--lang", "langs", multiple=True, type=_LANGS, default=("en",), show_default=True,
@@ -77,36 +97,51 @@ def language_paths(output: Path, langs: tuple[str, ...]) -> dict[str, Path]:
 @click.option("--embed", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Also write each chart as components, JSON, PNG and SVG into DIR.")
 @click.option("--scenarios", type=click.Path(path_type=Path), default=None,
-              help="Folder (or file) of scenario files (default: ./scenarios, else the "
-                   "scenarios shipped with sdkit).")
+              help="Folder (or file) of scenario files (default: the card's [briefing] "
+                   "scenarios, else the model alone as its baseline).")
 @click.option("--sensitivity", "spec", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="SPEC", help="Sensitivity spec (default: "
-              "scenarios/sensitivity/talent-investment-morris.toml, else the shipped one).")
+              metavar="SPEC", help="Sensitivity spec (default: the card's [briefing] "
+              "sensitivity, else no sensitivity section).")
+@click.option("--no-sensitivity", is_flag=True,
+              help="No sensitivity study, even if the card names one.")
+@click.option("--show", "show", multiple=True, metavar="VAR",
+              help="A variable to chart; repeat for several (default: the card's [briefing] "
+                   "show, else the stocks that change most, at most 8).")
+@click.option("--base", default=None, metavar="NAME",
+              help="The scenario the others are compared with (default: the card's, else "
+                   "the scenario named baseline, else the first).")
 @click.option("--reference", type=click.Path(dir_okay=False, path_type=Path), metavar="CSV",
               help="Reference modes (default: the table the base model's card names).")
 @click.option("--calibration", type=click.Path(path_type=Path), metavar="DIR",
               help="A finished calibration folder (sdkit calibrate ... -o DIR) of the base "
                    "model: the evidence section then shows its fit and hindcast.")
 @click.option("--no-images", is_flag=True, help="With --embed, skip the PNG and SVG images.")
-def brief_command(output: Path, langs: tuple[str, ...], embed: Path | None,
-                  scenarios: Path | None, spec: Path | None, reference: Path | None,
+def brief_command(model: Path | None, output: Path, langs: tuple[str, ...], embed: Path | None,
+                  scenarios: Path | None, spec: Path | None, no_sensitivity: bool,
+                  show: tuple[str, ...], base: str | None, reference: Path | None,
                   calibration: Path | None, no_images: bool) -> None:
-    """Run the scenarios and the talent sensitivity and write the policy briefing (HTML)."""
+    """Run MODEL's scenarios (and its sensitivity study) and write the policy briefing (HTML).
+
+    Progress of the long steps (scenario runs, the sensitivity study) goes to stderr.
+    """
     from sdkit.briefing import briefing_charts, render_briefing
     from sdkit.briefing_inputs import collect_briefing
     from sdkit.store import write_text_atomic
 
     langs = tuple(dict.fromkeys(langs))
-    scenarios = scenarios or default_scenarios()
-    spec = spec or default_spec()
     command = "sdkit brief " + shlex.join(sys.argv[2:]) if sys.argv[1:2] == ["brief"] else \
         f"sdkit brief -o {shlex.quote(str(output))}"
-    data = collect_briefing(scenarios, spec, work_dir=output.parent / f"sensitivity-{spec.stem}",
-                            command=command, reference=reference, calibration=calibration,
-                            progress=lambda message: click.echo(message, err=True))
+    def say(message: str) -> None:
+        click.echo(message, err=True)
+
+    data = collect_briefing(scenarios, spec, model=model,
+                            work_dir=output.parent / "sensitivity-{spec}", command=command,
+                            reference=reference, calibration=calibration, base=base,
+                            show=show, sensitivity=not no_sensitivity, progress=say)
     paths = language_paths(output, langs)
     for lang, path in paths.items():
         others = [p for other, p in paths.items() if other != lang]
+        say(f"writing the {lang} page")
         page = render_briefing(data, lang=lang, other_page=others[0].name if others else None)
         click.echo(f"Wrote {write_text_atomic(path, page)}")
     if embed is not None:
@@ -114,6 +149,7 @@ def brief_command(output: Path, langs: tuple[str, ...], embed: Path | None,
 
         for lang in langs:
             folder = embed / lang if len(langs) > 1 else embed
+            say(f"writing the {lang} charts to {folder}")
             files = write_embeds(briefing_charts(data, lang), folder, images=not no_images)
             click.echo(f"Wrote {len(files)} embeddable files to {folder}")
 

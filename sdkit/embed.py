@@ -7,7 +7,10 @@ BokehJS), ``NAME.json`` (:func:`bokeh.embed.json_item`, for
 exported through a headless Chromium driven by Selenium
 (:func:`make_webdriver`). The browser is the system's (``/usr/bin/chromium``
 and ``/usr/bin/chromedriver`` by default, or ``$SDKIT_CHROMIUM`` and
-``$SDKIT_CHROMEDRIVER``); nothing is ever downloaded.
+``$SDKIT_CHROMEDRIVER``); nothing is ever downloaded. When the charts show Chinese
+text, every piece carries a subset of the embedded CJK font (:mod:`sdkit.fonts`):
+the components and JSON items as a Bokeh global stylesheet, the SVG images in a
+``<style>`` element, so they render where no Chinese font is installed.
 """
 
 from __future__ import annotations
@@ -159,9 +162,15 @@ def write_embeds(charts: Mapping[str, Any], folder: str | os.PathLike[str], *,
     """
     from bokeh.embed import components, json_item
 
+    from sdkit.fonts import chart_stylesheet, chart_text, font_face_css
+
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
+    css = font_face_css(" ".join(chart_text(chart) for chart in charts.values()))
+    if css:
+        for chart in charts.values():
+            chart.stylesheets = [*chart.stylesheets, chart_stylesheet(css)]
     for name, chart in charts.items():
         base = slug(name)
         script, div = components(chart)
@@ -171,15 +180,18 @@ def write_embeds(charts: Mapping[str, Any], folder: str | os.PathLike[str], *,
     if images:
         if driver is None:
             with webdriver() as made:
-                written += _images(charts, out, made)
+                written += _images(charts, out, made, css)
         else:
-            written += _images(charts, out, driver)
+            written += _images(charts, out, driver, css)
     return written
 
 
-def _images(charts: Mapping[str, Any], out: Path, driver: Any) -> list[Path]:
-    """PNG and SVG of each chart, rendered in memory and written atomically."""
+def _images(charts: Mapping[str, Any], out: Path, driver: Any, css: str = "") -> list[Path]:
+    """PNG and SVG of each chart, rendered in memory and written atomically; ``css`` (the
+    embedded font's ``@font-face``) goes into each SVG."""
     from bokeh.io.export import get_screenshot_as_png, get_svg
+
+    from sdkit.fonts import embed_in_svg
 
     written = []
     for name, chart in charts.items():
@@ -189,5 +201,6 @@ def _images(charts: Mapping[str, Any], out: Path, driver: Any) -> list[Path]:
         svgs = get_svg(chart, driver=driver, timeout=30)
         for i, svg in enumerate(svgs):
             suffix = "" if len(svgs) == 1 else f"_{i}"
-            written.append(write_text_atomic(out / f"{base}{suffix}.svg", svg))
+            written.append(write_text_atomic(out / f"{base}{suffix}.svg",
+                                             embed_in_svg(svg, css)))
     return written

@@ -1,90 +1,189 @@
 """Key findings: sentences generated from the numbers of a briefing, never typed by hand.
 
 Each function reads one table (stage transitions, scenario results, sensitivity
-indices, evidence comparison) and returns sentences from the message catalogue
-(:mod:`sdkit.i18n`) with the numbers filled in, or nothing when the table has
-nothing to say. No I/O.
+indices or bands, evidence comparison) and returns :class:`Finding` s: a sentence in
+plain words from the message catalogue (:mod:`sdkit.i18n`, :mod:`sdkit.wording`),
+"intelligentization begins in early 2017", with the technical measure in its
+footnote, "2017.44 (Intelligentization theme weight crosses 0.5)"; or nothing when
+the table has nothing to say. A :class:`Voice` carries the language, the model's
+time unit, units and display names. No I/O.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sdkit.calibration_text import observation_title, value_text
-from sdkit.i18n import number, output_label, text, variable_label, year
+from sdkit.i18n import number, text, variable_label
+from sdkit.wording import (
+    is_calendar,
+    output_unit,
+    output_words,
+    quantity,
+    relative,
+    shift,
+    span,
+    time_value,
+    unit_word,
+    when,
+)
 
-__all__ = ["stage_findings", "level_finding", "sensitivity_finding", "evidence_finding",
-           "hindcast_finding", "INDEX_BY_METHOD"]
+__all__ = ["Finding", "Voice", "stage_findings", "level_finding", "sensitivity_finding",
+           "band_finding", "evidence_finding", "hindcast_finding", "INDEX_BY_METHOD"]
 
-#: The index that ranks parameters for each method.
-INDEX_BY_METHOD = {"morris": "mu_star", "sobol": "ST", "delta": "delta"}
+#: The index that ranks parameters for each method (``sdkit.sensitivity`` methods).
+INDEX_BY_METHOD = {"morris": "mu_star", "sobol": "ST", "oat": "delta", "delta": "delta",
+                   "lhs": "rho", "montecarlo": "rho"}
 
 
-def _stage_names(transitions: pd.DataFrame, lang: str) -> dict[int, str]:
-    key = "stage_zh" if lang == "zh" else "stage_en"
+@dataclass(frozen=True)
+class Finding:
+    """One key finding: a sentence in plain words and its technical footnote."""
+
+    text: str
+    note: str = ""
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Voice:
+    """How findings speak: language, the model's time unit, units and display names.
+
+    Attributes
+    ----------
+    lang : str
+        ``"en"`` or ``"zh"``.
+    time_unit : str
+        The model's time unit (``"Year"``, ``"Day"``...).
+    units : mapping of str to str
+        Variable -> units.
+    names : mapping
+        Variable -> language -> display name (a model card's ``[names]``).
+    stages : mapping of int to str
+        Stage number -> name in ``lang``.
+    """
+
+    lang: str = "en"
+    time_unit: str = "Year"
+    units: Mapping[str, str] = field(default_factory=dict)
+    names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    stages: Mapping[int, str] = field(default_factory=dict)
+
+    def label(self, variable: str) -> str:
+        """A variable's display name."""
+        return variable_label(variable, self.lang, self.names)
+
+    def when(self, time: float) -> str:
+        """A time in plain words."""
+        return when(time, self.time_unit, self.lang)
+
+    def unit(self) -> str:
+        """The time unit's word (for footnotes)."""
+        return unit_word(self.time_unit, self.lang, plural=True)
+
+    def end(self, time: float) -> str:
+        """The end of a run ("2030", "day 100")."""
+        if is_calendar(self.time_unit, time):
+            return time_value(time) + (" 年" if self.lang == "zh" else "")
+        return when(time, self.time_unit, self.lang)
+
+
+def _stage_names(transitions: pd.DataFrame, voice: Voice) -> dict[int, str]:
+    key = "stage_zh" if voice.lang == "zh" else "stage_en"
     first = transitions.drop_duplicates("stage")
-    return {int(r.stage): (getattr(r, key) or f"stage {r.stage}") for r in first.itertuples()}
+    return {int(r.stage): (voice.stages.get(int(r.stage)) or getattr(r, key)
+                           or f"stage {r.stage}") for r in first.itertuples()}
 
 
-def _join(names: list[str], lang: str) -> str:
-    return text("list.sep", lang).join(names)
+def _join(names: list[str], lang: str, key: str = "list.sep") -> str:
+    return text(key, lang).join(names)
+
+
+def _base_stages(transitions: pd.DataFrame, names: dict[int, str], base: str, label: str,
+                 voice: Voice) -> list[Finding]:
+    rows = transitions[(transitions["scenario"] == base) & (transitions["stage"] > 1)]
+    rows = rows.dropna(subset=["time"]).sort_values("time")
+    if rows.empty:
+        return []
+    items = [text("finding.stage_item", voice.lang, stage=names[int(r.stage)],
+                  when=voice.when(float(r.time))) for r in rows.itertuples()]
+    notes = [text("note.stage_item", voice.lang, stage=names[int(r.stage)],
+                  time=time_value(float(r.time)), variable=voice.label(str(r.variable)),
+                  threshold=f"{float(r.threshold):g}") for r in rows.itertuples()]
+    return [Finding(text("finding.base_stages", voice.lang, base=label,
+                         items=_join(items, voice.lang, "list.and")),
+                    text("note.base_stages", voice.lang, unit=voice.unit(),
+                         items=_join(notes, voice.lang)))]
 
 
 def stage_findings(transitions: pd.DataFrame, labels: Mapping[str, str], ends: Mapping[str, float],
-                   *, base: str, lang: str) -> list[str]:
-    """Sentences on when the base scenario changes stage and which scenario is earliest or late.
+                   *, base: str, voice: Voice) -> list[Finding]:
+    """When the base scenario changes stage, and which scenario reaches the last stage first.
 
     Parameters
     ----------
     transitions : pandas.DataFrame
-        :attr:`sdkit.runner.ScenarioResults.transitions`.
+        :attr:`sdkit.runner.ScenarioResults.transitions` (empty: no findings).
     labels : mapping
         Scenario name -> label used in the sentences.
     ends : mapping
         Scenario name -> last time of its run.
     base : str
         The scenario the others are compared with.
-    lang : str
-        Language of the sentences.
+    voice : Voice
     """
     if transitions.empty:
         return []
-    names = _stage_names(transitions, lang)
-    stages = sorted(s for s in names if s > 1)
-    into = {(r.scenario, int(r.stage)): r.time for r in transitions.itertuples()}
-    found = []
-    base_label = labels.get(base, base)
-    if len(stages) >= 2 and (base, stages[0]) in into:
-        found.append(text("finding.base_stages", lang, base=base_label, stage2=names[stages[0]],
-                          t2=year(into[base, stages[0]], lang), stage3=names[stages[1]],
-                          t3=year(into[base, stages[1]], lang)))
-    last = stages[-1] if stages else None
-    if last is None:
+    names = _stage_names(transitions, voice)
+    label = labels.get(base, base)
+    found = _base_stages(transitions, names, base, label, voice)
+    later = sorted(s for s in names if s > 1)
+    if not later:
         return found
+    last = later[-1]
+    into = {(r.scenario, int(r.stage)): float(r.time) for r in transitions.itertuples()}
     times = {name: into.get((name, last), np.nan) for name in ends}
     reached = {name: t for name, t in times.items() if not np.isnan(t)}
-    if reached:
+    lang = voice.lang
+    if len(reached) == 1 and len(times) > 1:
+        (only, t), = reached.items()
+        found.append(Finding(text("finding.first_only", lang, scenario=labels.get(only, only),
+                                  stage=names[last], when=voice.when(t)),
+                             text("note.times", lang, stage=names[last], unit=voice.unit(),
+                                  items=f"{labels.get(only, only)} {time_value(t)}")))
+    elif len(reached) > 1:
         early = min(reached, key=reached.__getitem__)
         late = max(reached, key=reached.__getitem__)
-        shift = reached[early] - times.get(base, np.nan)
-        found.append(text("finding.earliest", lang, scenario=labels.get(early, early),
-                          stage=names[last], time=year(reached[early], lang),
-                          shift="n/a" if np.isnan(shift) else f"{shift:+.2f}", base=base_label,
-                          late=labels.get(late, late), late_time=year(reached[late], lang)))
+        moved = "" if early == base or np.isnan(times.get(base, np.nan)) else \
+            text("finding.shift_sep", lang) + shift(reached[early] - times[base],
+                                                     voice.time_unit, label, lang)
+        shown = dict.fromkeys([early, base, late])
+        items = [f"{labels.get(n, n)} {time_value(times[n])}" for n in shown
+                 if n in times and not np.isnan(times[n])]
+        found.append(Finding(
+            text("finding.first_last", lang, scenario=labels.get(early, early),
+                 stage=names[last], when=voice.when(reached[early]), shift=moved,
+                 late=labels.get(late, late), late_when=voice.when(reached[late])),
+            text("note.times", lang, stage=names[last], unit=voice.unit(),
+                 items=_join(items, lang))))
     never = [labels.get(n, n) for n, t in times.items() if np.isnan(t)]
-    if never:
-        found.append(text("finding.not_reached", lang, count=len(never), total=len(times),
-                          stage=names[last], end=f"{min(ends.values()):g}",
-                          names=_join(never, lang)))
+    if never and len(times) > 1:
+        found.append(Finding(text("finding.never", lang, count=len(never), total=len(times),
+                                  stage=names[last], end=voice.end(min(ends.values())),
+                                  names=_join(never, lang))))
     return found
 
 
 def level_finding(results: pd.DataFrame, variable: str, labels: Mapping[str, str], *,
-                  base: str, lang: str) -> list[str]:
-    """A sentence on which scenarios end highest and lowest in ``variable``, against ``base``.
+                  base: str, voice: Voice) -> list[Finding]:
+    """Which scenarios end highest and lowest in ``variable``, against ``base``.
 
     The comparison is at the last time all runs share.
     """
@@ -100,23 +199,48 @@ def level_finding(results: pd.DataFrame, variable: str, labels: Mapping[str, str
     if not others:
         return []
     best, worst = max(others, key=others.__getitem__), min(others, key=others.__getitem__)
-
-    def relative(value: float) -> str:
-        ref = final[base]
-        if ref == 0:
-            return "n/a"
-        change = (value - ref) / abs(ref) * 100
-        return f"{change:+.1f} %" if abs(change) < 10 else f"{change:+.0f} %"
-
-    return [text("finding.level", lang, end=f"{end:g}", variable=variable_label(variable, lang),
-                 best=labels.get(best, best), best_value=number(final[best]),
-                 best_rel=relative(final[best]), base=labels.get(base, base),
-                 worst=labels.get(worst, worst), worst_value=number(final[worst]),
-                 worst_rel=relative(final[worst]))]
+    units = voice.units.get(variable, "")
+    base_label = labels.get(base, base)
+    lang = voice.lang
+    return [Finding(
+        text("finding.level_rel", lang, end=voice.end(end), variable=voice.label(variable),
+             best=labels.get(best, best), best_value=quantity(final[best], units),
+             best_rel=relative(final[best], final[base], base_label, lang),
+             worst=labels.get(worst, worst), worst_value=quantity(final[worst], units),
+             worst_rel=relative(final[worst], final[base], base_label, lang)),
+        text("note.level", lang, end=time_value(end)))]
 
 
-def sensitivity_finding(indices: pd.DataFrame, output: str, *, lang: str) -> list[str]:
-    """A sentence naming the two most influential parameters on ``output``."""
+def _percent(share: float, lang: str) -> str:
+    """A share as a percentage ("60 %"; "60%" in Chinese), at most 100."""
+    shown = f"{min(share, 1.0) * 100:.0f}"
+    return f"{shown}%" if lang == "zh" else f"{shown} %"
+
+
+def _effect(value: float, unit: str, is_time: bool, voice: Voice) -> str:
+    """An effect in the output's unit: a duration for times, a quantity otherwise."""
+    return span(value, unit, voice.lang) if is_time else quantity(value, unit)
+
+
+def sensitivity_finding(indices: pd.DataFrame, output: str, *, voice: Voice,
+                        info: Mapping[str, Any] | None = None) -> list[Finding]:
+    """The parameter that moves ``output`` most, and the next one, in plain words.
+
+    Morris: the mean absolute effect across a parameter's range, in the output's unit
+    (a duration for a transition time); Sobol: the share of the output's variance;
+    one-at-a-time: the change from low to high; Latin hypercube and Monte Carlo: the
+    parameter most closely tied to the output (rank correlation) and the direction.
+
+    Parameters
+    ----------
+    indices : pandas.DataFrame
+        The study's index table (``method, output, parameter`` and the indices).
+    output : str
+        The output.
+    voice : Voice
+    info : mapping, optional
+        The output as the study's manifest records it (``kind, variable, year``...).
+    """
     rows = indices[indices["output"] == output]
     if rows.empty:
         return []
@@ -125,19 +249,61 @@ def sensitivity_finding(indices: pd.DataFrame, output: str, *, lang: str) -> lis
     if column is None or column not in rows:
         return []
     ranked = rows[rows["method"] == method].dropna(subset=[column])
-    ranked = ranked.sort_values(column, ascending=False)
+    ranked = ranked.reindex(ranked[column].abs().sort_values(ascending=False).index)
     if len(ranked) < 2:
         return []
     first, second = ranked.iloc[0], ranked.iloc[1]
-    return [text("finding.sensitivity", lang, first=variable_label(first["parameter"], lang),
-                 output=output_label(output, lang), index=column,
-                 value=number(float(first[column])),
-                 second=variable_label(second["parameter"], lang),
-                 second_value=number(float(second[column])))]
+    lang = voice.lang
+    unit, is_time = output_unit(output, info, voice.units, voice.time_unit)
+    said = output_words(output, lang, info=info, stages=voice.stages, unit=voice.time_unit,
+                        names=voice.names)
+    names = {"first": voice.label(str(first["parameter"])),
+             "second": voice.label(str(second["parameter"]))}
+    value, other = float(first[column]), float(second[column])
+    shown_unit = voice.unit() if is_time else (unit or text("axis.no_unit", lang))
+    if method == "morris":
+        sentence = text("finding.morris", lang, output=said,
+                        effect=_effect(value, unit, is_time, voice),
+                        second_effect=_effect(other, unit, is_time, voice), **names)
+        note = text("note.morris", lang, value=number(value), second_value=number(other),
+                    unit=shown_unit, sigma=number(float(first.get("sigma", np.nan))), **names)
+    elif method in ("oat", "delta"):
+        sentence = text("finding.oat", lang, output=said,
+                        effect=_effect(abs(value), unit, is_time, voice),
+                        second_effect=_effect(abs(other), unit, is_time, voice), **names)
+        note = text("note.oat", lang, value=number(value), second_value=number(other),
+                    unit=shown_unit, **names)
+    elif method == "sobol":
+        sentence = text("finding.sobol", lang, output=said, share=_percent(value, lang),
+                        second_share=_percent(other, lang), **names)
+        note = text("note.sobol", lang, value=f"{value:.2f}", second_value=f"{other:.2f}",
+                    conf=f"{float(first.get('ST_conf', np.nan)):.2f}",
+                    s1=f"{float(first.get('S1', np.nan)):.2f}", **names)
+    else:
+        direction = text("finding.higher" if value > 0 else "finding.lower", lang)
+        sentence = text("finding.rho", lang, output=said, direction=direction, **names)
+        note = text("note.rho", lang, value=f"{value:+.2f}", second_value=f"{other:+.2f}",
+                    **names)
+    return [Finding(sentence, note)]
 
 
-def evidence_finding(comparison: pd.DataFrame | None, *, lang: str) -> list[str]:
-    """A sentence counting the reference modes inside their band, naming those outside."""
+def band_finding(bands: pd.DataFrame, variable: str, *, voice: Voice) -> list[Finding]:
+    """The spread of ``variable`` over a study's sample at the last band time."""
+    rows = bands[bands["variable"] == variable].sort_values("time")
+    if rows.empty:
+        return []
+    last = rows.iloc[-1]
+    units = voice.units.get(variable, "")
+    time = float(last["time"])
+    return [Finding(
+        text("finding.band", voice.lang, variable=voice.label(variable), when=voice.end(time),
+             low=quantity(float(last["p5"]), units), high=quantity(float(last["p95"]), units),
+             median=quantity(float(last["p50"]), units)),
+        text("note.band", voice.lang, time=time_value(time)))]
+
+
+def evidence_finding(comparison: pd.DataFrame | None, *, lang: str) -> list[Finding]:
+    """How many reference modes lie inside their band, naming those outside."""
     if comparison is None or comparison.empty:
         return []
     within = comparison["within"].astype(bool)
@@ -145,7 +311,7 @@ def evidence_finding(comparison: pd.DataFrame | None, *, lang: str) -> list[str]
     outside = [str(m) for m in comparison.loc[~within, "metric"]]
     if outside:
         sentence += text("finding.evidence_outside", lang, names=_join(outside, lang))
-    return [sentence]
+    return [Finding(sentence)]
 
 
 def _misses(rows: pd.DataFrame, lang: str) -> str:
@@ -157,9 +323,10 @@ def _misses(rows: pd.DataFrame, lang: str) -> str:
     return text("list.sep", lang).join(items)
 
 
-def hindcast_finding(observations: pd.DataFrame | None, *, until: str, lang: str) -> list[str]:
-    """A sentence on a calibration's hindcast: how many held-out observations fall inside
-    the calibrated model's 90 % range, and which it overshoots or undershoots.
+def hindcast_finding(observations: pd.DataFrame | None, *, until: str, lang: str
+                     ) -> list[Finding]:
+    """A calibration's hindcast: how many held-out observations fall inside the calibrated
+    model's 90 % range, and which it overshoots or undershoots.
 
     Parameters
     ----------
@@ -185,4 +352,4 @@ def hindcast_finding(observations: pd.DataFrame | None, *, until: str, lang: str
         sentence += text("finding.hindcast_over", lang, names=_misses(over, lang))
     if not under.empty:
         sentence += text("finding.hindcast_under", lang, names=_misses(under, lang))
-    return [sentence]
+    return [Finding(sentence)]

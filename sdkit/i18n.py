@@ -15,12 +15,15 @@ titles).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from sdkit.errors import ParameterValueError
+from sdkit.i18n_briefing import BRIEFING_MESSAGES
 from sdkit.i18n_calibration import CALIBRATION_MESSAGES
 
-__all__ = ["LANGUAGES", "MESSAGES", "VARIABLES", "check_lang", "text", "variable_label",
+__all__ = ["LANGUAGES", "MESSAGES", "check_lang", "text", "variable_label", "display_names",
            "output_label", "short_title", "number", "year", "no_math"]
 
 #: Where Bokeh and its MathJax start reading TeX (``$$``, ``\[``, ``\(``).
@@ -42,7 +45,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "section.comparison": {"en": "Scenario comparison", "zh": "情景对比"},
     "section.transitions": {"en": "Stage transitions", "zh": "阶段转换"},
     "section.loops": {"en": "Loop dominance", "zh": "回路主导性"},
-    "section.sensitivity": {"en": "Talent-investment sensitivity", "zh": "人才投入敏感性"},
+    "section.sensitivity": {"en": "Sensitivity analysis", "zh": "敏感性分析"},
+    "section.sensitivity_titled": {"en": "Sensitivity: {title}", "zh": "敏感性分析：{title}"},
     "section.evidence": {"en": "Evidence fit", "zh": "与证据的拟合"},
     "section.assumptions": {"en": "Assumptions and parameters", "zh": "假设与参数"},
     "section.reproduce": {"en": "How to reproduce", "zh": "如何复现"},
@@ -53,22 +57,26 @@ MESSAGES: dict[str, dict[str, str]] = {
               "鼠标悬停可查看数值。"},
     "intro.transitions": {
         "en": "One row per scenario: the coloured spans are the stages, the labels the "
-              "transition years. A stage transition is the year its theme weight crosses "
-              "{threshold}.",
-        "zh": "每行一个情景：彩色区段为各阶段，标注为阶段转换年份。阶段转换定义为主题权重越过 "
-              "{threshold} 的年份。"},
+              "transition times. A stage begins when its indicator first crosses its "
+              "threshold: {rules}.",
+        "zh": "每行一个情景：彩色区段为各阶段，标注为阶段转换时间。指标首次越过其阈值时进入该阶段："
+              "{rules}。"},
     "intro.loops": {
+        "en": "Which feedback loops drive the base run when (Loops That Matter): the share of "
+              "the absolute loop scores carried by each mechanism (a family of loops named in "
+              "the model card; \"other loops\" for the rest), with the stages shaded.",
+        "zh": "基准情景中各反馈回路何时起主导作用（Loops That Matter 方法）：每种机制（模型卡片中"
+              "命名的一族回路；其余为“其他回路”）占回路得分绝对值之和的比重，背景为各阶段。"},
+    "intro.loops_single": {
         "en": "Which feedback loops drive the base run when (Loops That Matter): each loop's "
-              "share of the absolute loop scores, averaged over a year, with the stages "
-              "shaded. R1-R5 and B1-B5 are the loops named in the model documentation.",
+              "share of the absolute loop scores, with the stages shaded.",
         "zh": "基准情景中各反馈回路何时起主导作用（Loops That Matter 方法）：每条回路占回路得分"
-              "绝对值之和的比重（按一年平均），背景为各阶段。"
-              "R1-R5 与 B1-B5 为模型文档中命名的回路。"},
+              "绝对值之和的比重，背景为各阶段。"},
     "intro.sensitivity": {
-        "en": "Sensitivity analysis {spec} ({methods}): the bars rank the parameters by their "
+        "en": "Sensitivity study {spec} ({methods}): the bars rank the parameters by their "
               "influence on {output}; the fan charts show the 5-95 % and 25-75 % ranges of the "
               "outputs over the sampled parameter sets, with the median.",
-        "zh": "敏感性分析 {spec}（{methods}）：条形图按对{output}的影响对参数排序；"
+        "zh": "敏感性研究 {spec}（{methods}）：条形图按对{output}的影响对参数排序；"
               "扇形图显示抽样参数组合下输出的 5-95% 与 25-75% 区间及中位数。"},
     "intro.evidence": {
         "en": "The baseline against each reference mode. Each row's tolerance band is drawn "
@@ -77,9 +85,10 @@ MESSAGES: dict[str, dict[str, str]] = {
               "圆点为模型值在该尺度上的位置。"},
     "intro.assumptions": {
         "en": "What each scenario changes and why (from the scenario files), then every "
-              "constant of the model with its value, units, documented range and source.",
-        "zh": "各情景改变了什么以及原因（取自情景文件），以及模型全部常数的取值、单位、"
-              "记录范围与来源。"},
+              "constant of the model, sector by sector (click a sector to open it), with its "
+              "value, units, documented range and source.",
+        "zh": "各情景改变了什么以及原因（取自情景文件），以及按部门列出的模型全部常数（点击部门"
+              "展开）的取值、单位、记录范围与来源。"},
     "intro.reproduce": {"en": "Run this command in the repository:",
                         "zh": "在代码仓库中运行以下命令："},
     # tables
@@ -87,14 +96,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "col.changes": {"en": "Changes", "zh": "改变"},
     "col.description": {"en": "Rationale", "zh": "依据"},
     "col.stage_into": {"en": "Into {stage}", "zh": "进入{stage}"},
-    "col.years_in": {"en": "Years in {stage}", "zh": "{stage}年数"},
+    "col.years_in": {"en": "Time in {stage} ({unit})", "zh": "{stage}持续时间（{unit}）"},
     "col.parameter": {"en": "Parameter", "zh": "参数"},
     "col.value": {"en": "Value", "zh": "取值"},
     "col.units": {"en": "Units", "zh": "单位"},
     "col.range": {"en": "Range", "zh": "范围"},
     "col.source": {"en": "Construct; source or argument", "zh": "构念；来源或依据"},
     "col.metric": {"en": "Reference mode", "zh": "参考模式"},
-    "col.time": {"en": "Year", "zh": "年份"},
+    "col.time": {"en": "Time", "zh": "时间"},
     "col.band": {"en": "Band", "zh": "容差区间"},
     "col.model": {"en": "Model", "zh": "模型"},
     "col.check": {"en": "Check", "zh": "检验"},
@@ -116,9 +125,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "chart.fan": {"en": "{variable}: spread over the sample", "zh": "{variable}：抽样分布"},
     "chart.loops": {"en": "Loop dominance", "zh": "回路主导性"},
     "chart.tornado": {"en": "Swing of {output}", "zh": "{output}的变动幅度"},
-    "chart.morris": {"en": "Morris: {output}", "zh": "Morris：{output}"},
-    "chart.sobol": {"en": "Sobol: {output}", "zh": "Sobol：{output}"},
-    "chart.delta": {"en": "Delta: {output}", "zh": "Delta：{output}"},
+    "chart.morris": {"en": "{output}", "zh": "{output}"},
+    "chart.sobol": {"en": "{output}", "zh": "{output}"},
+    "chart.delta": {"en": "{output}", "zh": "{output}"},
     "legend.median": {"en": "median", "zh": "中位数"},
     "legend.p5_p95": {"en": "5-95 %", "zh": "5-95%"},
     "legend.p25_p75": {"en": "25-75 %", "zh": "25-75%"},
@@ -133,27 +142,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "index.ST": {"en": "ST (total)", "zh": "ST（总效应）"},
     "index.delta": {"en": "delta", "zh": "delta"},
     # findings
-    "finding.base_stages": {
-        "en": "In the {base} scenario the platform enters {stage2} in {t2} and {stage3} in {t3}.",
-        "zh": "在{base}中，平台于 {t2} 年进入{stage2}，于 {t3} 年进入{stage3}。"},
-    "finding.earliest": {
-        "en": "{scenario} reaches {stage} earliest ({time}, {shift} years against {base}); "
-              "{late} reaches it latest ({late_time}).",
-        "zh": "{scenario}最早进入{stage}（{time} 年，较{base}{shift} 年）；"
-              "{late}最晚（{late_time}）。"},
-    "finding.not_reached": {
-        "en": "{count} of {total} scenarios never reach {stage} by {end}: {names}.",
-        "zh": "{total} 个情景中有 {count} 个到 {end} 年仍未进入{stage}：{names}。"},
-    "finding.level": {
-        "en": "By {end}, {variable} is highest in {best} ({best_value}, {best_rel} against "
-              "{base}) and lowest in {worst} ({worst_value}, {worst_rel}).",
-        "zh": "到 {end} 年，{variable}在{best}中最高（{best_value}，较{base}{best_rel}），"
-              "在{worst}中最低（{worst_value}，{worst_rel}）。"},
-    "finding.sensitivity": {
-        "en": "Of the sampled parameters, {first} has the largest influence on "
-              "the {output} ({index} {value}), followed by {second} ({second_value}).",
-        "zh": "在抽样参数中，{first}对{output}影响最大（{index} {value}），其次是{second}"
-              "（{second_value}）。"},
     "finding.evidence": {
         "en": "{within} of {total} reference modes lie within their tolerance band.",
         "zh": "{total} 个参考模式中有 {within} 个落在容差区间内。"},
@@ -170,67 +158,46 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 # the calibration's messages (sdkit.i18n_calibration) never redefine one above
 MESSAGES.update({k: v for k, v in CALIBRATION_MESSAGES.items() if k not in MESSAGES})
+MESSAGES.update({k: v for k, v in BRIEFING_MESSAGES.items() if k not in MESSAGES})
 
-#: Chinese names of the model variables the briefing and the explorer show.
-VARIABLES: dict[str, str] = {
-    "Buyers on platform": "平台买家数",
-    "Mills on platform": "平台钢厂数",
-    "Steel knowledge records": "钢材知识记录",
-    "Platform trust": "平台信任",
-    "Intelligentization theme weight": "智慧化主题权重",
-    "Ecologization theme weight": "生态化主题权重",
-    "Transaction volume": "交易量",
-    "Online steel market": "线上钢材交易市场",
-    "platform market share": "平台市场份额",
-    "wallet share": "钱包份额",
-    "technology spending": "技术支出",
-    "Partner warehouses": "合作仓库",
-    "Partner processing centres": "合作加工中心",
-    "Carrier vehicles": "承运车辆",
-    "Platform funds": "平台资金",
-    "service revenue": "服务收入",
-    "operating revenue": "营业收入",
-    "gross profit": "毛利",
-    "net profit": "净利润",
-    "talent budget share": "人才预算占比",
-    "technology budget share": "技术预算占比",
-    "talent push amount": "人才推动金额",
-    "talent cut fraction": "人才削减比例",
-    "talent programme window": "人才计划窗口",
-    "talent push start": "人才推动开始",
-    "talent push duration": "人才推动持续",
-    "maximum promotion fraction": "最大晋升比例",
-    "representative training time": "代表培养时间",
-    "expert training time": "专家培养时间",
-    "thinker development time": "产业思维培养时间",
-    "attrition rate": "人才流失率",
-    "employee share retention effect": "员工持股保留效果",
-    "cost per employee": "人均成本",
-    "hiring time": "招聘时间",
-    "novice productivity": "新人效率",
-    "New representatives": "新客户代表",
-    "Experienced representatives": "资深客户代表",
-    "New experts": "新专家",
-    "Experienced experts": "资深专家",
-    "Thinkers in development": "培养中的产业思维人才",
-    "Industrial thinkers": "产业思维人才",
-    "total talent headcount": "人才总数",
-    "budget limit": "预算约束",
-    "talent load ratio": "人才负荷比",
-    "uncertain load": "不确定负荷",
-    "service quality": "服务质量",
-    "connection empowerment": "连接赋能",
-    "collaborative empowerment": "协同赋能",
-    "ecological empowerment": "生态赋能",
-    "cumulative buyer saving": "累计买家节约",
-    "buyer saving per tonne": "买家采购节约",
-    "mill inventory days": "钢厂库存天数",
-    "SME financing access": "中小企业融资可得性",
-    "initial angel resources": "初始天使资源",
-    "base uncertainty of connection": "连接基础不确定性",
-    "base uncertainty of collaboration": "协同基础不确定性",
-    "base uncertainty of ecology": "生态基础不确定性",
-}
+#: Display names in force (variable -> language -> name), set by :func:`display_names`.
+_NAMES: ContextVar[Mapping[str, Mapping[str, str]] | None] = ContextVar(
+    "sdkit_display_names", default=None)
+
+
+@contextmanager
+def display_names(names: Mapping[str, Mapping[str, str]]) -> Iterator[None]:
+    """Within the block, :func:`variable_label` uses ``names`` (a model card's ``[names]``).
+
+    The names are scoped to the block (a :class:`contextvars.ContextVar`), so two
+    briefings of different models never see each other's names.
+
+    Parameters
+    ----------
+    names : mapping
+        Variable -> language -> display name (:attr:`sdkit.card.ModelCard.names`).
+    """
+    token = _NAMES.set(names)
+    try:
+        yield
+    finally:
+        _NAMES.reset(token)
+
+
+def __getattr__(name: str) -> object:
+    """``VARIABLES``: deprecated; display names come from the model card's ``[names]``."""
+    if name == "VARIABLES":
+        import warnings
+
+        from sdkit import examples
+        from sdkit.card import load_card
+
+        warnings.warn("sdkit.i18n.VARIABLES is deprecated: display names of variables come "
+                      "from the model card ([names]) and sdkit.i18n.display_names.",
+                      DeprecationWarning, stacklevel=2)
+        return {k: v["zh"] for k, v in load_card(examples.card_path()).names.items()
+                if "zh" in v}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def check_lang(lang: str) -> str:
@@ -261,9 +228,17 @@ def text(key: str, lang: str, **values: object) -> str:
     return MESSAGES[key][lang].format(**values)
 
 
-def variable_label(name: str, lang: str) -> str:
-    """A model variable's name for readers of ``lang`` (the model's own name if untranslated)."""
-    return VARIABLES.get(name, name) if check_lang(lang) == "zh" else name
+def variable_label(name: str, lang: str,
+                   names: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """A model variable's name for readers of ``lang``.
+
+    From ``names`` (variable -> language -> name, a model card's ``[names]``), else
+    from the names in force (:func:`display_names`); the model's own name when neither
+    gives one.
+    """
+    check_lang(lang)
+    found = (names if names is not None else _NAMES.get() or {}).get(name, {})
+    return found.get(lang) or name
 
 
 def output_label(name: str, lang: str) -> str:
@@ -292,12 +267,19 @@ def short_title(titles: Mapping[str, str], lang: str) -> str:
 
 
 def number(value: float) -> str:
-    """A number with at most three significant digits after grouping (``12 300``, ``0.452``)."""
+    """A number for readers: thousands separated by commas from 1,000 on (``12,300``,
+    ``6,000,000``), else three significant digits (``0.452``, ``45.2``); never in
+    exponent form above 0.001. Years are not numbers: see :func:`year`."""
     if value != value:  # NaN
         return "n/a"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}".replace(",", " ")
-    return f"{value:.3g}"
+    if value != 0 and abs(value) < 0.001:
+        return f"{value:.2e}"
+    rounded = value if abs(value) >= 1000 else float(f"{value:.3g}")
+    if rounded == 0:
+        return "0"
+    if abs(rounded) >= 1000:
+        return f"{rounded:,.0f}"
+    return f"{rounded:f}".rstrip("0").rstrip(".")
 
 
 def year(value: float | None, lang: str) -> str:

@@ -19,6 +19,7 @@ from itertools import cycle, islice
 import numpy as np
 import pandas as pd
 from bokeh.layouts import gridplot
+from bokeh.layouts import row as row_layout
 from bokeh.models import (
     BoxAnnotation,
     ColumnDataSource,
@@ -29,35 +30,29 @@ from bokeh.models import (
     LayoutDOM,
     Range1d,
     Span,
-    Whisker,
 )
-from bokeh.palettes import Category10_10, Set2_8
+from bokeh.palettes import Category20_20, Set2_8
 from bokeh.plotting import figure
 
-from sdkit.errors import ParameterValueError, UnknownVariableError
+from sdkit.errors import UnknownVariableError
 from sdkit.i18n import no_math, text, variable_label
 from sdkit.names import close_matches
+from sdkit.plot_parts import (
+    STAGE_COLORS,
+    TOOLS,
+    check_columns,
+    colors,
+    format_y,
+    percentile_fan,
+    shared_legend,
+    time_axis_label,
+    units_label,
+    use_font,
+    whiskers,
+)
 
 __all__ = ["colors", "stage_spans", "scenario_comparison", "stage_timeline", "evidence_fit",
-           "loop_dominance", "percentile_fan", "TOOLS"]
-
-#: Tools of every figure (hover tools are added per chart).
-TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
-#: Stage colours (stage 1, 2, 3, ...).
-STAGE_COLORS = ("#9ecae1", "#fdae6b", "#a1d99b", "#bcbddc", "#fdd0a2")
-
-
-def colors(count: int) -> list[str]:
-    """``count`` distinct colours (Category10, repeated if needed)."""
-    return list(islice(cycle(Category10_10), count))
-
-
-def _check_columns(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise ParameterValueError(f"The {what} table lacks columns {missing}; "
-                                  f"expected {list(columns)}.")
-
+           "loop_dominance", "percentile_fan", "whiskers", "TOOLS", "STAGE_COLORS"]
 
 def stage_spans(transitions: pd.DataFrame, scenario: str, end: float) -> pd.DataFrame:
     """The stages one scenario's run passes through, as time spans.
@@ -79,7 +74,7 @@ def stage_spans(transitions: pd.DataFrame, scenario: str, end: float) -> pd.Data
         entered, in time order; a skipped stage (or one crossed after a higher one) has
         no row.
     """
-    _check_columns(transitions, ["scenario", "stage", "stage_en", "stage_zh", "time",
+    check_columns(transitions, ["scenario", "stage", "stage_en", "stage_zh", "time",
                                  "reached"], "transitions")
     rows = transitions[(transitions["scenario"] == scenario) & transitions["reached"]]
     rows = rows.dropna(subset=["time"]).sort_values(["time", "stage"])
@@ -101,7 +96,9 @@ def stage_spans(transitions: pd.DataFrame, scenario: str, end: float) -> pd.Data
 
 def scenario_comparison(
     results: pd.DataFrame, variables: Sequence[str], *, labels: Mapping[str, str] | None = None,
-    lang: str = "en", width: int = 460, height: int = 280, ncols: int = 2,
+    lang: str = "en", width: int = 380, height: int = 280, ncols: int = 2,
+    time_unit: str = "Year", units: Mapping[str, str] | None = None,
+    names: Mapping[str, Mapping[str, str]] | None = None, name: str = "scenario_comparison",
 ) -> LayoutDOM:
     """One panel per variable, one line per scenario; linked time axes and hover tools.
 
@@ -112,68 +109,80 @@ def scenario_comparison(
     variables : sequence of str
         Variables to show, one panel each.
     labels : mapping, optional
-        Scenario name -> label shown in legends and tooltips (default the name).
+        Scenario name -> label shown in the legend and tooltips (default the name).
     lang : str
         Language of the fixed labels.
+    time_unit : str
+        The model's time unit (the time axis' title).
+    units : mapping, optional
+        Variable -> units (each y axis' title).
+    names : mapping, optional
+        Variable -> language -> display name (panel titles).
+    name : str
+        Name of the returned layout.
 
     Returns
     -------
     bokeh.models.LayoutDOM
-        A grid of figures named ``scenario_comparison``; every figure shares one
-        x range.
+        A row named ``name``: a grid of figures sharing one x range, then the legend
+        (outside the plots; clicking a scenario hides it in every panel).
 
     Raises
     ------
     UnknownVariableError
         If a variable is not in ``results``.
     """
-    _check_columns(results, ["scenario", "time", "variable", "value"], "results")
+    check_columns(results, ["scenario", "time", "variable", "value"], "results")
     present = set(results["variable"])
-    for name in variables:
-        if name not in present:
-            raise UnknownVariableError(name, close_matches(name, present), "the results")
+    for variable in variables:
+        if variable not in present:
+            raise UnknownVariableError(variable, close_matches(variable, present),
+                                       "the results")
     results = results[results["variable"].isin(variables)]
-    names = list(dict.fromkeys(results["scenario"]))
+    scenarios = list(dict.fromkeys(results["scenario"]))
     labels = dict(labels or {})
-    palette = dict(zip(names, colors(len(names)), strict=True))
+    units = dict(units or {})
+    palette = dict(zip(scenarios, colors(len(scenarios)), strict=True))
     x_range = Range1d(float(results["time"].min()), float(results["time"].max()))
+    x_label = time_axis_label(time_unit, results["time"].to_numpy(float), lang)
     figures = []
-    for i, variable in enumerate(variables):
-        fig = figure(title=no_math(variable_label(variable, lang)), width=width, height=height,
-                     x_range=x_range, tools=TOOLS, x_axis_label=text("axis.year", lang))
-        rows = {name: one for name, one in
+    lines: dict[str, list[GlyphRenderer]] = {s: [] for s in scenarios}
+    for variable in variables:
+        fig = figure(title=no_math(variable_label(variable, lang, names)), width=width,
+                     height=height, x_range=x_range, tools=TOOLS, x_axis_label=x_label,
+                     y_axis_label=units_label(units.get(variable, ""), lang))
+        rows = {key: one for key, one in
                 results[results["variable"] == variable].groupby("scenario", sort=False)}
         renderers = []
-        for name in names:
-            one = rows.get(name, results.iloc[:0]).sort_values("time")
+        for scenario in [*scenarios[1:], *scenarios[:1]]:  # the first (base) on top
+            one = rows.get(scenario, results.iloc[:0]).sort_values("time")
             source = ColumnDataSource({"time": one["time"].to_numpy(float),
                                        "value": one["value"].to_numpy(float),
-                                       "label": [labels.get(name, name)] * len(one)})
-            width_px = 3 if i == 0 and name == names[0] else 2
-            legend = {"legend_label": labels.get(name, name)} if i == 0 else {}
-            line = fig.line("time", "value", source=source, color=palette[name],
-                            line_width=width_px, alpha=0.85, **legend)
+                                       "label": [labels.get(scenario, scenario)] * len(one)})
+            line = fig.line("time", "value", source=source, color=palette[scenario],
+                            line_width=3 if scenario == scenarios[0] else 2, alpha=0.85)
             renderers.append(line)
+            lines[scenario].append(line)
         fig.add_tools(HoverTool(renderers=renderers, tooltips=[
-            (text("col.scenario", lang), "@label"), (text("axis.year", lang), "@time{0.00}"),
+            (text("col.scenario", lang), "@label"), (x_label, "@time{0.00}"),
             (text("axis.value", lang), "@value{0,0.[000]}")]))
-        fig.yaxis.formatter.use_scientific = False
-        if i == 0:
-            fig.legend.label_text_font_size = "8pt"
-            fig.legend.location = "top_left"
-            fig.legend.click_policy = "hide"
-            fig.legend.background_fill_alpha = 0.6
+        format_y(fig, np.concatenate([one["value"].to_numpy(float) for one in rows.values()])
+                 if rows else np.zeros(1))
         figures.append(fig)
     grid = gridplot(figures, ncols=ncols, toolbar_location="right")
-    grid.name = "scenario_comparison"
-    return grid
+    legend = shared_legend([(labels.get(s, s), palette[s], lines[s]) for s in scenarios],
+                           height=height)
+    layout = row_layout(grid, legend, name=name)
+    use_font(layout)
+    return layout
 
 
 def stage_timeline(
     transitions: pd.DataFrame, ends: Mapping[str, float], *,
     labels: Mapping[str, str] | None = None, lang: str = "en", width: int = 900,
+    time_unit: str = "Year",
 ) -> LayoutDOM:
-    """One row per scenario with its stages as coloured spans and transition years labelled.
+    """One row per scenario with its stages as coloured spans and transition times labelled.
 
     Parameters
     ----------
@@ -183,6 +192,8 @@ def stage_timeline(
         Last time of each scenario's run (the scenarios shown, in order).
     labels : mapping, optional
         Scenario name -> row label.
+    time_unit : str
+        The model's time unit (the time axis' title).
 
     Returns
     -------
@@ -211,15 +222,16 @@ def stage_timeline(
     y_range = list(reversed([labels.get(n, n) for n in names]))
     start = min(rows["left"], default=0.0)
     end = max(ends.values(), default=1.0)
+    x_label = time_axis_label(time_unit, [start], lang)
     fig = figure(y_range=y_range, x_range=(start, end), width=width,
-                 height=60 + 34 * max(len(names), 1), tools=TOOLS,
-                 title=text("chart.timeline", lang), x_axis_label=text("axis.year", lang))
+                 height=130 + 34 * max(len(names), 1), tools=TOOLS,
+                 title=text("chart.timeline", lang), x_axis_label=x_label)
     source = ColumnDataSource(rows)
     bars = fig.hbar(y="row", left="left", right="right", height=0.7, color="color",
                     line_color="white", source=source, legend_field="stage")
     fig.add_tools(HoverTool(renderers=[bars], tooltips=[
         (text("col.scenario", lang), "@label"), ("", "@stage"),
-        (text("axis.year", lang), "@left{0.00} - @right{0.00}")]))
+        (x_label, "@left{0.00} - @right{0.00}")]))
     fig.scatter("time", "row", source=ColumnDataSource(marks), marker="triangle", size=8,
                 color="#333333", angle=np.pi)
     fig.add_layout(LabelSet(x="time", y="row", text="text", source=ColumnDataSource(marks),
@@ -229,6 +241,7 @@ def stage_timeline(
     fig.add_layout(fig.legend[0], "above")
     fig.ygrid.grid_line_color = None
     fig.name = "stage_timeline"
+    use_font(fig)
     return fig
 
 
@@ -248,7 +261,7 @@ def evidence_fit(comparison: pd.DataFrame, *, lang: str = "en", width: int = 900
         dot (green within, red outside; clipped to [-3, 3]; a never-reached
         transition at -3 as a cross). Hover shows the real numbers.
     """
-    _check_columns(comparison, ["metric", "time", "low", "high", "unit", "model", "within"],
+    check_columns(comparison, ["metric", "time", "low", "high", "unit", "model", "within"],
                    "evidence")
     low = comparison["low"].to_numpy(float)
     high = comparison["high"].to_numpy(float)
@@ -280,44 +293,66 @@ def evidence_fit(comparison: pd.DataFrame, *, lang: str = "en", width: int = 900
     fig.legend.orientation = "horizontal"
     fig.add_layout(fig.legend[0], "above")
     fig.name = "evidence_fit"
+    use_font(fig)
     return fig
+
+
+#: Loops (or families) a loop chart shows at most; the others are summed as "other".
+MAX_LOOPS = 10
+
+
+def _largest(wide: pd.DataFrame, labels: dict[str, str], lang: str) -> pd.DataFrame:
+    """The :data:`MAX_LOOPS` - 1 columns of largest mean share, the rest summed as "other"."""
+    if wide.shape[1] <= MAX_LOOPS:
+        return wide
+    keep = list(wide.mean().sort_values(ascending=False).index[:MAX_LOOPS - 1])
+    rest = wide.drop(columns=keep).sum(axis=1)
+    out = wide[keep].copy()
+    out["other"] = rest + (out.pop("other") if "other" in out else 0.0)
+    labels.setdefault("other", text("loops.other", lang))
+    return out
 
 
 def loop_dominance(
     scores: pd.DataFrame, spans: pd.DataFrame | None = None, *, lang: str = "en",
     labels: Mapping[str, str] | None = None, width: int = 900, height: int = 320,
+    time_unit: str = "Year",
 ) -> LayoutDOM:
     """Relative loop scores over time as stacked areas, with the stages shaded behind.
 
     Parameters
     ----------
     scores : pandas.DataFrame
-        Long table ``time, loop, score``: each loop's relative score (for
-        instance a loops-that-matter score divided by the sum of absolute
+        Long table ``time, loop, score``: each loop's (or loop family's) relative
+        score (for instance a loops-that-matter score divided by the sum of absolute
         scores at that time). Negative scores (balancing loops) are stacked by
-        absolute value so the areas show each loop's share.
+        absolute value so the areas show each loop's share. Beyond
+        :data:`MAX_LOOPS` loops, the smaller ones are summed as "other".
     spans : pandas.DataFrame, optional
         Stage spans as from :func:`stage_spans` (``stage, stage_en, stage_zh,
         start, end``).
     labels : mapping, optional
         Loop id -> legend label.
+    time_unit : str
+        The model's time unit (the time axis' title).
 
     Returns
     -------
     bokeh.plotting.figure
-        Named ``loop_dominance``.
+        Named ``loop_dominance``; the legend is below the plot.
     """
-    _check_columns(scores, ["time", "loop", "score"], "loop scores")
+    check_columns(scores, ["time", "loop", "score"], "loop scores")
     labels = dict(labels or {})
     wide = scores.pivot_table(index="time", columns="loop", values="score", aggfunc="mean")
-    wide = wide.sort_index().fillna(0.0).abs()
+    wide = _largest(wide.sort_index().fillna(0.0).abs(), labels, lang)
     totals = wide.sum(axis=1).replace(0.0, 1.0)
     shares = wide.div(totals, axis=0)
     loops = [str(c) for c in shares.columns]
     data = {f"l{i}": shares[c].to_numpy(float) for i, c in enumerate(shares.columns)}
     data["time"] = shares.index.to_numpy(float)
     fig = figure(width=width, height=height, tools=TOOLS, y_range=(0, 1),
-                 title=text("chart.loops", lang), x_axis_label=text("axis.year", lang),
+                 title=text("chart.loops", lang),
+                 x_axis_label=time_axis_label(time_unit, data["time"], lang),
                  y_axis_label=text("axis.share", lang))
     stage_key = "stage_zh" if lang == "zh" else "stage_en"
     for span in ([] if spans is None else spans.itertuples()):
@@ -326,40 +361,18 @@ def loop_dominance(
                                      level="underlay"))
         fig.add_layout(Label(x=span.start, y=1.0, y_offset=-16, x_offset=3, text_font_size="8pt",
                              text=no_math(f"{span.stage} {getattr(span, stage_key)}".strip())))
-    palette = list(islice(cycle(Set2_8), len(loops)))
+    palette = list(islice(cycle(Set2_8 if len(loops) <= 8 else Category20_20), len(loops)))
     areas = fig.varea_stack([f"l{i}" for i in range(len(loops))], x="time", color=palette,
                             alpha=0.75, source=ColumnDataSource(data),
                             legend_label=[labels.get(name, name) for name in loops])
     fig.add_tools(HoverTool(renderers=areas, tooltips=[("", "$name")]))
     for area, name in zip(areas, loops, strict=True):
         area.name = labels.get(name, name)
-    fig.legend.location = "top_right"
-    fig.legend.background_fill_alpha = 0.6
+    fig.legend.label_text_font_size = "8pt"
+    fig.legend.ncols = 2
+    fig.legend.spacing = 2
+    fig.add_layout(fig.legend[0], "below")
+    fig.height = height + 12 * len(loops)
     fig.name = "loop_dominance"
+    use_font(fig)
     return fig
-
-
-def whiskers(fig: figure, source: ColumnDataSource, base: str, lower: str, upper: str,
-             *, dimension: str = "width") -> Whisker:
-    """Add error whiskers from column ``lower`` to ``upper`` at positions ``base``."""
-    whisker = Whisker(base=base, lower=lower, upper=upper, source=source, dimension=dimension,
-                      line_color="#333333")
-    fig.add_layout(whisker)
-    return whisker
-
-
-def percentile_fan(fig: figure, source: ColumnDataSource,
-                   columns: tuple[str, str, str, str, str], *, color: str,
-                   labels: tuple[str, str, str]) -> GlyphRenderer:
-    """Draw a fan on ``fig``: the outer and inner ranges shaded, the median as a line.
-
-    ``columns`` name the 5%, 25%, 50%, 75% and 95% columns of ``source`` (and
-    ``time``); ``labels`` are the legend entries of the outer range, the inner
-    range and the median. Returns the median's renderer (for hover tools).
-    """
-    low, q25, median, q75, high = columns
-    outer, inner, middle = labels
-    fig.varea("time", low, high, source=source, color=color, alpha=0.18, legend_label=outer)
-    fig.varea("time", q25, q75, source=source, color=color, alpha=0.35, legend_label=inner)
-    return fig.line("time", median, source=source, color=color, line_width=2,
-                    legend_label=middle)

@@ -21,7 +21,7 @@ from bokeh.plotting import figure
 
 from sdkit.calibration_text import CalibrationLike, observation_title, value_text
 from sdkit.i18n import no_math, text, variable_label
-from sdkit.plots import TOOLS, _check_columns, percentile_fan
+from sdkit.plot_parts import TOOLS, check_columns, format_y, percentile_fan, use_font
 
 __all__ = ["OBSERVATION_COLUMNS", "BAND_COLUMNS", "ROLE_STYLE", "fit_chart", "band_chart",
            "band_variables", "calibration_charts", "range_position", "observed_interval"]
@@ -107,7 +107,7 @@ def fit_chart(observations: pd.DataFrame, *, lang: str = "en", width: int = 900)
         orange diamond held out, red ring outside its band; clipped to [-3, 3]) and the
         best fit as a black dash. Hover shows the real numbers.
     """
-    _check_columns(observations, OBSERVATION_COLUMNS, "calibration observations")
+    check_columns(observations, OBSERVATION_COLUMNS, "calibration observations")
     titles = _titles(observations, lang)
     fig = figure(y_range=list(reversed(titles)), x_range=(-_EDGE - 0.2, _EDGE + 0.2),
                  width=width, height=110 + 26 * max(len(titles), 1), tools=TOOLS,
@@ -148,6 +148,7 @@ def fit_chart(observations: pd.DataFrame, *, lang: str = "en", width: int = 900)
     fig.add_layout(fig.legend[0], "above")
     fig.ygrid.grid_line_color = None
     fig.name = "calibration_fit"
+    use_font(fig)
     return fig
 
 
@@ -216,7 +217,7 @@ def band_chart(bands: pd.DataFrame, observations: pd.DataFrame, variable: str, *
     bokeh.plotting.figure
         Named ``calibration_band_<variable>``.
     """
-    _check_columns(bands, BAND_COLUMNS, "calibration bands")
+    check_columns(bands, BAND_COLUMNS, "calibration bands")
     rows = bands[bands["variable"] == variable].sort_values("time")
     source = ColumnDataSource({c: rows[c].to_numpy(float) for c in BAND_COLUMNS[1:]})
     label = variable_label(variable, lang)
@@ -240,13 +241,14 @@ def band_chart(bands: pd.DataFrame, observations: pd.DataFrame, variable: str, *
     fig.add_tools(HoverTool(renderers=dots, tooltips=[
         (text("col.observation", lang), "@title"), (text("col.observed", lang), "@observed")]))
     fig.yaxis.axis_label = no_math(_y_label(mine, lang))
-    fig.yaxis.formatter.use_scientific = False
+    format_y(fig, np.concatenate([source.data[c] for c in ("q05", "q95")]))
     fig.legend.label_text_font_size = "8pt"
     fig.legend.ncols = 2
     fig.legend.spacing = 0
     fig.legend.padding = 4
     fig.add_layout(fig.legend[0], "below")
     fig.name = f"calibration_band_{variable}"
+    use_font(fig)
     return fig
 
 

@@ -18,17 +18,20 @@ import synthetic
 from bokeh.models import GlyphRenderer, Span, Whisker
 from click.testing import CliRunner
 
-from sdkit import briefing_inputs, plots_calibration
+from sdkit import briefing_inputs, examples, plots_calibration
 from sdkit.briefing import BriefingData, briefing_charts, findings, render_briefing
 from sdkit.calibration import CalibrationResult
 from sdkit.calibration_text import summary_sentence, until_text
+from sdkit.card import load_card
 from sdkit.cli import main
 from sdkit.embed import write_embeds
-from sdkit.i18n import MESSAGES, text
+from sdkit.i18n import MESSAGES, display_names, text
 from sdkit.i18n_calibration import CALIBRATION_MESSAGES
 from sdkit.runner import ScenarioResults
 
 NAN = float("nan")
+#: Display names of the example model's variables (its card's [names]).
+NAMES = load_card(examples.card_path()).names
 #: id, kind, variable, role, value, sd, scale, unit, at_mode, q05, q95, time, end, threshold
 ROWS = [
     ("stage-2-start", "event", "Intelligentization theme weight", "train", 2017.4, 0.3,
@@ -110,7 +113,8 @@ def data() -> BriefingData:
         sensitivity_name="talent-investment-morris", evidence=synthetic.evidence(),
         parameters=pd.DataFrame(columns=["name", "value", "units", "low", "high", "comment"]),
         model_title={"en": "Empowerment", "zh": "动态赋能"}, command="make briefing",
-        versions={"sdkit": "0.1.0"}, generated="2025-01-01", calibration=calibration())
+        versions={"sdkit": "0.1.0"}, generated="2025-01-01", calibration=calibration(),
+        variables=("Buyers on platform", "Mills on platform"), names=NAMES)
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +165,7 @@ def test_table_cells_say_what_when_and_how_far(pages: dict[str, str]) -> None:
     assert "<td>service revenue: one period over another</td><td>2019 over 2018</td>" in page
     assert ("<td>Intelligentization theme weight: date it first reaches 0.5</td>"
             "<td>observed date</td><td>fitted</td><td>2017.40</td>") in page
-    assert "776 000 - 5 790 000 records" in page  # three significant digits
+    assert "776,000 - 5,790,000 records" in page  # three significant digits
 
 
 def test_summary_sentence_counts(data: BriefingData, pages: dict[str, str]) -> None:
@@ -204,13 +208,14 @@ def test_no_holdout_says_so(data: BriefingData) -> None:
 
 
 def test_hindcast_finding_names_what_the_model_overshoots(data: BriefingData) -> None:
-    en, zh = findings(data, "en"), findings(data, "zh")
+    en = [f.text for f in findings(data, "en")]
+    zh = [f.text for f in findings(data, "zh")]
     assert en[-1] == (
         "Tested on 4 observations after the end of 2019 that the calibration never saw, the "
         "calibrated model's 90 % range contains 1. It overshoots Transaction volume 2020 total "
         "(model's range 59.3 - 351, observed 47.6), Mills on platform 2021 (model's range "
         "355 - 887, observed 300). It undershoots Steel knowledge records 2021.5 (model's "
-        "range 776 000 - 5 790 000, observed 900 000 000).")
+        "range 776,000 - 5,790,000, observed 900,000,000).")
     assert zh[-1].startswith("用校准未使用的 2019 年底之后的 4 个观测值检验")
     assert "高估了交易量 2020 年合计" in zh[-1]
     assert len(en) == len(findings(dataclasses.replace(data, calibration=None), "en")) + 1
@@ -255,8 +260,9 @@ def test_band_chart_draws_flows_as_average_rates() -> None:
 
 
 def test_band_chart_levels_and_events_in_chinese() -> None:
-    fig = plots_calibration.band_chart(bands(), observations(), "Mills on platform",
-                                       train_until=2019.99, lang="zh")
+    with display_names(NAMES):  # as in a briefing of the example model
+        fig = plots_calibration.band_chart(bands(), observations(), "Mills on platform",
+                                           train_until=2019.99, lang="zh")
     assert fig.title.text == "平台钢厂数：校准后的模型" and fig.yaxis[0].axis_label == "mills"
     held = fig.legend[0].items[3]
     assert held.label["value"] == "观测值，留出（回测）"

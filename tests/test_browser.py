@@ -1,10 +1,13 @@
 """Real-browser tests: headless Chromium (Debian's) driven by Selenium.
 
 The briefing opens from a file URL without console errors and draws every chart;
-text from scenario files is displayed, not run; charts export as PNG and SVG; in
-the explorer, moving a slider re-runs the model and changes the plotted line;
-script planted in a model, its card, scenario files and a sensitivity spec runs
-in neither the briefing nor the explorer.
+text from scenario files is displayed, not run; charts export as PNG and SVG; the
+briefing of a small model that is not the empowerment model (an SIR model in days)
+has no empty section, says "Day" on its time axes and renders its Chinese page with
+the embedded font in a browser that has no CJK font; in the explorer, moving a
+slider re-runs the model and changes the plotted line; script planted in a model,
+its card, scenario files and a sensitivity spec runs in neither the briefing nor
+the explorer.
 Skipped without Chromium and chromedriver, failed instead under SDKIT_REQUIRE_ALL=1.
 """
 
@@ -25,12 +28,14 @@ import planted
 import pytest
 import synthetic
 from conftest import REPO, skip_or_fail
+from generic_model import write_sir
 from test_briefing import XSS, make_data
 
 from sdkit import briefing_inputs
-from sdkit.briefing import render_briefing
+from sdkit.briefing import briefing_charts, render_briefing
 from sdkit.embed import find_browser, make_webdriver, write_embeds
 from sdkit.errors import MissingComponentError
+from sdkit.fonts import FONT_FAMILY
 from sdkit.i18n import text
 from sdkit.plots import stage_timeline
 
@@ -83,7 +88,7 @@ def test_briefing_loads_offline_and_draws_every_chart(browser, scenario_results,
     _wait(browser, IDLE)
     assert _errors(browser) == []
     boxes = browser.find_elements("css selector", ".chart-box")
-    assert len(boxes) == 5
+    assert len(boxes) == 11  # seven groups of the card, timeline, bars, fan, evidence
     for box in boxes:
         browser.execute_script("arguments[0].scrollIntoView()", box)
         assert box.size["height"] > 100, box.get_attribute("data-chart")
@@ -102,6 +107,108 @@ def test_charts_export_as_png_and_svg(browser, tmp_path: Path) -> None:
                                              "stage-timeline.png", "stage-timeline.svg"]
     assert _drawn((tmp_path / "stage-timeline.png").read_bytes()) > 20
     assert (tmp_path / "stage-timeline.svg").read_text("utf-8").startswith("<svg")
+
+
+#: Fontconfig with one Latin font folder and no CJK font (a reader's bare machine).
+LATIN_FONTS = """<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig><dir>{folder}</dir><cachedir>{cache}</cachedir></fontconfig>
+"""
+
+
+@pytest.fixture(scope="module")
+def bare_browser(tmp_path_factory: pytest.TempPathFactory):
+    """Headless Chromium that sees only a Latin font folder: no CJK font at all."""
+    if find_browser() is None:
+        skip_or_fail("headless Chromium not installed (apt-get install chromium chromium-driver)")
+    folders = [f for f in sorted(Path("/usr/share/fonts").glob("**/*"))
+               if f.is_dir() and any(f.glob("*.ttf")) and
+               not any(k in f.name.lower() for k in ("cjk", "wqy", "noto", "droid", "arphic"))]
+    if not folders:
+        skip_or_fail("no Latin TrueType font folder under /usr/share/fonts")
+    work = tmp_path_factory.mktemp("fonts")
+    conf = work / "fonts.conf"
+    conf.write_text(LATIN_FONTS.format(folder=folders[0], cache=work / "cache"), "utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FONTCONFIG_FILE", str(conf))
+        try:
+            driver = make_webdriver(width=1200, height=900, log_browser=True)
+        except MissingComponentError as err:
+            skip_or_fail(str(err))
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def generic_pages(tmp_path_factory: pytest.TempPathFactory):
+    """The briefing of the SIR model (its scenarios, a Latin hypercube study) in both
+    languages, with its data."""
+    folder = tmp_path_factory.mktemp("generic")
+    files = write_sir(folder)
+    data = briefing_inputs.collect_briefing(files["scenarios"], files["spec"],
+                                            model=files["model"], work_dir=folder / "work",
+                                            command="sdkit brief", executor="serial")
+    pages = {}
+    for lang in ("en", "zh"):
+        pages[lang] = folder / f"briefing.{lang}.html"
+        pages[lang].write_text(render_briefing(data, lang=lang), encoding="utf-8")
+    return pages, data
+
+
+AXIS_LABELS = ("return Bokeh.documents.flatMap(d => Array.from(d.all_models))"
+               ".filter(m => m.axis_label != null).map(m => String(m.axis_label))")
+#: Each section with nothing to show in it (no chart, no list item, no table cell).
+EMPTY_SECTIONS = ("return Array.from(document.querySelectorAll('section')).filter(s => "
+                  "!s.querySelector('.chart-box, li, td')).map(s => s.id)")
+#: An element showing ``text`` in the given font list, appended to the page.
+PROBE = ("const e = document.createElement('span'); e.id = arguments[0];"
+         "e.style.fontFamily = arguments[1]; e.style.fontSize = '40px';"
+         "e.textContent = arguments[2]; document.body.appendChild(e); return true")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_generic_briefing_loads_with_every_section_filled(bare_browser, generic_pages,
+                                                          lang: str) -> None:
+    pages, _ = generic_pages
+    bare_browser.get_log("browser")
+    bare_browser.get(pages[lang].as_uri())
+    _wait(bare_browser, IDLE)
+    assert _errors(bare_browser) == []
+    assert bare_browser.execute_script(EMPTY_SECTIONS) == []
+    ids = bare_browser.execute_script("return Array.from(document.querySelectorAll('section'))"
+                                      ".map(s => s.id)")
+    assert ids == ["findings", "comparison", "sensitivity", "assumptions", "reproduce"]
+    for box in bare_browser.find_elements("css selector", ".chart-box"):
+        bare_browser.execute_script("arguments[0].scrollIntoView()", box)
+        assert _drawn(box.screenshot_as_png) > 20, box.get_attribute("data-chart")
+    labels = bare_browser.execute_script(AXIS_LABELS)
+    assert ("Day" if lang == "en" else "天") in labels
+    assert not any(label in ("Year", "年份") for label in labels)
+
+
+def test_chinese_page_renders_without_a_cjk_font(bare_browser, generic_pages,
+                                                 tmp_path: Path) -> None:
+    pages, data = generic_pages
+    bare_browser.get(pages["zh"].as_uri())
+    _wait(bare_browser, IDLE)
+    loaded = bare_browser.execute_script(
+        "return document.fonts.check(arguments[0], arguments[1])", f'40px "{FONT_FAMILY}"',
+        "政策简报")
+    assert loaded
+    # the same characters in the embedded font and in a font list without one: real glyphs
+    # differ from the empty boxes a browser draws without a CJK font
+    sample = "政策简报"
+    bare_browser.execute_script(PROBE, "with-font", f'"{FONT_FAMILY}"', sample)
+    bare_browser.execute_script(PROBE, "without", "monospace", sample)
+    shots = [bare_browser.find_element("id", key).screenshot_as_png
+             for key in ("with-font", "without")]
+    assert shots[0] != shots[1]
+    # a Chinese chart exported as PNG and SVG carries the font too
+    chart = briefing_charts(data, "zh")["scenario_comparison"]
+    files = write_embeds({"comparison": chart}, tmp_path, driver=bare_browser)
+    assert _drawn((tmp_path / "comparison.png").read_bytes()) > 20
+    svgs = [f for f in files if f.suffix == ".svg"]
+    assert svgs and all(f'font-family: "{FONT_FAMILY}"' in f.read_text("utf-8") for f in svgs)
 
 
 def _free_port() -> int:
@@ -218,7 +325,8 @@ def _assert_inert(driver, url: str, title: str, shown: str) -> None:
     assert driver.title == title
     assert driver.execute_script(LIVE_ELEMENTS) == []
     assert _errors(driver) == []  # e.g. no failed load of the planted image
-    assert shown in driver.execute_script(ALL_TEXT)
+    driver.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
+    assert shown in driver.execute_script(ALL_TEXT)  # folded sectors opened
 
 
 @pytest.mark.slow

@@ -6,34 +6,51 @@ import numpy as np
 import pandas as pd
 import pytest
 import synthetic
-from bokeh.models import BoxAnnotation, HoverTool, LabelSet, Whisker
+from bokeh.models import BoxAnnotation, HoverTool, LabelSet, NumeralTickFormatter, Whisker
 
 from sdkit import plots, plots_sensitivity
 from sdkit.errors import ParameterValueError, UnknownVariableError
+from sdkit.fonts import CANVAS_FONT
+
+NAMES = {"Buyers on platform": {"zh": "平台买家数"}}
 
 
-def _figures(grid):
-    return [child[0] for child in grid.children]
+def _figures(layout):
+    """The panels of a scenario comparison (a grid of figures, then the legend)."""
+    return [child[0] for child in layout.children[0].children]
+
+
+def _legend(layout):
+    return layout.children[1].legend[0]
 
 
 def test_scenario_comparison_links_time_axes_and_has_hover() -> None:
-    grid = plots.scenario_comparison(synthetic.long_results(),
-                                     ["Buyers on platform", "Mills on platform"],
-                                     labels={"baseline": "Base", "fast": "Fast"})
-    figures = _figures(grid)
-    assert grid.name == "scenario_comparison" and len(figures) == 2
+    layout = plots.scenario_comparison(synthetic.long_results(),
+                                       ["Buyers on platform", "Mills on platform"],
+                                       labels={"baseline": "Base", "fast": "Fast"},
+                                       units={"Buyers on platform": "enterprises"})
+    figures = _figures(layout)
+    assert layout.name == "scenario_comparison" and len(figures) == 2
     assert figures[0].x_range is figures[1].x_range
     for fig in figures:
         hovers = [t for t in fig.tools if isinstance(t, HoverTool)]
         assert len(hovers) == 1 and len(hovers[0].renderers) == 2
-    assert [item.label["value"] for item in figures[0].legend[0].items] == ["Base", "Fast"]
-    source = figures[0].renderers[1].data_source
+        assert not fig.legend  # the legend is outside every plotting area
+    legend = _legend(layout)
+    assert [item.label["value"] for item in legend.items] == ["Base", "Fast"]
+    # one click hides a scenario in every panel
+    assert [len(item.renderers) for item in legend.items] == [3, 3]
+    source = figures[0].renderers[0].data_source  # the base is drawn last, on top
     assert set(source.data["label"]) == {"Fast"}
+    assert figures[0].yaxis[0].axis_label == "enterprises"
+    assert figures[1].yaxis[0].axis_label == "no unit"
+    assert figures[0].title.text_font == CANVAS_FONT
 
 
 def test_scenario_comparison_labels_in_chinese_and_rejects_unknown_variables() -> None:
-    grid = plots.scenario_comparison(synthetic.long_results(), ["Buyers on platform"], lang="zh")
-    fig = _figures(grid)[0]
+    layout = plots.scenario_comparison(synthetic.long_results(), ["Buyers on platform"],
+                                       lang="zh", names=NAMES)
+    fig = _figures(layout)[0]
     assert fig.title.text == "平台买家数" and fig.xaxis[0].axis_label == "年份"
     with pytest.raises(UnknownVariableError, match="Buyers on platfrom"):
         plots.scenario_comparison(synthetic.long_results(), ["Buyers on platfrom"])
@@ -94,10 +111,12 @@ def test_loop_dominance_stacks_shares_and_shades_stages() -> None:
 def test_fan_chart_draws_bands_median_and_baseline() -> None:
     bands = synthetic.sensitivity().bands
     baseline = pd.Series(bands["p50"].to_numpy(), index=bands["time"].to_numpy())
-    fig = plots_sensitivity.fan_chart(bands, "Buyers on platform", baseline=baseline, lang="zh")
+    fig = plots_sensitivity.fan_chart(bands, "Buyers on platform", baseline=baseline, lang="zh",
+                                      names=NAMES, units="enterprises")
     kinds = [type(r.glyph).__name__ for r in fig.renderers]
     assert kinds == ["VArea", "VArea", "Line", "Line"]
     assert fig.title.text.startswith("平台买家数")
+    assert fig.yaxis[0].axis_label == "enterprises" and fig.below[-1] is fig.legend[0]
     with pytest.raises(UnknownVariableError):
         plots_sensitivity.fan_chart(bands, "Mills on platform")
 
@@ -110,6 +129,7 @@ def test_index_bars_rank_parameters_with_confidence_whiskers(method: str, column
     assert fig.name == f"indices_{method}"
     assert list(fig.y_range.factors) == list(reversed(synthetic.PARAMETERS))  # largest on top
     assert [r.glyph.right for r in fig.renderers] == columns
+    assert fig.xaxis[0].axis_label and fig.yaxis[0].axis_label == "Parameter"
     assert len([m for m in fig.center if isinstance(m, Whisker)]) == (2 if method == "sobol"
                                                                       else 1)
     with pytest.raises(ParameterValueError, match="valid methods"):
@@ -122,3 +142,35 @@ def test_tornado_puts_the_widest_swing_on_top() -> None:
     fig = plots_sensitivity.tornado_chart(swings, 10.0, output="Buyers on platform")
     assert list(fig.y_range.factors) == ["c", "a", "b"]
     assert fig.renderers[0].glyph.left == 10.0
+
+
+def test_index_bars_of_a_latin_hypercube_show_rank_correlations() -> None:
+    indices = synthetic.sensitivity().indices.assign(method="lhs", rho=[-0.7, 0.5, 0.1, 0.0])
+    fig = plots_sensitivity.index_bars(indices, "Buyers on platform")
+    assert fig.name == "indices_lhs" and (fig.x_range.start, fig.x_range.end) == (-1, 1)
+    assert list(fig.y_range.factors)[-1] == "talent budget share"  # |rho| largest on top
+    assert "Rank correlation" in fig.xaxis[0].axis_label
+
+
+def test_time_axes_use_the_model_time_unit_and_thousands_separators() -> None:
+    results = synthetic.long_results()
+    results["time"] = results["time"] - 2015.0  # a model counted in days from 0
+    results["value"] *= 1e5
+    layout = plots.scenario_comparison(results, ["Buyers on platform"], time_unit="Day")
+    fig = _figures(layout)[0]
+    assert fig.xaxis[0].axis_label == "Day"
+    assert isinstance(fig.yaxis[0].formatter, NumeralTickFormatter)
+    assert fig.yaxis[0].formatter.format == "0,0"
+    zh = _figures(plots.scenario_comparison(results, ["Buyers on platform"], time_unit="Day",
+                                            lang="zh"))[0]
+    assert zh.xaxis[0].axis_label == "天"
+
+
+def test_loop_dominance_sums_small_loops_as_other() -> None:
+    times = synthetic.TIMES
+    scores = pd.DataFrame([{"time": t, "loop": f"L{k}", "score": 1.0 / (k + 1)}
+                           for t in times for k in range(40)])
+    fig = plots.loop_dominance(scores)
+    names = [item.label["value"] for item in fig.legend[0].items]
+    assert len(names) == plots.MAX_LOOPS and names[-1] == "other loops"
+    assert fig.below[-1] is fig.legend[0]  # outside the plotting area

@@ -96,6 +96,7 @@ def test_wheel_works_outside_the_repository(tmp_path: Path) -> None:
     assert sdist.name.startswith(f"sdkit-{sdkit.__version__}")
     names = set(zipfile.ZipFile(wheel).namelist())
     for shipped in ("sdkit/py.typed", "sdkit/templates/briefing.html",
+                    "sdkit/fontdata/SdkitSansSC-Regular.otf", "sdkit/fontdata/OFL.txt",
                     "sdkit/examples/models/empowerment.mdl",
                     "sdkit/examples/models/empowerment.toml",
                     "sdkit/examples/models/empowerment-reference-modes.csv",
@@ -159,4 +160,5 @@ stage = 2
               "--sensitivity", str(spec))
     page = (away / "briefing.html").read_text(encoding="utf-8")
     assert "<html" in page.lower() and len(page) > 10_000
+    assert '@font-face { font-family: "Sdkit Sans SC"' in page  # the font ships in the wheel
     assert not (away / "models").exists() and not (away / "scenarios").exists()

@@ -1,0 +1,136 @@
+"""The charts of a policy briefing (:mod:`sdkit.briefing`), built from its data.
+
+:func:`briefing_charts` returns the page's charts in page order, each named by its
+key: one scenario comparison per group of compared outputs
+(``scenario_comparison``, ``scenario_comparison_2``...), the stage timeline when
+the model's card has stages, the loop dominance when there are loop scores, the
+index bars and fan charts of the sensitivity study when there is one, the
+evidence fit when there are reference modes, and the calibration's charts. Every
+time axis is in the model's time unit, every y axis says its units, and text uses
+the embedded CJK font (:mod:`sdkit.fonts`). New Bokeh models on every call; no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from sdkit.i18n import check_lang, short_title, text
+from sdkit.scenarios import Scenario
+
+if TYPE_CHECKING:
+    from sdkit.briefing import BriefingData
+
+__all__ = ["briefing_charts", "scenario_labels", "MAX_FANS"]
+
+#: Fan charts shown at most (the study's first band variables).
+MAX_FANS = 4
+
+
+def scenario_labels(scenarios: Sequence[Scenario], lang: str) -> dict[str, str]:
+    """Scenario name -> short title in ``lang`` (the part before the colon)."""
+    return {s.name: short_title(s.title, lang) for s in scenarios}
+
+
+def _ends(data: BriefingData) -> dict[str, float]:
+    results = data.results.results
+    return {str(k): float(v) for k, v in
+            results.groupby("scenario", sort=False)["time"].max().items()}
+
+
+def _sensitivity_charts(data: BriefingData, lang: str) -> dict[str, Any]:
+    """Index bars of the first outputs, then fan charts with the base run dashed."""
+    from sdkit import plots_sensitivity
+    from sdkit.wording import output_unit, output_words, unit_word
+
+    if data.sensitivity is None:
+        return {}
+    charts: dict[str, Any] = {}
+    indices, bands = data.sensitivity.indices, data.sensitivity.bands
+    info = data.output_info()
+    stages = data.voice(lang).stages
+    for k, output in enumerate(data.outputs()):
+        unit, is_time = output_unit(output, info.get(output), data.units, data.time_unit)
+        shown_unit = unit_word(data.time_unit, lang, plural=True) if is_time else unit
+        title = output_words(output, lang, info=info.get(output), stages=stages,
+                             unit=data.time_unit, names=data.names)
+        for method in dict.fromkeys(indices.loc[indices["output"] == output, "method"]):
+            if method in plots_sensitivity.METHOD_INDICES:
+                charts[f"indices_{method}_{k}"] = plots_sensitivity.index_bars(
+                    indices, output, method=str(method), lang=lang, unit=shown_unit,
+                    title=title, names=data.names)
+    long = data.results.results
+    base_rows = long[long["scenario"] == data.base]
+    for variable in list(dict.fromkeys(bands["variable"]))[:MAX_FANS]:
+        rows = base_rows[base_rows["variable"] == variable]
+        baseline = pd.Series(rows["value"].to_numpy(float), index=rows["time"].to_numpy(float)) \
+            if len(rows) else None
+        charts[f"fan_{variable}"] = plots_sensitivity.fan_chart(
+            bands, variable, baseline=baseline, lang=lang, time_unit=data.time_unit,
+            units=data.units.get(variable, ""), names=data.names)
+    return charts
+
+
+def _comparisons(data: BriefingData, lang: str) -> dict[str, Any]:
+    from sdkit import plots
+
+    labels = scenario_labels(data.scenarios, lang)
+    long = data.results.results
+    present = set(long["variable"])
+    charts: dict[str, Any] = {}
+    for panel in data.shown_panels():
+        variables = [v for v in panel.variables if v in present]
+        if not variables:
+            continue
+        name = "scenario_comparison" if not charts else f"scenario_comparison_{len(charts) + 1}"
+        charts[name] = plots.scenario_comparison(
+            long, variables, labels=labels, lang=lang, time_unit=data.time_unit,
+            units=data.units, names=data.names, name=name)
+    return charts
+
+
+def briefing_charts(data: BriefingData, lang: str = "en") -> dict[str, Any]:
+    """Build the briefing's charts (new Bokeh models on every call).
+
+    Returns
+    -------
+    dict of str to bokeh.models.LayoutDOM
+        Chart name -> chart, in page order; each chart's ``name`` is its key.
+    """
+    from sdkit.i18n import display_names
+
+    check_lang(lang)
+    with display_names(data.names):
+        charts = _charts(data, lang)
+    for name, chart in charts.items():
+        chart.name = name
+    return charts
+
+
+def _charts(data: BriefingData, lang: str) -> dict[str, Any]:
+    from sdkit import plots, plots_calibration
+
+    labels = scenario_labels(data.scenarios, lang)
+    charts = _comparisons(data, lang)
+    ends = _ends(data)
+    if not data.results.transitions.empty:
+        charts["stage_timeline"] = plots.stage_timeline(data.results.transitions, ends,
+                                                        labels=labels, lang=lang,
+                                                        time_unit=data.time_unit)
+    if data.loops is not None and not data.loops.empty:
+        spans = plots.stage_spans(data.results.transitions, data.base, ends[data.base]) \
+            if not data.results.transitions.empty else None
+        labels = {key: names.get(lang) or key for key, names in data.loop_names.items()}
+        if data.loop_names:
+            labels.setdefault("other", text("loops.other", lang))
+        charts["loop_dominance"] = plots.loop_dominance(data.loops, spans, lang=lang,
+                                                        labels=labels,
+                                                        time_unit=data.time_unit)
+    charts.update(_sensitivity_charts(data, lang))
+    if data.evidence is not None and not data.evidence.empty:
+        charts["evidence_fit"] = plots.evidence_fit(data.evidence, lang=lang)
+    if data.calibration is not None:
+        charts.update(plots_calibration.calibration_charts(data.calibration, lang))
+    return charts
