@@ -6,7 +6,7 @@ PyPI package ``pylopdf-fonts-zh-cn`` 0.1.1 (``pylopdf_fonts_zh_cn/NotoSansSC-Reg
 
     pip download --no-deps -d /tmp/font pylopdf-fonts-zh-cn==0.1.1
     unzip -o /tmp/font/*.whl -d /tmp/font
-    python tools/subset_cjk_font.py /tmp/font/pylopdf_fonts_zh_cn/NotoSansSC-Regular.otf
+    python docs/maintenance/subset_cjk_font.py /tmp/font/pylopdf_fonts_zh_cn/NotoSansSC-Regular.otf
 
 The subset keeps printable ASCII, the 6,763 hanzi and the symbols of GB 2312, CJK and
 full-width punctuation, and every character of sdkit's message catalogue and of the
@@ -23,7 +23,7 @@ from pathlib import Path
 from fontTools import subset
 from fontTools.ttLib import TTFont
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "sdkit" / "fontdata" / "SdkitSansSC-Regular.otf"
 FAMILY = "Sdkit Sans SC"
 
