@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import sdkit
-from sdkit.explore import Runner, levers
+from sdkit.explore import Runner, explorer_choice, levers
 from sdkit.modeldoc import constant_values
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / "empowerment.mdl"
@@ -29,8 +29,9 @@ def main() -> None:
     args = parser.parse_args()
     began = time.perf_counter()
     model = sdkit.load_model(MODEL)
-    specs = levers(model, constant_values(model))
-    runner = Runner(model, {s.name: s.value for s in specs}, use_engine=not args.pysd)
+    chosen, shown = explorer_choice(model)
+    specs = levers(model, constant_values(model), chosen)
+    runner = Runner(model, {s.name: s.value for s in specs}, shown, use_engine=not args.pysd)
     setup = time.perf_counter() - began
     talent = specs[0]
     latencies = []

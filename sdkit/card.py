@@ -145,7 +145,7 @@ class ModelCard:
             names |= set(family.through)
         names |= set(self.names)
         if self.briefing is not None:
-            names |= set(self.briefing.variables())
+            names |= {name for _, name in self.briefing.named()}
         if self.channels is not None:
             names.add(self.channels.output)
             for members in self.channels.groups.values():

@@ -39,7 +39,8 @@ __all__ = ["Panel", "BriefingSpec", "parse_briefing", "parse_names", "check_card
            "BRIEFING_KEYS"]
 
 #: Keys of the ``[briefing]`` table.
-BRIEFING_KEYS = {"base", "scenarios", "sensitivity", "sensitivity_title", "show", "sectors"}
+BRIEFING_KEYS = {"base", "scenarios", "sensitivity", "sensitivity_title", "show", "sectors",
+                 "levers", "explore"}
 _LANGS = {"en", "zh"}
 
 
@@ -98,6 +99,11 @@ class BriefingSpec:
         Title of the sensitivity section by language (``"en"``, ``"zh"``).
     sectors : dict of str to dict of str to str
         Sector (model group) name -> language -> display name.
+    levers : tuple of str
+        Constants the explorer (``sdkit explore``) offers as sliders, each over its
+        documented range (empty: none unless ``--lever`` names some).
+    explore : tuple of str
+        Variables the explorer plots (empty: the first four charted variables).
     """
 
     show: tuple[Panel, ...] = ()
@@ -106,10 +112,19 @@ class BriefingSpec:
     sensitivity: Path | None = None
     sensitivity_title: dict[str, str] = field(default_factory=dict)
     sectors: dict[str, dict[str, str]] = field(default_factory=dict)
+    levers: tuple[str, ...] = ()
+    explore: tuple[str, ...] = ()
 
     def variables(self) -> list[str]:
         """Every variable the panels show, in order."""
         return [name for panel in self.show for name in panel.variables]
+
+    def named(self) -> list[tuple[str, str]]:
+        """(card key, variable) of every variable the table names."""
+        return [*((f"briefing.show[{i}].variables", n)
+                  for i, panel in enumerate(self.show) for n in panel.variables),
+                *(("briefing.levers", n) for n in self.levers),
+                *(("briefing.explore", n) for n in self.explore)]
 
 
 def _error(reader: CardReader, key: str, message: str) -> InputFileError:
@@ -182,7 +197,15 @@ def parse_briefing(reader: CardReader, data: Mapping[str, Any]) -> BriefingSpec 
         if "sensitivity_title" in section else {},
         sectors={str(k): _texts(reader, v, f"briefing.sectors.{k}")
                  for k, v in sectors.items()},
+        levers=_names(reader, section.get("levers", []), "briefing.levers"),
+        explore=_names(reader, section.get("explore", []), "briefing.explore"),
     )
+
+
+def _names(reader: CardReader, value: Any, key: str) -> tuple[str, ...]:
+    """A list of variable names (strings)."""
+    items = reader.typed(value, list, key)
+    return tuple(reader.typed(item, str, key) for item in items)
 
 
 def parse_names(reader: CardReader, data: Mapping[str, Any]) -> dict[str, dict[str, str]]:
@@ -216,8 +239,7 @@ def check_card_names(path: Path, briefing: BriefingSpec | None,
     known = list(variables)
     named: list[tuple[str, str]] = [(f"names.{n}", n) for n in names]
     if briefing is not None:
-        named += [(f"briefing.show[{i}].variables", n)
-                  for i, panel in enumerate(briefing.show) for n in panel.variables]
+        named += briefing.named()
     for key, name in named:
         if name not in known:
             hint = close_matches(name, known)

@@ -31,7 +31,8 @@ _BRIEF_EXAMPLES = help_epilog(
     "the example shipped with sdkit (see sdkit.examples).")
 _EXPLORE_EXAMPLES = help_epilog(
     "sdkit explore",
-    "sdkit explore models/empowerment.mdl --port 5007 --lang zh --show")
+    "sdkit explore models/empowerment.mdl --port 5007 --lang zh --open",
+    "sdkit explore sir.mdl --lever \"contact rate\" --lever \"recovery time\" --show Infected")
 
 
 def default_scenarios() -> Path:
@@ -161,11 +162,19 @@ def brief_command(model: Path | None, output: Path, langs: tuple[str, ...], embe
 @click.option("--address", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--lang", default="en", type=_LANGS, show_default=True, help="Language.")
 @click.option("--time-step", type=float, default=None,
-              help="Time step of re-runs with PySD (default 0.125 year; 0 for the model's own).")
-@click.option("--show", is_flag=True, help="Open the explorer in a browser.")
+              help="Time step of re-runs with PySD, in the model's time unit (default "
+                   "0.125; 0 for the model's own).")
+@click.option("--lever", "levers", multiple=True, metavar="NAME",
+              help="A constant to offer as a slider, over its documented range; repeat "
+                   "(default: the card's [briefing] levers).")
+@click.option("--show", "shown", multiple=True, metavar="VAR",
+              help="A variable to plot; repeat (default: the card's [briefing] explore, "
+                   "else the stocks that change most).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the explorer in a browser.")
 def explore_command(model: Path | None, port: int, address: str, lang: str,
-                    time_step: float | None, show: bool) -> None:
-    """Start the explorer (a Bokeh server app with sliders for the main levers) on MODEL.
+                    time_step: float | None, levers: tuple[str, ...], shown: tuple[str, ...],
+                    open_browser: bool) -> None:
+    """Start the explorer (a Bokeh server app with sliders for a model's levers) on MODEL.
 
     MODEL defaults to models/empowerment.mdl, else the model shipped with sdkit.
     """
@@ -173,11 +182,12 @@ def explore_command(model: Path | None, port: int, address: str, lang: str,
 
     model = model or default_model()
     step = PREVIEW_TIME_STEP if time_step is None else (time_step or None)
-    server = make_server(model, port=port, address=address, lang=lang, time_step=step)
+    server = make_server(model, port=port, address=address, lang=lang, time_step=step,
+                         levers_=levers, show=shown)
     server.start()
     url = f"http://{address}:{port}/"
     click.echo(f"sdkit explorer at {url} (Ctrl+C to stop)", err=True)
-    if show:
+    if open_browser:
         server.io_loop.add_callback(server.show, "/")
     try:
         server.io_loop.start()

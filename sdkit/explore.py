@@ -1,10 +1,14 @@
-"""The explorer: a Bokeh server app with sliders for the main levers that re-runs the model.
+"""The explorer: a Bokeh server app with sliders for a model's levers that re-runs it.
 
-Moving a slider (on release) re-runs the model with the sliders' values in a
-worker thread and updates the plotted lines; the baseline stays as a grey dashed
-line. One re-run uses ``sdkit.engine.run_ensemble`` with one parameter set when
-that engine is installed, else PySD with a coarser time step (1/8 year by
-default; see :class:`Runner`), which keeps a re-run near one second.
+Works for any model: the sliders are the card's ``[briefing] levers`` or the
+constants given with ``--lever`` (each over its documented range), the plots the
+card's ``[briefing] explore`` variables, else its first four charted ones, else
+``--show``, else the stocks that change most; the stage timeline appears where the
+card has stages. Moving a slider (on release) re-runs the model with the sliders'
+values in a worker thread and updates the plotted lines; the baseline stays as a grey
+dashed line. Re-runs go through :class:`sdkit.batch.BatchRunner` (``engine="auto"``):
+the ensemble engine, compiled once for the levers (milliseconds a run, equal to PySD),
+else PySD with a coarser time step (see :class:`Runner`).
 ``benchmarks/bench_explore.py`` measures it.
 
 Text from the model and its card (variable and stage names) and error messages
@@ -31,20 +35,33 @@ import pandas as pd
 from sdkit.errors import ParameterValueError
 from sdkit.i18n import no_math, text, variable_label
 
-__all__ = ["LEVERS", "SHOWN", "Lever", "levers", "Runner", "make_app", "make_server"]
+__all__ = ["Lever", "levers", "explorer_choice", "Runner", "make_app", "make_server"]
 
 log = logging.getLogger(__name__)
 
-#: Constants the explorer offers as sliders.
-LEVERS = ("talent budget share", "technology budget share", "attrition rate",
-          "initial angel resources", "base uncertainty of connection",
-          "base uncertainty of collaboration", "base uncertainty of ecology")
-#: Outputs the explorer plots.
-SHOWN = ("Buyers on platform", "Mills on platform", "Intelligentization theme weight",
-         "Ecologization theme weight")
 #: Time step of PySD re-runs (the model's own is 1/32 year; see docs/briefing.md).
 PREVIEW_TIME_STEP = 0.125
+#: Plots at most, when neither the card nor ``--show`` names them.
+MAX_SHOWN = 4
 _SPAN = 4.0  # an open-ended slider reaches this multiple of the model's value
+
+
+def __getattr__(name: str) -> Any:
+    """``LEVERS`` and ``SHOWN``: deprecated; they come from the model card."""
+    if name in ("LEVERS", "SHOWN"):
+        import warnings
+
+        from sdkit import examples
+        from sdkit.card import load_card
+
+        warnings.warn(f"sdkit.explore.{name} is deprecated: the explorer's levers and plots "
+                      "come from the model card ([briefing] levers, explore) or --lever and "
+                      "--show.", DeprecationWarning, stacklevel=2)
+        spec = load_card(examples.card_path()).briefing
+        if spec is None:
+            return ()
+        return spec.levers if name == "LEVERS" else spec.explore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -58,8 +75,7 @@ class Lever:
     value: float
 
 
-def levers(model: Any, values: Mapping[str, float | str], names: Sequence[str] = LEVERS
-           ) -> list[Lever]:
+def levers(model: Any, values: Mapping[str, float | str], names: Sequence[str]) -> list[Lever]:
     """Sliders for ``names``: the documented range, an open end at four times the value.
 
     Parameters
@@ -67,10 +83,22 @@ def levers(model: Any, values: Mapping[str, float | str], names: Sequence[str] =
     model : sdkit.model.Model
     values : mapping
         Each constant's value in the model (see :func:`sdkit.modeldoc.constant_values`).
+    names : sequence of str
+        The constants (real or py names).
+
+    Raises
+    ------
+    UnknownVariableError
+        For a name that is not a variable (with close matches).
+    ParameterValueError
+        For a variable that is not a scalar constant.
     """
     found = []
     for name in names:
         var = model.variable(name)
+        if var.kind != "constant":
+            raise ParameterValueError(f"The lever {var.name!r} is a {var.kind}, not a "
+                                      "constant; the explorer moves constants only.")
         if isinstance(values[var.name], str):
             raise ParameterValueError(f"The lever {var.name!r} is subscripted; the explorer "
                                       "moves scalar constants only.")
@@ -83,29 +111,50 @@ def levers(model: Any, values: Mapping[str, float | str], names: Sequence[str] =
     return found
 
 
-def _ensemble(model: Any, levers: Sequence[str], columns: Sequence[str]) -> Any | None:
-    """``sdkit.engine.Ensemble`` compiled for these levers and outputs, or None without it."""
-    try:
-        from sdkit.engine import Ensemble
-    except ImportError:
-        return None
-    from sdkit.errors import SdkitError
+def explorer_choice(model: Any, *, levers: Sequence[str] = (), show: Sequence[str] = (),
+                    baseline: pd.DataFrame | None = None) -> tuple[list[str], list[str]]:
+    """The explorer's levers and plotted variables for ``model``.
 
-    try:
-        return Ensemble(model, list(levers), list(columns))
-    except SdkitError as err:  # e.g. UnsupportedConstructError: PySD runs the model instead
-        log.warning("The ensemble engine cannot run %s (%s); using PySD.", model.path.name, err)
-        return None
+    Levers: ``levers``, else the card's ``[briefing] levers``. Plots: ``show``, else the
+    card's ``[briefing] explore``, else its first :data:`MAX_SHOWN` charted variables,
+    else the stocks that change most in ``baseline``
+    (:func:`sdkit.briefing_plan.default_variables`).
+
+    Raises
+    ------
+    ParameterValueError
+        When no lever is named (the card has none and ``--lever`` was not given).
+    """
+    from sdkit.card import card_path, load_card
+
+    card = load_card(model.path) if card_path(model.path).is_file() else None
+    spec = card.briefing if card is not None else None
+    chosen = list(levers) or list(spec.levers if spec is not None else ())
+    if not chosen:
+        constants = [v.name for v in model.constants()][:5]
+        raise ParameterValueError(
+            f"No levers for {model.path.name}: name constants with --lever NAME (e.g. "
+            f"{', '.join(repr(c) for c in constants)}) or list them in the card's "
+            "[briefing] levers.")
+    shown = list(show) or list(spec.explore if spec is not None else ())
+    if not shown and spec is not None:
+        shown = spec.variables()[:MAX_SHOWN]
+    if not shown:
+        from sdkit.briefing_plan import default_variables
+
+        run = baseline if baseline is not None else model.run(engine="auto")
+        shown = default_variables(model, run, MAX_SHOWN)
+    return [model.variable(n).name for n in chosen], [model.variable(n).name for n in shown]
 
 
 class Runner:
     """One model re-run with given lever values, returning the shown outputs.
 
-    With the ensemble engine (``sdkit.engine``) the model is compiled once for
-    the levers and outputs and each re-run integrates one parameter set (N=1)
-    with the model's own time step (its results equal PySD's). Without it,
-    :meth:`sdkit.model.Model.run` runs with ``time_step`` (default
-    :data:`PREVIEW_TIME_STEP`; None for the model's own).
+    Runs go through :class:`sdkit.batch.BatchRunner` with ``engine="auto"``: the
+    ensemble engine compiled once for the levers and outputs, integrating one
+    parameter set with the model's own time step (its results equal PySD's), or,
+    where the engine refuses the model, :meth:`sdkit.model.Model.run` with
+    ``time_step`` (default :data:`PREVIEW_TIME_STEP`; None for the model's own).
 
     Parameters
     ----------
@@ -114,36 +163,44 @@ class Runner:
         Every lever and its value when not given to :meth:`__call__`.
     columns : sequence of str
         Outputs to return.
+    time_step : float or None
+        Time step of PySD re-runs.
     use_engine : bool
-        Use the ensemble engine when it is installed.
+        Use the ensemble engine where it accepts the model.
     """
 
-    def __init__(self, model: Any, defaults: Mapping[str, float], columns: Sequence[str] = SHOWN,
+    def __init__(self, model: Any, defaults: Mapping[str, float], columns: Sequence[str],
                  time_step: float | None = PREVIEW_TIME_STEP, use_engine: bool = True) -> None:
+        from sdkit.batch import BatchRunner
+
         self.model = model
         self.defaults = dict(defaults)
         self.columns = list(columns)
         self.time_step = time_step
-        self._ensemble = _ensemble(model, list(self.defaults), self.columns) if use_engine \
-            else None
+        self._batch = BatchRunner(model, list(self.defaults), self.columns,
+                                  engine="auto" if use_engine else "pysd")
+        self._batch.resolve()
 
     @property
     def engine(self) -> str:
-        """``"sdkit.engine"`` or ``"PySD"``."""
-        return "sdkit.engine" if self._ensemble is not None else "PySD"
+        """``"sdkit.engine"`` or ``"PySD"``: what runs the re-runs."""
+        return "sdkit.engine" if self._batch.name == "ensemble" else "PySD"
 
     def __call__(self, params: Mapping[str, float]) -> pd.DataFrame:
         """Run once; a table indexed by time with one column per shown output."""
         values = {**self.defaults, **params}
-        if self._ensemble is not None:
-            run = self._ensemble.run(pd.DataFrame({k: [float(v)] for k, v in values.items()}))
-            return run.frame(0)[self.columns]
+        if self._batch.name == "ensemble":
+            times, runs = self._batch.run(pd.DataFrame({k: [float(v)] for k, v in
+                                                        values.items()}))
+            frame = pd.DataFrame({c: runs[c][0] for c in self.columns},
+                                 index=pd.Index(times, name="time"))
+            return frame
         settings: dict[str, float] = {}
         if self.time_step is not None:
             settings["time_step"] = self.time_step
             saveper = max(self.time_step, self.model.saveper)
             settings["saveper"] = round(saveper / self.time_step) * self.time_step
-        return self.model.run(values, return_columns=self.columns, **settings)
+        return self.model.run(values, return_columns=self.columns, engine="pysd", **settings)
 
 
 def _transitions_text(model: Any, run: pd.DataFrame, lang: str) -> str:
@@ -170,11 +227,18 @@ def make_app(model: Any, runner: Runner, *, lang: str = "en") -> Callable[[Any],
     The baseline and the constants' values are computed once here and shared by
     every browser session.
     """
-    sliders_spec = levers(model, runner.defaults, list(runner.defaults))
+    from sdkit.card import card_path, load_card
+    from sdkit.i18n import display_names
+    from sdkit.modeldoc import constant_values
+
+    sliders_spec = levers(model, constant_values(model), list(runner.defaults))
     baseline = runner({})
+    card = load_card(model.path) if card_path(model.path).is_file() else None
+    names = card.names if card is not None else {}
 
     def build(doc: Any) -> None:
-        _build_document(doc, model, runner, sliders_spec, baseline, lang)
+        with display_names(names):  # the card's names of variables, in the page's language
+            _build_document(doc, model, runner, sliders_spec, baseline, lang)
 
     return build
 
@@ -190,6 +254,10 @@ def _build_document(doc: Any, model: Any, runner: Runner, specs: list[Lever],
         table.update({f"v{i}": run[c].to_numpy(float) for i, c in enumerate(runner.columns)})
         return table
 
+    from sdkit.briefing_plan import model_time_unit
+    from sdkit.wording import time_label
+
+    time_title = time_label(model_time_unit(model), lang)
     current = ColumnDataSource(data(baseline), name="current")
     base = ColumnDataSource(data(baseline), name="baseline")
     x_range = Range1d(float(baseline.index[0]), float(baseline.index[-1]))
@@ -197,7 +265,7 @@ def _build_document(doc: Any, model: Any, runner: Runner, specs: list[Lever],
     for i, name in enumerate(runner.columns):
         fig = figure(title=no_math(variable_label(name, lang)), width=420, height=250,
                      x_range=x_range, tools="pan,wheel_zoom,box_zoom,reset,hover",
-                     tooltips=[(text("axis.year", lang), "@time{0.00}"),
+                     tooltips=[(time_title, "@time{0.00}"),
                                (text("axis.value", lang), f"@v{i}{{0,0.[000]}}")])
         fig.line("time", f"v{i}", source=base, color="#999999", line_dash="dashed",
                  legend_label=text("legend.baseline", lang))
@@ -252,7 +320,8 @@ def _build_document(doc: Any, model: Any, runner: Runner, specs: list[Lever],
 
 
 def make_server(model_path: str | Path, *, port: int = 5006, address: str = "127.0.0.1",
-                lang: str = "en", time_step: float | None = PREVIEW_TIME_STEP) -> Any:
+                lang: str = "en", time_step: float | None = PREVIEW_TIME_STEP,
+                levers_: Sequence[str] = (), show: Sequence[str] = ()) -> Any:
     """A Bokeh server (not started) serving the explorer at ``/``.
 
     Parameters
@@ -265,6 +334,8 @@ def make_server(model_path: str | Path, *, port: int = 5006, address: str = "127
         ``"en"`` or ``"zh"``.
     time_step : float or None
         Time step of PySD re-runs; None for the model's own.
+    levers_, show : sequence of str
+        Sliders and plotted variables instead of the card's (:func:`explorer_choice`).
 
     Returns
     -------
@@ -277,14 +348,14 @@ def make_server(model_path: str | Path, *, port: int = 5006, address: str = "127
 
     from sdkit.i18n import check_lang
     from sdkit.model import load_model
-
-    check_lang(lang)
     from sdkit.modeldoc import constant_values
 
+    check_lang(lang)
     model = load_model(model_path)
-    values = constant_values(model)
-    defaults = {lever.name: lever.value for lever in levers(model, values)}
-    app = make_app(model, Runner(model, defaults, time_step=time_step), lang=lang)
+    chosen, shown = explorer_choice(model, levers=levers_, show=show)
+    defaults = {lever.name: lever.value for lever in levers(model, constant_values(model),
+                                                               chosen)}
+    app = make_app(model, Runner(model, defaults, shown, time_step=time_step), lang=lang)
     origins = [f"localhost:{port}", f"127.0.0.1:{port}", f"{address}:{port}"]
     return Server({"/": Application(FunctionHandler(app))}, port=port, address=address,
                   allow_websocket_origin=origins)

@@ -350,3 +350,40 @@ def test_script_planted_in_files_never_runs(browser, tmp_path: Path, monkeypatch
     with _serve_explorer(str(model)) as url:
         _assert_inert(browser, url, text("explore.title", "en", model=model.name),
                       planted.planted("intelligentization"))
+
+
+TITLES = ("return Bokeh.documents[0].all_models ? Array.from(Bokeh.documents[0].all_models)"
+          ".filter(m => m.type == 'Title' || (m.text != null && m.align != null))"
+          ".map(m => String(m.text)) : []")
+
+
+def test_the_explorer_works_for_a_model_without_a_card(browser, tmp_path, sdkit_cache) -> None:
+    files = write_sir(tmp_path)
+    with _serve_explorer(str(files["model"]), "--lever", "contact rate", "--show",
+                         "Infected") as url:
+        browser.get_log("browser")
+        browser.get(url)
+        assert _wait(browser, "return window.Bokeh && Bokeh.documents.length > 0 && "
+                              "Bokeh.documents[0].get_model_by_name('current') && true")
+        start = browser.execute_script(CURRENT)
+        browser.execute_script(
+            "const s = Bokeh.documents[0].get_model_by_name('contact rate');"
+            "s.value = 6; s.value_throttled = 6;")
+        end = time.monotonic() + 60
+        while browser.execute_script(CURRENT) == start:
+            assert time.monotonic() < end, "the line did not change after moving the slider"
+            time.sleep(0.3)
+        titles = browser.execute_script(TITLES)
+        assert "Infected" in titles, titles
+        assert browser.execute_script(
+            "return Bokeh.documents[0].get_model_by_name('stages').text") == ""
+        assert _errors(browser) == []
+
+
+def test_the_chinese_explorer_names_variables_from_the_card(browser, sdkit_cache) -> None:
+    with _serve_explorer("--lang", "zh") as url:
+        browser.get(url)
+        assert _wait(browser, "return window.Bokeh && Bokeh.documents.length > 0 && "
+                              "Bokeh.documents[0].get_model_by_name('current') && true")
+        titles = browser.execute_script(TITLES)
+        assert "平台买家数" in titles and "Buyers on platform" not in titles, titles
