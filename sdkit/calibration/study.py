@@ -87,7 +87,7 @@ def _check_folder(folder: Path, fingerprint: str) -> None:
                 "are not used.", folder, old.get("name"))
 
 
-class _Study:
+class Study:
     """One calibration run; the stages are its methods."""
 
     def __init__(self, spec: CalibrationSpec, model: Any, folder: Path | None,
@@ -309,7 +309,7 @@ def run_calibration(spec_or_path: CalibrationSpec | str | os.PathLike[str], *,
     model = model if model is not None and model.path == spec.model_path \
         else load_model(spec.model_path)
     folder = None if output_dir is None else Path(output_dir)
-    study = _Study(spec, model, folder, progress)
+    study = Study(spec, model, folder, progress)
     if folder is not None:
         _check_folder(folder, study.fingerprint)
         write_manifest(folder, study.manifest(False))

@@ -10,7 +10,7 @@ import numpy as np
 
 from sdkit import ir as I
 from sdkit.engine.audit import ProgramAuditError
-from sdkit.engine.compiler import _Gen, hidden_inputs, refuse
+from sdkit.engine.compiler import ExprGenerator, hidden_inputs, refuse
 from sdkit.engine.program import CompiledProgram, Program, link
 
 _SKIP_KINDS = ("lookup",)
@@ -48,7 +48,7 @@ def simd_power_is_exact() -> bool:
     return bool(np.array_equal(vector, scalar))
 
 
-def _pow(a: Any, b: Any) -> Any:
+def array_pow(a: Any, b: Any) -> Any:
     """Vensim ``^`` exactly as PySD evaluates it: the C library's ``pow``.
 
     Scalars use ``**``. Arrays use ``np.power`` (never with a scalar exponent, which
@@ -67,7 +67,7 @@ def _pow(a: Any, b: Any) -> Any:
     return a ** b
 
 
-class _Orderer:
+class Orderer:
     """Dependency analysis: static / dynamic nodes and evaluation orders."""
 
     def __init__(self, model: I.ModelIR, params: set[str]) -> None:
@@ -173,7 +173,7 @@ def link_program(compiled: CompiledProgram, *, refuse_unsafe: bool = True) -> Pr
     raised as it is (the program cache's check of a stored program).
     """
     try:
-        return link(compiled, _pow)
+        return link(compiled, array_pow)
     except ProgramAuditError as err:
         if not refuse_unsafe:
             raise
@@ -213,8 +213,8 @@ class _Writer:
     def __init__(self, model: I.ModelIR, params: list[str]) -> None:
         self.ir = model
         self.params = params
-        self.gen = _Gen(model, set(params))
-        self.order = _Orderer(model, set(params))
+        self.gen = ExprGenerator(model, set(params))
+        self.order = Orderer(model, set(params))
         self.body: list[str] = []
 
     def emit(self, text: str, indent: int = 1) -> None:
@@ -237,7 +237,7 @@ class _Writer:
         nodes = [n for n in model.variables if model.variables[n].kind not in _SKIP_KINDS]
         static_nodes = [n for n in nodes if order.is_static(n) and n not in pset
                         and model.variables[n].kind != "control"]
-        static_sorted = _static_order(order, static_nodes)
+        static_sorted = static_order(order, static_nodes)
         self.emit("t = times[0]")
         for node in static_sorted:
             self.gen.owner = model.variables[node].name
@@ -324,7 +324,7 @@ class _Writer:
                 self.emit(line, 2)
 
 
-def _static_order(order: _Orderer, nodes: list[str]) -> list[str]:
+def static_order(order: Orderer, nodes: list[str]) -> list[str]:
     done: list[str] = []
     seen: set[str] = set()
 

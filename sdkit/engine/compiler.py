@@ -89,7 +89,7 @@ def time_grid(initial: Any, final: Any, dt: Any, saveper: Any) -> TimeGrid:
     return TimeGrid(initial, final, dt, saveper, times, save)
 
 
-class _Gen:
+class ExprGenerator:
     """Python source generation for one compiled model."""
 
     def __init__(self, model: I.ModelIR, params: set[str]) -> None:

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from sdkit import ir as I
-from sdkit.engine.assemble import _Orderer, _static_order
-from sdkit.engine.compiler import _Gen, refuse
+from sdkit.engine.assemble import Orderer, static_order
+from sdkit.engine.compiler import ExprGenerator, refuse
 
 __all__ = ["NumbaKernel"]
 
@@ -68,7 +68,7 @@ _SCALAR = {"min": "_mn", "max": "_mx", "abs": "abs", "exp": "math.exp", "sqrt": 
            "zidz": "_zidz", "xidz": "_xidz", "power": "_pw"}
 
 
-class _ScalarGen(_Gen):
+class _ScalarGen(ExprGenerator):
     def call(self, e: I.Call) -> str:
         args = [self.expr(a) for a in e.args]
         if e.fn in _SCALAR:
@@ -112,7 +112,7 @@ class NumbaKernel:
         import numba  # noqa: F401 - fail early when the extra is missing
 
         gen = _ScalarGen(model, set(params))
-        order = _Orderer(model, set(params))
+        order = Orderer(model, set(params))
         body: list[str] = []
 
         def emit(text: str, indent: int) -> None:
@@ -127,7 +127,7 @@ class NumbaKernel:
         nodes = [n for n in model.variables if model.variables[n].kind != "lookup"]
         static = [n for n in nodes if order.is_static(n) and n not in params
                   and model.variables[n].kind != "control"]
-        for node in _static_order(order, static):
+        for node in static_order(order, static):
             gen.owner = node
             emit(f"v_{node} = {gen.expr(model.variables[node].equation)}", 2)
         gen.init_phase = True

@@ -102,7 +102,7 @@ def link(compiled: CompiledProgram, power: Callable[[Any, Any], Any]) -> Program
     ----------
     compiled : CompiledProgram
     power : callable
-        The array version of Vensim ``^`` (:func:`sdkit.engine.assemble._pow`).
+        The array version of Vensim ``^`` (:func:`sdkit.engine.assemble.array_pow`).
 
     Returns
     -------

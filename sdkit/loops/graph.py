@@ -260,7 +260,7 @@ def find_loops(model: Model | str | os.PathLike[str], results: pd.DataFrame | No
     """
     ir = expand(model_ir(model))
     graph = causal_graph(ir)
-    card = _card(model, card)
+    card = card_for(model, card)
     cycles = _enumerate(graph, max_length, max_loops)
     named, extra = _named_cycles(graph, card, cycles)
     partitions = sorted((frozenset(c) for c in nx.strongly_connected_components(graph)
@@ -376,7 +376,7 @@ def _pairs(cycle: tuple[str, ...]) -> list[tuple[str, str]]:
     return list(zip(cycle, cycle[1:] + cycle[:1], strict=True))
 
 
-def _card(model: Any, card: ModelCard | None) -> ModelCard | None:
+def card_for(model: Any, card: ModelCard | None) -> ModelCard | None:
     if card is not None:
         return card
     from sdkit.card import card_path, load_card

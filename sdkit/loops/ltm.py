@@ -314,12 +314,12 @@ def loop_dominance(model: Any, results: pd.DataFrame, *, card: ModelCard | None 
     ParameterValueError
         A re-run saved every step does not reproduce ``results``.
     """
-    from sdkit.loops.graph import _card
+    from sdkit.loops.graph import card_for
     from sdkit.model import Model, load_model
     from sdkit.stages import detect_stages
 
     model = model if isinstance(model, Model) else load_model(model)
-    card = _card(model, card)
+    card = card_for(model, card)
     fine, step = step_results(model, results, params=params, time_step=time_step)
     if loops is None:
         loops = _find(model, fine, card, max_length, max_loops, discover)

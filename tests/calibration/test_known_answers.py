@@ -65,13 +65,13 @@ def test_the_posterior_matches_a_brute_force_grid(folder: Path,
                                                   logistic: sdkit.model.Model) -> None:
     """The sampled 5/50/95% quantiles against the exact posterior on a 241 x 241 grid."""
     from sdkit.calibration import load_calibration_spec
-    from sdkit.calibration.study import _Study
+    from sdkit.calibration.study import Study
 
     write_observations(folder, noisy_levels(logistic, 3))
     two = '"growth rate" = { low = 0.2, high = 2 }\ncapacity = { low = 300, high = 3000 }\n'
     path = write_spec(folder, seed=3, parameters=two)
     result = run_calibration(path, progress=False).estimates.set_index("parameter")
-    log_prob = _Study(load_calibration_spec(path), logistic, None, False).posterior
+    log_prob = Study(load_calibration_spec(path), logistic, None, False).posterior
     rates, capacities = np.linspace(0.65, 0.95, 241), np.linspace(750, 1500, 241)
     grid = np.meshgrid(rates, capacities, indexing="ij")
     lp = log_prob(np.column_stack([g.ravel() for g in grid])).reshape(grid[0].shape)

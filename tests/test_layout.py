@@ -1,0 +1,69 @@
+"""The package's public surface and its one rule of good neighbours.
+
+Every public subpackage's ``__all__`` is pinned (a change is a decision, made here), each
+name in it exists, and no module imports a private (``_name``) name from another module:
+what one module needs from another is public there.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+#: The public subpackages and their ``__all__``.
+SUBPACKAGES = {
+    "sdkit.engine": ["Ensemble", "EnsembleResult", "run_ensemble", "run_model"],
+    "sdkit.loops": ["Link", "Loop", "LoopDominance", "LoopSet", "causal_graph", "find_loops",
+                    "loop_dominance"],
+    "sdkit.checks": ["CheckReport", "CheckResult", "check_model"],
+    "sdkit.sensitivity": ["SensitivityResult", "SensitivitySpec", "SensitivitySpecError",
+                          "load_result", "load_spec", "run_sensitivity"],
+    "sdkit.calibration": ["CalibrationResult", "CalibrationSpec", "CalibrationSpecError",
+                          "Observation", "calibrate", "load_calibration_spec",
+                          "load_observations", "load_result", "run_calibration"],
+    "sdkit.examples": ["CALIBRATION_SPEC_NAME", "DEFAULT_SPEC_NAME", "MODEL_NAME",
+                       "calibration_spec", "card_path", "model_path", "reference_path", "root",
+                       "scenarios_dir", "sensitivity_spec"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SUBPACKAGES))
+def test_subpackage_all_is_pinned_and_every_name_exists(name: str) -> None:
+    module = importlib.import_module(name)
+    assert sorted(module.__all__) == sorted(SUBPACKAGES[name])
+    for attribute in module.__all__:
+        assert hasattr(module, attribute), f"{name}.{attribute}"
+
+
+def _private_imports(path: Path, root: Path = REPO) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sdkit"):
+            found += [f"{path.relative_to(root)}: from {node.module} import {alias.name}"
+                      for alias in node.names
+                      if alias.name.startswith("_") and not alias.name.startswith("__")]
+        elif isinstance(node, ast.Import):
+            found += [f"{path.relative_to(root)}: import {alias.name}" for alias in node.names
+                      if alias.name.startswith("sdkit") and any(
+                          part.startswith("_") for part in alias.name.split("."))]
+    return found
+
+
+def test_no_module_imports_a_private_name_of_another() -> None:
+    files = [*(REPO / "sdkit").rglob("*.py"), *(REPO / "tests").rglob("*.py"),
+             *(REPO / "benchmarks").rglob("*.py")]
+    assert [hit for path in sorted(files) for hit in _private_imports(path)] == []
+
+
+def test_the_check_sees_a_private_import(tmp_path: Path) -> None:
+    planted = tmp_path / "planted.py"
+    planted.write_text("from sdkit.engine.assemble import _scalar_pow\nimport sdkit._hidden\n"
+                       "from sdkit.engine import Ensemble\n", encoding="utf-8")
+    assert _private_imports(planted, tmp_path) == [
+        "planted.py: from sdkit.engine.assemble import _scalar_pow",
+        "planted.py: import sdkit._hidden"]
