@@ -69,14 +69,15 @@ sensitivity-docs: $(STAMP)
 	$(VENV)/bin/sdkit sensitivity report $(SENSITIVITY_OUT) --update docs/sensitivity.md
 
 # The calibration of the empowerment model on 2015-2019 with its 2020-2021 hindcast
-# (docs/calibration.md): about five minutes on 2 cores; rerunning resumes or reuses it.
+# (docs/calibration.md): about five minutes on 2 cores; rerunning resumes or reuses it, and
+# a calibration of an older model or spec in the folder is replaced (--replace).
 CALIBRATION_SPEC ?= scenarios/calibration/empowerment-2019.toml
 CALIBRATION_OUT = $(OUT)/calibration/$(basename $(notdir $(CALIBRATION_SPEC)))
 
 .PHONY: calibration calibration-docs
 calibration: $(STAMP)
 	SDKIT_CACHE_DIR="$(abspath $(CACHE))" $(VENV)/bin/sdkit calibrate models/empowerment.mdl \
-		$(CALIBRATION_SPEC) -o $(CALIBRATION_OUT)
+		$(CALIBRATION_SPEC) -o $(CALIBRATION_OUT) --replace
 
 calibration-docs: calibration
 	$(VENV)/bin/sdkit calibrate report $(CALIBRATION_OUT) --update docs/calibration.md

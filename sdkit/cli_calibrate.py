@@ -46,8 +46,11 @@ def calibrate_group() -> None:
 @click.option("--engine", type=click.Choice(["auto", "ensemble", "pysd"]),
               help="Run engine (overrides the spec's execution.engine).")
 @click.option("--no-progress", is_flag=True, help="Do not show a progress bar.")
+@click.option("--replace", is_flag=True, help="Replace a finished calibration of another "
+              "spec or model in OUTPUT (one of the same spec and model is always reused).")
 def run_command(model: Path, spec: Path, output: Path, steps: int | None, walkers: int | None,
-                maxiter: int | None, engine: str | None, no_progress: bool) -> None:
+                maxiter: int | None, engine: str | None, no_progress: bool,
+                replace: bool = False) -> None:
     """Calibrate MODEL as SPEC says; rerunning an interrupted calibration resumes it."""
     from sdkit.calibration import load_calibration_spec, run_calibration
     from sdkit.calibration.result import report_markdown
@@ -67,7 +70,7 @@ def run_command(model: Path, spec: Path, output: Path, steps: int | None, walker
                f"{checked.walkers} walkers x {checked.sampler.steps} steps", err=True)
     try:
         result = run_calibration(checked, output_dir=output, progress=not no_progress,
-                                 model=loaded)
+                                 model=loaded, replace=replace)
     except KeyboardInterrupt:
         click.echo(f"sdkit: interrupted; the finished stages are saved in {output}: run the "
                    "same command again to resume.", err=True)

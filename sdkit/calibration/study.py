@@ -73,16 +73,21 @@ def _fingerprint(spec: CalibrationSpec, train: list[bool]) -> str:
                      decisive, train)
 
 
-def _check_folder(folder: Path, fingerprint: str) -> None:
-    """Refuse to overwrite a finished calibration of another spec; note a stale one."""
+def _check_folder(folder: Path, fingerprint: str, replace: bool = False) -> None:
+    """Refuse to overwrite a finished calibration of another spec (unless ``replace``);
+    note a stale one."""
     old = previous_manifest(folder)
     if old is None or old.get("fingerprint") == fingerprint:
         return
-    if old.get("complete"):
+    if old.get("complete") and not replace:
         raise InputFileError(
             f"{folder} holds a finished calibration of another spec or model "
-            f"({old.get('name')!r}); give another output folder or delete it.",
-            path=str(folder))
+            f"({old.get('name')!r}); give another output folder, delete it, or pass "
+            "--replace.", path=str(folder))
+    if old.get("complete"):
+        log.warning("%s holds a finished calibration of another spec or model (%s); it is "
+                    "replaced.", folder, old.get("name"))
+        return
     log.warning("%s holds an unfinished calibration of another spec (%s); its checkpoints "
                 "are not used.", folder, old.get("name"))
 
@@ -275,7 +280,7 @@ def _state(saved: dict[str, np.ndarray]) -> ChainState:
 
 def run_calibration(spec_or_path: CalibrationSpec | str | os.PathLike[str], *,
                     output_dir: str | os.PathLike[str] | None = None, progress: bool = True,
-                    model: Any = None) -> CalibrationResult:
+                    model: Any = None, replace: bool = False) -> CalibrationResult:
     """Calibrate a model: the posterior mode, a posterior sample, bands and hindcast.
 
     Parameters
@@ -289,6 +294,10 @@ def run_calibration(spec_or_path: CalibrationSpec | str | os.PathLike[str], *,
         Show a progress bar on a terminal.
     model : sdkit.model.Model, optional
         The loaded model (saves loading it again).
+    replace : bool, default False
+        Replace a finished calibration of another spec or model in ``output_dir``
+        (by default that is an error); a finished one of the same spec and model is
+        always reused.
 
     Returns
     -------
@@ -311,7 +320,7 @@ def run_calibration(spec_or_path: CalibrationSpec | str | os.PathLike[str], *,
     folder = None if output_dir is None else Path(output_dir)
     study = Study(spec, model, folder, progress)
     if folder is not None:
-        _check_folder(folder, study.fingerprint)
+        _check_folder(folder, study.fingerprint, replace)
         write_manifest(folder, study.manifest(False))
     try:
         found = study.optimum()

@@ -59,6 +59,10 @@ def test_a_finished_calibration_of_another_spec_is_not_overwritten(folder: Path,
     with pytest.raises(InputFileError, match="holds a finished calibration of another spec"):
         run_calibration(spec, output_dir=out, progress=False)
     assert json.loads((out / "manifest.json").read_text())["seed"] == 4
+    # unless asked to (make calibration after the model changed)
+    replaced = run_calibration(spec, output_dir=out, progress=False, replace=True)
+    assert replaced.manifest["seed"] == 5
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 5
 
 
 def test_a_checkpoint_of_the_wrong_shape_is_recomputed(folder: Path, spec: Path,
