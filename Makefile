@@ -90,6 +90,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python -m pip install -q -e '.[test,fast]'
 	$(VENV)/bin/python benchmarks/bench_engine.py
 	$(VENV)/bin/python benchmarks/bench_single.py
+	$(VENV)/bin/python benchmarks/bench_pipeline.py
 	$(VENV)/bin/python benchmarks/bench_calibration.py
 
 # docs/scenarios.md: the transition table (every scenario run with PySD, about a minute on
