@@ -39,6 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
+from pathlib import Path  # noqa: F401  (in the annotations LoopIR inherits from ModelIR)
 
 from sdkit.ir import BinOp, Call, Expr, HiddenStock, IRVariable, ModelIR, Num, Ref, Stock
 
