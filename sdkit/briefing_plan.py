@@ -30,7 +30,7 @@ import pandas as pd
 
 from sdkit.card import ModelCard, card_path, load_card
 from sdkit.card_briefing import Panel, check_card_names
-from sdkit.errors import ScenarioError
+from sdkit.errors import ParameterValueError, ScenarioError
 from sdkit.model import Model, load_model
 from sdkit.modeltext import model_sectors
 from sdkit.names import close_matches
@@ -109,8 +109,27 @@ def _base(scenarios: Sequence[Scenario], given: str | None, card: ModelCard | No
 
 
 def _show(model: Model, show: Sequence[str]) -> tuple[Panel, ...]:
-    """``--show`` names, as the model spells them (close matches for unknown ones)."""
-    return (Panel(tuple(model.variable(name).name for name in show)),) if show else ()
+    """``--show`` names, as the model spells them (close matches for unknown ones); the
+    control variables (INITIAL TIME, TIME STEP...) cannot be charted."""
+    found = [model.variable(name) for name in show]
+    control = [v.name for v in found if v.kind == "control"]
+    if control:
+        raise ParameterValueError(f"--show {control[0]!r} is a simulation control, not a "
+                                  "result to chart; give a stock, flow or auxiliary.")
+    return (Panel(tuple(v.name for v in found)),) if show else ()
+
+
+def _check_spec(spec: str | Path | None, model: Model) -> None:
+    """A sensitivity spec must study the briefing's model (read before anything runs)."""
+    if spec is None:
+        return
+    from sdkit.sensitivity.spec import load_spec
+
+    studied = load_spec(spec)
+    if Path(studied.model_path).resolve() != model.path.resolve():
+        raise ScenarioError(
+            f"{spec}: the study runs {studied.model_path}, not the briefing's model "
+            f"{model.path}; give a study of the same model.", path=str(spec), key="scenario")
 
 
 def _check_models(scenarios: Sequence[Scenario], model: Model) -> None:
@@ -170,6 +189,7 @@ def plan_briefing(model: str | Path | None = None, scenarios: str | Path | None 
     _check_models(chosen, the_model)
     if spec is None and sensitivity and briefing is not None:
         spec = briefing.sensitivity
+    _check_spec(spec if sensitivity else None, the_model)
     panels = _show(the_model, show) or (briefing.show if briefing is not None else ())
     return BriefingPlan(the_model, card, chosen,
                         _base(chosen, base, card, Path(scenarios) if scenarios else None),

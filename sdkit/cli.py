@@ -61,12 +61,14 @@ def _parse_years(years: tuple[str, ...]) -> list[float] | None:
 
 #: PySD's names of the objects behind Vensim's stateful functions, e.g. ``_delayn_outflow``.
 _PYSD_OBJECT = re.compile(
-    r"\b_(delayn|delayfixed|delay|smoothn|smooth|trend|forecast|integ|initial|sampleiftrue)"
-    r"_([a-z0-9_]+)")
+    r"\b_(delayn|delayfixed|delay|smoothn|smooth|trend|forecast|integ|initial|sampleiftrue|"
+    r"hardcodedlookup|ext_lookup|ext_data|ext_constant)_([a-z0-9_]+)")
 _FUNCTIONS = {"delayn": "DELAY N", "delayfixed": "DELAY FIXED", "delay": "DELAY",
               "smoothn": "SMOOTH N", "smooth": "SMOOTH", "trend": "TREND",
               "forecast": "FORECAST", "integ": "INTEG", "initial": "INITIAL",
-              "sampleiftrue": "SAMPLE IF TRUE"}
+              "sampleiftrue": "SAMPLE IF TRUE", "hardcodedlookup": "the lookup",
+              "ext_lookup": "the lookup", "ext_data": "the data",
+              "ext_constant": "the constant"}
 
 
 def plain_warning(text: str) -> str:

@@ -182,9 +182,16 @@ def explore_command(model: Path | None, port: int, address: str, lang: str,
 
     model = model or default_model()
     step = PREVIEW_TIME_STEP if time_step is None else (time_step or None)
-    server = make_server(model, port=port, address=address, lang=lang, time_step=step,
-                         levers_=levers, show=shown)
-    server.start()
+    try:
+        server = make_server(model, port=port, address=address, lang=lang, time_step=step,
+                             levers_=levers, show=shown)
+        server.start()
+    except OSError as err:  # the port is taken, the address is not this machine's...
+        from sdkit.errors import ParameterValueError
+
+        reason = err.strerror or str(err)
+        raise ParameterValueError(f"Cannot serve the explorer on {address}:{port}: {reason}; "
+                                  "choose another --port or --address.") from err
     url = f"http://{address}:{port}/"
     click.echo(f"sdkit explorer at {url} (Ctrl+C to stop)", err=True)
     if open_browser:

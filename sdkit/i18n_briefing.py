@@ -69,7 +69,7 @@ BRIEFING_MESSAGES: dict[str, dict[str, str]] = {
     "finding.morris": {
         "en": "Of the parameters studied, {first} moves {output} most: by {effect} across its "
               "range. Next comes {second} ({second_effect}).",
-        "zh": "在所研究的参数中，{first}对{output}影响最大：在其取值范围内变化约{effect}；"
+        "zh": "在所研究的参数中，{first}对{output}影响最大：在其取值范围内变化{effect}；"
               "其次是{second}（{second_effect}）。"},
     "finding.oat": {
         "en": "Of the parameters studied, {first} changes {output} most: by {effect} from its "

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import synthetic
 from click.testing import CliRunner
+from conftest import REPO
 from generic_model import write_sir
 
 from sdkit.briefing import BriefingData, findings, render_briefing
@@ -287,3 +288,20 @@ def test_parameter_table_keeps_years_ungrouped() -> None:
     assert value_text(6e6, "t", "Year") == "6,000,000"
     assert value_text(float("nan"), "t", "Year") == "?"
     assert pd.isna(np.nan)
+
+
+def test_a_study_of_another_model_or_a_control_variable_is_refused_before_any_run(
+        sir: dict[str, Path], tmp_path: Path) -> None:
+    other = REPO / "scenarios" / "sensitivity" / "talent-investment-morris.toml"
+    cases = {"another model's study": (["--sensitivity", str(other)],
+                                       "not the briefing's model"),
+             "a control variable": (["--show", "TIME STEP"], "simulation control")}
+    for name, (extra, fragment) in cases.items():
+        result = CliRunner().invoke(main, ["brief", str(sir["model"]), "-o",
+                                           str(tmp_path / "b.html"), *extra])
+        assert result.exit_code == 2, name
+        lines = result.stderr.splitlines()
+        assert lines[-1].startswith("sdkit: error: ") and fragment in lines[-1], name
+        assert "Traceback" not in result.output and not any(
+            line.startswith("[") for line in lines), name  # no scenario ran
+        assert not (tmp_path / "b.html").exists()
