@@ -32,8 +32,8 @@ from typing import Any
 from sdkit.errors import InputFileError
 
 __all__ = ["FONT_FAMILY", "CANVAS_FONT", "PAGE_FONTS", "font_path", "font_chars",
-           "subset_font", "font_face_css", "chart_stylesheet", "embed_in_svg", "chart_text",
-           "page_chars_text"]
+           "subset_in_place", "subset_font", "font_face_css", "chart_stylesheet",
+           "embed_in_svg", "chart_text", "page_chars_text"]
 
 #: The embedded font's family name.
 FONT_FAMILY = "Sdkit Sans SC"
@@ -70,6 +70,21 @@ def font_chars(text: str) -> set[str]:
     return wide | {c for c in text if 0x20 < ord(c) < 0x7F} if wide else set()
 
 
+def subset_in_place(font: Any, codepoints: Iterable[int]) -> None:
+    """Cut a ``fontTools`` font down to ``codepoints``, keeping every layout feature and
+    name (the one set of subsetting options of the shipped font and of each page)."""
+    from fontTools import subset
+
+    options = subset.Options()
+    options.layout_features = ["*"]
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    options.drop_tables += ["DSIG"]
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=sorted(codepoints))
+    subsetter.subset(font)
+
+
 def subset_font(chars: Iterable[str], path: Path | None = None) -> bytes | None:
     """The font subset to ``chars`` (those it has), as OpenType bytes.
 
@@ -78,7 +93,6 @@ def subset_font(chars: Iterable[str], path: Path | None = None) -> bytes | None:
     bytes or None
         ``None`` when the font has none of the characters.
     """
-    from fontTools import subset
     from fontTools.ttLib import TTFont
 
     font = TTFont(str(path or font_path()), fontNumber=0, lazy=False)
@@ -86,14 +100,7 @@ def subset_font(chars: Iterable[str], path: Path | None = None) -> bytes | None:
     wanted = sorted({ord(c) for c in chars} & set(cmap))
     if not wanted:
         return None
-    options = subset.Options()
-    options.layout_features = ["*"]
-    options.name_IDs = ["*"]
-    options.notdef_outline = True
-    options.drop_tables += ["DSIG"]
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=wanted)
-    subsetter.subset(font)
+    subset_in_place(font, wanted)
     out = io.BytesIO()
     font.save(out)
     return out.getvalue()

@@ -117,10 +117,7 @@ class BandSpec:
 
 class _Validator(StudyValidator):
     what = "the band file"
-
-    def error(self, key: str | None, message: str) -> ScenarioError:
-        where = f"{self.path}: {key}: " if key else f"{self.path}: "
-        return BandSpecError(where + message, path=str(self.path), key=key)
+    error_class = BandSpecError
 
     def spec(self) -> BandSpec:
         data, name, texts = self.header(_SCHEMA)

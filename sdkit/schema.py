@@ -100,10 +100,13 @@ class SchemaValidator:
         self.problems: list[InputFileError] = []
         self._collecting = False
 
+    #: The class of the errors a problem raises (a subclass of ScenarioError).
+    error_class: type[ScenarioError] = ScenarioError
+
     def error(self, key: str | None, message: str) -> ScenarioError:
         """The error for a problem at ``key`` (None: the whole file)."""
         where = f"{self.path}: {key}: " if key else f"{self.path}: "
-        return ScenarioError(where + message, path=str(self.path), key=key)
+        return self.error_class(where + message, path=str(self.path), key=key)
 
     # --- all problems at once ---------------------------------------------------------
 

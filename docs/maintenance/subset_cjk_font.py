@@ -20,10 +20,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from fontTools import subset
 from fontTools.ttLib import TTFont
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from sdkit.fonts import subset_in_place  # noqa: E402  (the one set of subsetting options)
+
 OUT = ROOT / "sdkit" / "fontdata" / "SdkitSansSC-Regular.otf"
 FAMILY = "Sdkit Sans SC"
 
@@ -52,14 +54,7 @@ def main(source: str) -> None:
     chars |= {chr(c) for c in range(0x3000, 0x3040)} | {chr(c) for c in range(0xFF00, 0xFFF0)}
     chars |= {c for c in shipped_text() if ord(c) >= 0x2000}
     font = TTFont(source)
-    options = subset.Options()
-    options.layout_features = ["*"]
-    options.name_IDs = ["*"]
-    options.notdef_outline = True
-    options.drop_tables += ["DSIG"]
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=sorted(ord(c) for c in chars))
-    subsetter.subset(font)
+    subset_in_place(font, (ord(c) for c in chars))
     names = font["name"]
     for record in list(names.names):
         if record.nameID in (1, 4, 16, 21):

@@ -43,9 +43,7 @@ class CalibrationSpecValidator(StudyValidator):
 
     what = "the calibration spec file"
 
-    def error(self, key: str | None, message: str) -> CalibrationSpecError:
-        where = f"{self.path}: {key}: " if key else f"{self.path}: "
-        return CalibrationSpecError(where + message, path=str(self.path), key=key)
+    error_class = CalibrationSpecError
 
     def calibration(self) -> CalibrationSpec:
         """The validated spec; every problem of the file in one error."""

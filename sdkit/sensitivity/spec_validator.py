@@ -47,9 +47,7 @@ class SensitivitySpecValidator(StudyValidator):
 
     what = "the sensitivity spec file"
 
-    def error(self, key: str | None, message: str) -> SensitivitySpecError:
-        where = f"{self.path}: {key}: " if key else f"{self.path}: "
-        return SensitivitySpecError(where + message, path=str(self.path), key=key)
+    error_class = SensitivitySpecError
 
     def spec(self) -> SensitivitySpec:
         """The validated spec; every problem of the file in one error."""
