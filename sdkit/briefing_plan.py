@@ -30,7 +30,7 @@ import pandas as pd
 
 from sdkit.card import ModelCard, card_path, load_card
 from sdkit.card_briefing import Panel, check_card_names
-from sdkit.errors import ParameterValueError, ScenarioError
+from sdkit.errors import MissingComponentError, ParameterValueError, ScenarioError
 from sdkit.model import Model, load_model
 from sdkit.modeltext import model_sectors
 from sdkit.names import close_matches
@@ -121,10 +121,13 @@ def _show(model: Model, show: Sequence[str]) -> tuple[Panel, ...]:
 
 def _check_spec(spec: str | Path | None, model: Model) -> None:
     """A sensitivity spec must study the briefing's model (read before anything runs)."""
-    if spec is None:
+    if spec is None or not Path(spec).is_file():  # a missing file is reported by the study
         return
-    from sdkit.sensitivity.spec import load_spec
-
+    try:
+        from sdkit.sensitivity.spec import load_spec
+    except ImportError as err:
+        raise MissingComponentError(f"The sensitivity study needs sdkit.sensitivity ({err}); "
+                                    "reinstall sdkit, or pass --no-sensitivity.") from err
     studied = load_spec(spec)
     if Path(studied.model_path).resolve() != model.path.resolve():
         raise ScenarioError(

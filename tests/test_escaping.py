@@ -175,13 +175,14 @@ def planted_model(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_explorer_shows_planted_card_text_as_text(planted_model, lang: str) -> None:
-    from sdkit.explore import Runner, levers, make_app
+    from sdkit.explore import Runner, explorer_choice, levers, make_app
     from sdkit.modeldoc import constant_values
 
+    chosen, shown = explorer_choice(planted_model, levers=["talent budget share"])
     defaults = {lever.name: lever.value
-                for lever in levers(planted_model, constant_values(planted_model))}
+                for lever in levers(planted_model, constant_values(planted_model), chosen)}
     doc = Document()
-    make_app(planted_model, Runner(planted_model, defaults), lang=lang)(doc)
+    make_app(planted_model, Runner(planted_model, defaults, shown), lang=lang)(doc)
     stages, status = doc.get_model_by_name("stages"), doc.get_model_by_name("status")
     stage = planted.planted("intelligentization" if lang == "en" else "智慧化")
     assert stage in stages.text  # the card's stage name reached the page ...
