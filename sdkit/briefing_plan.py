@@ -125,10 +125,11 @@ def _check_spec(spec: str | Path | None, model: Model) -> None:
         return
     try:
         from sdkit.sensitivity.spec import load_spec
-    except ImportError as err:
+
+        studied = load_spec(spec)
+    except ImportError as err:  # sdkit.sensitivity (or a part of it) cannot be imported
         raise MissingComponentError(f"The sensitivity study needs sdkit.sensitivity ({err}); "
                                     "reinstall sdkit, or pass --no-sensitivity.") from err
-    studied = load_spec(spec)
     if Path(studied.model_path).resolve() != model.path.resolve():
         raise ScenarioError(
             f"{spec}: the study runs {studied.model_path}, not the briefing's model "
