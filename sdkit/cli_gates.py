@@ -32,9 +32,10 @@ __all__ = ["gates_command"]
                    "scenarios beside the model's folder) instead of the baseline.")
 @click.option("--max-time", "--max-years", "max_years", type=float, default=1.0,
               show_default=True,
-              help="Fail (status 1) when a counted gate binds longer than this, in the "
-                   "model's time unit (--max-years is the same option); factors at a bound "
-                   "longer than this are listed as saturated.")
+              help="Fail (status 1) when a counted gate binds longer than this many years "
+                   "(a model in months, weeks, days or quarters is converted; --max-years is "
+                   "the same option); factors at a bound longer than this are listed as "
+                   "saturated.")
 @click.option("--saturation-tolerance", type=float, default=0.01, show_default=True,
               help="A bounded factor (range [0, 1]) within this distance of 0 or 1 sits at "
                    "that bound.")

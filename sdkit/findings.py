@@ -185,7 +185,8 @@ def level_finding(results: pd.DataFrame, variable: str, labels: Mapping[str, str
                   base: str, voice: Voice) -> list[Finding]:
     """Which scenarios end highest and lowest in ``variable``, against ``base``.
 
-    The comparison is at the last time all runs share.
+    The comparison is at the last time all runs share, among every scenario, the base
+    included (so "lowest" is never above the base); nothing when they all end equal.
     """
     rows = results[results["variable"] == variable]
     if rows.empty or base not in set(rows["scenario"]):
@@ -195,10 +196,9 @@ def level_finding(results: pd.DataFrame, variable: str, labels: Mapping[str, str
     for name, one in rows.groupby("scenario", sort=False):
         one = one.sort_values("time")
         final[str(name)] = float(np.interp(end, one["time"], one["value"]))
-    others = {n: v for n, v in final.items() if n != base}
-    if not others:
+    best, worst = max(final, key=final.__getitem__), min(final, key=final.__getitem__)
+    if len(final) < 2 or final[best] == final[worst]:
         return []
-    best, worst = max(others, key=others.__getitem__), min(others, key=others.__getitem__)
     units = voice.units.get(variable, "")
     base_label = labels.get(base, base)
     lang = voice.lang

@@ -305,3 +305,17 @@ def test_a_study_of_another_model_or_a_control_variable_is_refused_before_any_ru
         assert "Traceback" not in result.output and not any(
             line.startswith("[") for line in lines), name  # no scenario ran
         assert not (tmp_path / "b.html").exists()
+
+
+def test_the_lowest_scenario_is_never_above_the_base() -> None:
+    from sdkit.findings import level_finding
+
+    rows = [{"scenario": s, "time": t, "variable": "Stock", "value": v * t}
+            for s, v in (("base", 1.0), ("masks", 3.0), ("distancing", 2.0)) for t in (0.0, 10.0)]
+    voice = Voice("en", "Day")
+    labels = {"base": "No measures", "masks": "Masks", "distancing": "Distancing"}
+    (finding,) = level_finding(pd.DataFrame(rows), "Stock", labels, base="base", voice=voice)
+    assert "highest in Masks" in finding.text and "lowest in No measures" in finding.text
+    # two runs that end equal say nothing
+    same = pd.DataFrame([{**r, "value": 1.0} for r in rows if r["scenario"] != "masks"])
+    assert level_finding(same, "Stock", labels, base="base", voice=voice) == []
