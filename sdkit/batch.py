@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from sdkit.errors import (
     UnsupportedConstructError,
 )
 
-__all__ = ["ENGINES", "BatchRunner", "check_engine", "run_on_engine"]
+__all__ = ["ENGINES", "BatchRunner", "check_engine", "run_on_engine", "try_engine"]
 
 log = logging.getLogger("sdkit")
 #: Engine choices: ``auto`` (the engine, PySD when it refuses), ``ensemble``, ``pysd``.
@@ -45,6 +45,29 @@ def check_engine(engine: str) -> str:
         raise ParameterValueError(f"{engine!r} is not an engine; valid engines: "
                                   f"{list(ENGINES)}.")
     return engine
+
+
+def try_engine(engine: str, step: Callable[[], Any],
+               also: tuple[type[Exception], ...] = ()) -> tuple[Any, str | None]:
+    """``(step(), None)``, or ``(None, why)`` where ``auto`` falls back to PySD.
+
+    The one fallback rule of the seam: the engine missing (``ImportError``), refusing
+    the model (``UnsupportedConstructError``) or raising one of ``also`` gives the
+    reason to fall back with ``engine="auto"``, and raises with ``"ensemble"``.
+    """
+    refusals: tuple[type[Exception], ...] = (UnsupportedConstructError, *also)
+    try:
+        return step(), None
+    except ImportError as err:
+        if engine == "ensemble":
+            raise MissingComponentError(
+                f"engine 'ensemble' was asked for, but sdkit.engine is not available ({err}); "
+                "use engine 'auto' to fall back to PySD.") from err
+        return None, f"sdkit.engine is not available ({err})"
+    except refusals as err:
+        if engine == "ensemble":
+            raise
+        return None, str(err)
 
 
 def run_on_engine(model: Any, params: Mapping[str, Any], engine: str,
@@ -66,28 +89,18 @@ def run_on_engine(model: Any, params: Mapping[str, Any], engine: str,
     pandas.DataFrame or None
         Shaped like ``Model.run``'s result, with ``attrs["engine"] == "ensemble"``.
     """
-    try:
+
+    def step() -> pd.DataFrame:
         from sdkit.engine import run_model
-    except ImportError as err:
-        if engine == "ensemble":
-            raise MissingComponentError(
-                f"engine 'ensemble' was asked for, but sdkit.engine is not available ({err}); "
-                "use engine 'auto' to fall back to PySD.") from err
-        log.info("sdkit.engine is not available (%s); running PySD.", err)
-        return None
-    try:
-        result = run_model(model, dict(params), **{k: v for k, v in times.items()
-                                                   if v is not None})
-    except UnsupportedConstructError as err:
-        if engine == "ensemble":
-            raise
-        log.info("The ensemble engine refuses %s (%s); running PySD.", model.path.name, err)
-        return None
-    except SimulationError as err:
-        if engine == "ensemble":
-            raise
-        # PySD, the reference, says it in the model's words (e.g. a DELAY N of order 0)
-        log.info("The ensemble run of %s failed (%s); running PySD.", model.path.name, err)
+
+        return run_model(model, dict(params), **{k: v for k, v in times.items()
+                                                 if v is not None})
+
+    # a failed engine run is rerun by PySD, the reference, which says it in the
+    # model's words (e.g. a DELAY N of order 0)
+    result, why = try_engine(engine, step, also=(SimulationError,))
+    if why is not None:
+        log.info("The ensemble engine does not run %s (%s); running PySD.", model.path.name, why)
         return None
     if wanted is not None:
         result = result[list(wanted)]
@@ -172,19 +185,10 @@ class BatchRunner:
 
     def _try(self, step: Any) -> Any:
         """``step()``, or None after falling back to PySD where ``auto`` allows it."""
-        try:
-            return step()
-        except UnsupportedConstructError as err:
-            if self.engine == "ensemble":
-                raise
-            self._fall_back(str(err))
-        except ImportError as err:
-            if self.engine == "ensemble":
-                raise MissingComponentError(
-                    f"engine 'ensemble' was asked for, but sdkit.engine is not available "
-                    f"({err}); use engine 'auto' to fall back to PySD.") from err
-            self._fall_back(f"sdkit.engine is not available ({err})")
-        return None
+        result, why = try_engine(self.engine, step)
+        if why is not None:
+            self._fall_back(why)
+        return result
 
     def _fall_back(self, why: str) -> None:
         log.warning("Falling back to PySD runs: %s", why)
