@@ -19,6 +19,7 @@ import click
 from sdkit import __version__
 from sdkit.errors import InputFileError, ParameterValueError, SdkitError
 from sdkit.examples import help_epilog
+from sdkit.translation import PYSD_OBJECTS
 
 __all__ = ["main", "plain_warning"]
 
@@ -59,23 +60,17 @@ def _parse_years(years: tuple[str, ...]) -> list[float] | None:
     return [v for v in values if v is not None] or None
 
 
-#: PySD's names of the objects behind Vensim's stateful functions, e.g. ``_delayn_outflow``.
+#: PySD's names of the objects behind Vensim's functions, e.g. ``_delayn_outflow`` (longer
+#: kinds first, so ``delayn`` wins over ``delay``).
 _PYSD_OBJECT = re.compile(
-    r"\b_(delayn|delayfixed|delay|smoothn|smooth|trend|forecast|integ|initial|sampleiftrue|"
-    r"hardcodedlookup|ext_lookup|ext_data|ext_constant)_([a-z0-9_]+)")
-_FUNCTIONS = {"delayn": "DELAY N", "delayfixed": "DELAY FIXED", "delay": "DELAY",
-              "smoothn": "SMOOTH N", "smooth": "SMOOTH", "trend": "TREND",
-              "forecast": "FORECAST", "integ": "INTEG", "initial": "INITIAL",
-              "sampleiftrue": "SAMPLE IF TRUE", "hardcodedlookup": "the lookup",
-              "ext_lookup": "the lookup", "ext_data": "the data",
-              "ext_constant": "the constant"}
+    r"\b_(" + "|".join(sorted(PYSD_OBJECTS, key=len, reverse=True)) + r")_([a-z0-9_]+)")
 
 
 def plain_warning(text: str) -> str:
     """A warning in the model's words: PySD's ``_delayn_outflow`` becomes
     ``DELAY N in 'outflow':``, and the text is put on one line."""
     text = " ".join(text.split())
-    return _PYSD_OBJECT.sub(lambda m: f"{_FUNCTIONS[m.group(1)]} in "
+    return _PYSD_OBJECT.sub(lambda m: f"{PYSD_OBJECTS[m.group(1)]} in "
                             f"'{m.group(2).replace('_', ' ')}':", text)
 
 

@@ -20,7 +20,7 @@ from sdkit import cache, guard, structure
 from sdkit.errors import ModelParseError, UnsafeCacheError, UnsafeModelError
 
 __all__ = ["read_abstract", "translate", "load_translation", "PY_FILE", "STRUCTURE_FILE",
-           "one_line", "delay_problem"]
+           "one_line", "delay_problem", "PYSD_OBJECTS"]
 
 #: The generated main module and sdkit's structure summary in a cache entry.
 PY_FILE = "model.py"
@@ -35,8 +35,16 @@ def one_line(err: BaseException) -> str:
     return text
 
 
-#: PySD's delay objects with an order: prefix of the object's name -> the Vensim function.
-_ORDERED_DELAYS = {"_delayn_": "DELAY N", "_delay_": "DELAY3/DELAY1", "_smooth_": "SMOOTH"}
+#: PySD's names of the objects behind Vensim's stateful functions and external data:
+#: the kind in ``_<kind>_<variable>`` (``_delayn_outflow``) -> how a reader calls it.
+PYSD_OBJECTS = {"delayn": "DELAY N", "delayfixed": "DELAY FIXED", "delay": "DELAY3/DELAY1",
+                "smoothn": "SMOOTH N", "smooth": "SMOOTH", "trend": "TREND",
+                "forecast": "FORECAST", "integ": "INTEG", "initial": "INITIAL",
+                "sampleiftrue": "SAMPLE IF TRUE", "hardcodedlookup": "the lookup",
+                "ext_lookup": "the lookup", "ext_data": "the data",
+                "ext_constant": "the constant"}
+#: The delays among them that have an order.
+_ORDERED_DELAYS = {f"_{kind}_": PYSD_OBJECTS[kind] for kind in ("delayn", "delay", "smooth")}
 
 
 def _delay_state(obj: Any) -> tuple[float, float, float] | None:

@@ -80,7 +80,8 @@ class CalibrationSpecValidator(StudyValidator):
         optimizer = self.optimizer(data.get("optimizer", {}))
         sampler = self.sampler(data.get("sampler", {}), k)
         self.raise_problems()
-        assert observations is not None  # a missing or bad observations file is a problem
+        if observations is None:  # reported above; kept explicit for readers and mypy
+            raise self.error("observations", "no observations could be read.")
         spec = CalibrationSpec(
             name, self.path, model.path, observations_path, observations, parameters, seed,
             train_until, texts["title"], texts["description"], scenario_path, dict(base),
