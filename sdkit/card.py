@@ -14,17 +14,21 @@ briefing shows and how variables are called in each language
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sdkit.card_briefing import BriefingSpec, parse_briefing, parse_names
 from sdkit.card_families import FamilySpec, check_polarity, parse_families
 from sdkit.errors import InputFileError
-from sdkit.limits import read_toml
+from sdkit.schema import SchemaValidator
 from sdkit.stages import Stage, TransitionRule
 
-__all__ = ["ChannelSpec", "FamilySpec", "LoopSpec", "ModelCard", "load_card", "card_path"]
+__all__ = ["CardReader", "ChannelSpec", "FamilySpec", "LoopSpec", "ModelCard", "load_card",
+           "card_path"]
+
+T = TypeVar("T")
 
 _TOP_KEYS = {"model", "stages", "transitions", "evidence", "loops", "loop_families", "channels",
              "briefing", "names"}
@@ -159,7 +163,7 @@ def card_path(model_path: str | Path) -> Path:
 
 
 def load_card(path: str | Path) -> ModelCard:
-    """Read and validate a model card.
+    """Read and validate a model card, reporting every problem of the file at once.
 
     Parameters
     ----------
@@ -173,104 +177,104 @@ def load_card(path: str | Path) -> ModelCard:
     Raises
     ------
     InputFileError
-        If the file is missing, is not valid TOML, or has an unknown key, a
-        missing key or a value of the wrong type.
+        If the file is missing or is not valid TOML, or for each unknown key, missing
+        key or value of the wrong type: one error listing all of them
+        (:func:`sdkit.schema.combine_problems`; ``err.problems`` holds the single ones).
     ResourceLimitError
         If the file is larger or more deeply nested than :mod:`sdkit.limits` allows.
     """
     path = Path(path)
     if path.suffix != ".toml":
         path = card_path(path)
-    data = read_toml(path, what="the model card")
-    reader = _Reader(path)
+    reader = CardReader(path)
+    data = reader.read()
+    return reader.checked(lambda: _card(reader, data))
+
+
+def _card(reader: CardReader, data: dict[str, Any]) -> ModelCard:
+    """The card from its TOML data; each section's problems are collected."""
     reader.keys(data, _TOP_KEYS, "")
-    model = data.get("model", {})
-    reader.keys(model, {"file", "title_en", "title_zh"}, "model")
-    stages = tuple(
-        Stage(
-            reader.get(s, "number", int, f"stages[{i}]"),
-            reader.get(s, "name_en", str, f"stages[{i}]"),
-            reader.get(s, "name_zh", str, f"stages[{i}]"),
-        )
-        for i, s in enumerate(reader.table_list(data, "stages"))
-    )
-    transitions = tuple(
-        TransitionRule(
-            reader.get(t, "to_stage", int, f"transitions[{i}]"),
-            reader.get(t, "variable", str, f"transitions[{i}]"),
-            float(reader.get(t, "threshold", (int, float), f"transitions[{i}]")),
-        )
-        for i, t in enumerate(reader.table_list(data, "transitions"))
-    )
-    evidence = data.get("evidence", {})
+    model: dict[str, Any] = {}
+    with reader.collect():
+        model = reader.table(data.get("model", {}), "model")
+        reader.keys(model, {"file", "title_en", "title_zh"}, "model")
+    stages = tuple(reader.each(data, "stages", lambda s, where: Stage(
+        reader.get(s, "number", int, where), reader.get(s, "name_en", str, where),
+        reader.get(s, "name_zh", str, where))))
+    transitions = tuple(reader.each(data, "transitions", lambda t, where: TransitionRule(
+        reader.get(t, "to_stage", int, where), reader.get(t, "variable", str, where),
+        float(reader.get(t, "threshold", (int, float), where)))))
+    evidence = _Evidence()
+    with reader.collect():
+        evidence = _evidence(reader, data.get("evidence", {}))
+    loops = tuple(reader.each(data, "loops", lambda item, where: _loop(reader, item, stages,
+                                                                       where)))
+    sections: dict[str, Any] = {}
+    for key, parse in (("channels", _channels), ("loop_families", parse_families),
+                       ("briefing", parse_briefing), ("names", parse_names)):
+        with reader.collect():
+            sections[key] = parse(reader, data)
+    return ModelCard(
+        reader.path, str(model.get("title_en", "")), str(model.get("title_zh", "")),
+        stages, transitions, evidence.levels, evidence.transitions, evidence.flows, loops,
+        evidence.reference, sections.get("channels"), hindcast_after=evidence.hindcast_after,
+        loop_families=sections.get("loop_families", ()), briefing=sections.get("briefing"),
+        names=sections.get("names", {}))
+
+
+@dataclass
+class _Evidence:
+    """The ``[evidence]`` section, parsed."""
+
+    levels: dict[str, str] = field(default_factory=dict)
+    transitions: dict[str, int] = field(default_factory=dict)
+    flows: dict[str, str] = field(default_factory=dict)
+    reference: Path | None = None
+    hindcast_after: float | None = None
+
+
+def _evidence(reader: CardReader, evidence: Any) -> _Evidence:
     reader.keys(evidence, {"levels", "transitions", "flows", "reference", "hindcast_after"},
                 "evidence")
-    hindcast_after = (float(reader.typed(evidence["hindcast_after"], (int, float),
-                                         "evidence.hindcast_after"))
-                      if "hindcast_after" in evidence else None)
-    reference = _reference(reader, evidence, path)
-    levels = {
-        str(k): reader.typed(v, str, f"evidence.levels.{k}")
-        for k, v in evidence.get("levels", {}).items()
-    }
-    flows = {
-        str(k): reader.typed(v, str, f"evidence.flows.{k}")
-        for k, v in evidence.get("flows", {}).items()
-    }
-    ev_transitions = {
-        str(k): reader.typed(v, int, f"evidence.transitions.{k}")
-        for k, v in evidence.get("transitions", {}).items()
-    }
-    loops = []
-    for i, item in enumerate(reader.table_list(data, "loops")):
-        where = f"loops[{i}]"
-        reader.keys(item, {"id", "polarity", "name_en", "name_zh", "cycle", "dominant_in"},
-                    where)
-        polarity = check_polarity(reader, reader.get(item, "polarity", str, where), where)
-        cycle = reader.get(item, "cycle", list, where)
-        loops.append(
-            LoopSpec(
-                reader.get(item, "id", str, where),
-                polarity,
-                reader.get(item, "name_en", str, where),
-                reader.get(item, "name_zh", str, where),
-                tuple(reader.typed(v, str, f"{where}.cycle") for v in cycle),
-                _dominant_in(reader, item.get("dominant_in", []), stages, where),
-            )
-        )
-    return ModelCard(
-        path,
-        str(model.get("title_en", "")),
-        str(model.get("title_zh", "")),
-        stages,
-        transitions,
-        levels,
-        ev_transitions,
-        flows,
-        tuple(loops),
-        reference,
-        _channels(reader, data),
-        hindcast_after=hindcast_after,
-        loop_families=parse_families(reader, data),
-        briefing=parse_briefing(reader, data),
-        names=parse_names(reader, data),
-    )
+    found = _Evidence()
+    if "hindcast_after" in evidence:
+        found.hindcast_after = float(reader.typed(evidence["hindcast_after"], (int, float),
+                                                  "evidence.hindcast_after"))
+    found.reference = _reference(reader, evidence, reader.path)
+    for key, kind, into in (("levels", str, found.levels), ("flows", str, found.flows),
+                            ("transitions", int, found.transitions)):
+        table = reader.typed(evidence.get(key, {}), dict, f"evidence.{key}")
+        for name, value in table.items():
+            with reader.collect():
+                into[str(name)] = reader.typed(value, kind, f"evidence.{key}.{name}")
+    return found
 
 
-def _reference(reader: _Reader, evidence: dict[str, Any], path: Path) -> Path | None:
+def _loop(reader: CardReader, item: dict[str, Any], stages: tuple[Stage, ...], where: str
+          ) -> LoopSpec:
+    reader.keys(item, {"id", "polarity", "name_en", "name_zh", "cycle", "dominant_in"}, where)
+    polarity = check_polarity(reader, reader.get(item, "polarity", str, where), where)
+    cycle = reader.get(item, "cycle", list, where)
+    return LoopSpec(reader.get(item, "id", str, where), polarity,
+                    reader.get(item, "name_en", str, where),
+                    reader.get(item, "name_zh", str, where),
+                    tuple(reader.typed(v, str, f"{where}.cycle") for v in cycle),
+                    _dominant_in(reader, item.get("dominant_in", []), stages, where))
+
+
+def _reference(reader: CardReader, evidence: dict[str, Any], path: Path) -> Path | None:
     """``evidence.reference``: a CSV file beside the card (no absolute path, no ``..``)."""
     if "reference" not in evidence:
         return None
     name = reader.typed(evidence["reference"], str, "evidence.reference")
     relative = Path(name)
     if relative.is_absolute() or ".." in relative.parts or relative.suffix.lower() != ".csv":
-        raise InputFileError(
-            f"{path}: evidence.reference must be a .csv file inside the card's folder, "
-            f"got {name!r}.", path=str(path), key="evidence.reference")
+        raise reader.error("evidence.reference",
+                           f"must be a .csv file inside the card's folder, got {name!r}.")
     return path.parent / relative
 
 
-def _channels(reader: _Reader, data: dict[str, Any]) -> ChannelSpec | None:
+def _channels(reader: CardReader, data: dict[str, Any]) -> ChannelSpec | None:
     """The optional ``[channels]`` section: ``output``, ``log``, ``[channels.groups]``."""
     if "channels" not in data:
         return None
@@ -278,24 +282,21 @@ def _channels(reader: _Reader, data: dict[str, Any]) -> ChannelSpec | None:
     reader.keys(section, {"output", "log", "groups"}, "channels")
     log = section.get("log", True)
     if not isinstance(log, bool):
-        raise InputFileError(f"{reader.path}: channels.log must be true or false, got {log!r}.",
-                             path=str(reader.path), key="channels.log")
+        raise reader.error("channels.log", f"must be true or false, got {log!r}.")
     groups = reader.get(section, "groups", dict, "channels")
     if not groups:
-        raise InputFileError(f"{reader.path}: channels.groups must name at least one channel.",
-                             path=str(reader.path), key="channels.groups")
+        raise reader.error("channels.groups", "must name at least one channel.")
     members: dict[str, tuple[str, ...]] = {}
     for name, value in groups.items():
         where = f"channels.groups.{name}"
         items = reader.typed(value, list, where)
         if not items:
-            raise InputFileError(f"{reader.path}: {where} must list at least one variable.",
-                                 path=str(reader.path), key=where)
+            raise reader.error(where, "must list at least one variable.")
         members[str(name)] = tuple(reader.typed(v, str, where) for v in items)
     return ChannelSpec(reader.get(section, "output", str, "channels"), log, members)
 
 
-def _dominant_in(reader: _Reader, value: Any, stages: tuple[Stage, ...], where: str
+def _dominant_in(reader: CardReader, value: Any, stages: tuple[Stage, ...], where: str
                  ) -> tuple[int, ...]:
     """A loop's ``dominant_in``: stage numbers, or every stage for ``"all"``."""
     if value == "all":
@@ -304,55 +305,51 @@ def _dominant_in(reader: _Reader, value: Any, stages: tuple[Stage, ...], where: 
     return tuple(reader.typed(v, int, f"{where}.dominant_in") for v in items)
 
 
-class _Reader:
-    """Small typed accessors that turn schema problems into InputFileError."""
+class CardReader(SchemaValidator):
+    """The model card's reader: :class:`~sdkit.schema.SchemaValidator` with the typed
+    accessors the card's sections use (:mod:`sdkit.card_briefing`,
+    :mod:`sdkit.card_families`). Its errors are :class:`~sdkit.errors.InputFileError`."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    what = "the model card"
+    error_class = InputFileError
 
-    def keys(self, table: Any, allowed: set[str], where: str) -> None:
-        if not isinstance(table, dict):
-            raise InputFileError(
-                f"{self.path}: {where or 'the file'} must be a table.",
-                path=str(self.path),
-                key=where,
-            )
-        unknown = sorted(set(table) - allowed)
-        if unknown:
-            key = f"{where}.{unknown[0]}" if where else unknown[0]
-            raise InputFileError(
-                f"{self.path}: unknown key {key!r}; valid keys: {sorted(allowed)}.",
-                path=str(self.path),
-                key=key,
-            )
+    def keys(self, value: Any, allowed: Iterable[str], where: str | None) -> dict[str, Any]:
+        """``value`` as a table; each key not in ``allowed`` is a problem."""
+        return super().keys(value, sorted(allowed), where or None)
+
+    def table(self, value: Any, key: str | None) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.error(key, "must be a table.")
+        return value
 
     def table_list(self, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise InputFileError(
-                f"{self.path}: {key!r} must be an array of tables ([[{key}]]).",
-                path=str(self.path),
-                key=key,
-            )
+            raise self.error(key, f"must be an array of tables ([[{key}]]).")
         return value
 
-    def get(
-        self, table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str
-    ) -> Any:
+    def each(self, data: dict[str, Any], key: str,
+             parse: Callable[[dict[str, Any], str], T]) -> list[T]:
+        """``parse(item, "key[i]")`` of each table of the array ``key``; the problems of
+        each item are collected, and a failed item is left out."""
+        found: list[T] = []
+        with self.collect():
+            for i, item in enumerate(self.table_list(data, key)):
+                with self.collect():
+                    found.append(parse(item, f"{key}[{i}]"))
+        return found
+
+    def get(self, table: dict[str, Any], key: str, kind: type | tuple[type, ...],
+            where: str) -> Any:
+        """``table[key]``, which must exist and be of ``kind``."""
         if key not in table:
-            raise InputFileError(
-                f"{self.path}: {where} is missing the key {key!r}.",
-                path=str(self.path),
-                key=f"{where}.{key}",
-            )
+            raise self.error(f"{where}.{key}", "missing required key.")
         return self.typed(table[key], kind, f"{where}.{key}")
 
     def typed(self, value: Any, kind: type | tuple[type, ...], key: str) -> Any:
+        """``value``, which must be of ``kind``."""
         if isinstance(value, bool) or not isinstance(value, kind):
-            names = (
-                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            )
-            raise InputFileError(
-                f"{self.path}: {key} must be {names}, got {value!r}.", path=str(self.path), key=key
-            )
+            names = (kind.__name__ if isinstance(kind, type)
+                     else " or ".join(k.__name__ for k in kind))
+            raise self.error(key, f"must be {names}, got {value!r}.")
         return value

@@ -49,8 +49,11 @@ class CardReader(Protocol):
 
     path: Path
 
-    def keys(self, table: Any, allowed: set[str], where: str) -> None:
+    def keys(self, table: Any, allowed: set[str], where: str) -> Any:
         """Raise for a non-table or an unknown key."""
+
+    def error(self, key: str | None, message: str) -> InputFileError:
+        """The error for a problem at ``key``."""
 
     def get(self, table: dict[str, Any], key: str, kind: type | tuple[type, ...],
             where: str) -> Any:
@@ -128,7 +131,7 @@ class BriefingSpec:
 
 
 def _error(reader: CardReader, key: str, message: str) -> InputFileError:
-    return InputFileError(f"{reader.path}: {key} {message}", path=str(reader.path), key=key)
+    return reader.error(key, message)
 
 
 def _texts(reader: CardReader, value: Any, key: str) -> dict[str, str]:

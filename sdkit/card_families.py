@@ -34,7 +34,9 @@ POLARITIES = ("reinforcing", "balancing")
 class _Reader(Protocol):
     path: Path
 
-    def keys(self, table: Any, allowed: set[str], where: str) -> None: ...
+    def keys(self, table: Any, allowed: set[str], where: str) -> Any: ...
+
+    def error(self, key: str | None, message: str) -> InputFileError: ...
 
     def table_list(self, data: dict[str, Any], key: str) -> list[dict[str, Any]]: ...
 
@@ -78,9 +80,8 @@ def check_polarity(reader: _Reader, value: Any, where: str) -> str:
         Naming the file, the key and the valid values.
     """
     if value not in POLARITIES:
-        raise InputFileError(
-            f"{reader.path}: {where}.polarity is {value!r}; valid values: {list(POLARITIES)}.",
-            path=str(reader.path), key=f"{where}.polarity")
+        raise reader.error(f"{where}.polarity",
+                           f"is {value!r}; valid values: {list(POLARITIES)}.")
     return str(value)
 
 
@@ -101,14 +102,12 @@ def parse_families(reader: _Reader, data: Mapping[str, Any]) -> tuple[FamilySpec
         family_id = reader.get(item, "id", str, where)
         if not family_id.strip() or family_id.strip().lower() == "other" \
                 or family_id in {f.id for f in families}:
-            raise InputFileError(
-                f"{reader.path}: {where}.id {family_id!r} must be unique, not empty and not "
-                "'other' (the loops of no family).", path=str(reader.path), key=f"{where}.id")
+            raise reader.error(f"{where}.id", f"{family_id!r} must be unique, not empty and "
+                               "not 'other' (the loops of no family).")
         polarity = check_polarity(reader, item["polarity"], where) if "polarity" in item else ""
         through = reader.get(item, "through", list, where)
         if not through:
-            raise InputFileError(f"{reader.path}: {where}.through must list at least one "
-                                 "variable.", path=str(reader.path), key=f"{where}.through")
+            raise reader.error(f"{where}.through", "must list at least one variable.")
         families.append(FamilySpec(
             family_id, reader.get(item, "name_en", str, where),
             reader.get(item, "name_zh", str, where),

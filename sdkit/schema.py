@@ -1,8 +1,9 @@
 """The schema reader shared by sdkit's TOML files: every problem of a file at once.
 
 Scenario files (:mod:`sdkit.scenarios`), sensitivity specs
-(:mod:`sdkit.sensitivity.spec`), calibration specs (:mod:`sdkit.calibration.spec`)
-and band files (:mod:`sdkit.scenario_bands`) are read by subclasses of
+(:mod:`sdkit.sensitivity.spec`), calibration specs (:mod:`sdkit.calibration.spec`),
+band files (:mod:`sdkit.scenario_bands`) and model cards (:mod:`sdkit.card`) are read
+by subclasses of
 :class:`SchemaValidator`: it reads the TOML (:func:`sdkit.limits.read_toml`),
 checks tables, keys (unknown ones with the closest valid key), strings, numbers
 and integers, and makes every problem an error naming the file and the key::
@@ -100,10 +101,11 @@ class SchemaValidator:
         self.problems: list[InputFileError] = []
         self._collecting = False
 
-    #: The class of the errors a problem raises (a subclass of ScenarioError).
-    error_class: type[ScenarioError] = ScenarioError
+    #: The class of the errors a problem raises (an InputFileError, by default a
+    #: ScenarioError; the model card's reader raises InputFileError itself).
+    error_class: type[InputFileError] = ScenarioError
 
-    def error(self, key: str | None, message: str) -> ScenarioError:
+    def error(self, key: str | None, message: str) -> InputFileError:
         """The error for a problem at ``key`` (None: the whole file)."""
         where = f"{self.path}: {key}: " if key else f"{self.path}: "
         return self.error_class(where + message, path=str(self.path), key=key)
@@ -117,7 +119,7 @@ class SchemaValidator:
         self.problems, self._collecting = [], True
         try:
             result = build()
-        except ScenarioError as err:
+        except InputFileError as err:
             found, self.problems = [*self.problems, err], []
             if len(found) == 1:
                 raise
@@ -129,14 +131,14 @@ class SchemaValidator:
 
     @contextmanager
     def collect(self) -> Iterator[None]:
-        """A block whose problem (a :class:`~sdkit.errors.ScenarioError`) is recorded and
+        """A block whose problem (an :class:`~sdkit.errors.InputFileError`) is recorded and
         skipped when collecting (inside :meth:`checked`), raised otherwise."""
         if not self._collecting:
             yield
             return
         try:
             yield
-        except ScenarioError as err:
+        except InputFileError as err:
             self.problems.extend(err.problems)
 
     def add_problem(self, key: str | None, message: str) -> None:

@@ -102,7 +102,7 @@ def test_card_rejects_unknown_key(tmp_path, empowerment_card):
     text = empowerment_card.path.read_text(encoding="utf-8") + "\n[extra]\nx = 1\n"
     card = tmp_path / "m.toml"
     card.write_text(text, encoding="utf-8")
-    with pytest.raises(InputFileError, match="unknown key 'extra'"):
+    with pytest.raises(InputFileError, match="extra: unknown key; valid keys: .*'briefing'"):
         load_card(card)
 
 

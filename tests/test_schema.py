@@ -134,3 +134,43 @@ def test_update_reports_a_missing_page_or_block_on_one_line(tmp_path: Path,
         lines = result.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("sdkit: error: ") and fragment in lines[0]
     assert page.read_text(encoding="utf-8") == "# No markers\n"
+
+
+CARD_WITH_FOUR_MISTAKES = """
+[model]
+titel_en = "typo"
+
+[[stages]]
+number = "one"
+name_en = "Start"
+name_zh = "开始"
+
+[[transitions]]
+to_stage = 2
+variable = "x"
+
+[channels]
+output = "x"
+log = "yes"
+groups = { a = ["x"] }
+"""
+
+
+def test_a_model_card_reports_every_problem_at_once(tmp_path: Path) -> None:
+    from sdkit.card import load_card
+
+    card = tmp_path / "m.toml"
+    card.write_text(CARD_WITH_FOUR_MISTAKES, encoding="utf-8")
+    with pytest.raises(InputFileError) as caught:
+        load_card(card)
+    keys = [problem.key for problem in caught.value.problems]
+    assert keys == ["model.titel_en", "stages[0].number", "transitions[0].threshold",
+                    "channels.log"]
+    message = str(caught.value)
+    assert message.startswith(f"{card}: 4 problems: model.titel_en: unknown key")
+    assert "Did you mean 'title_en'?" in message and "\n" not in message
+    card.write_text(CARD_WITH_FOUR_MISTAKES.replace('titel_en', 'title_en')
+                    .replace('"one"', "1").replace('variable = "x"',
+                                                   'variable = "x"\nthreshold = 1')
+                    .replace('"yes"', "true"), encoding="utf-8")
+    assert load_card(card).channels is not None
