@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from sdkit.errors import SdkitError
 from sdkit.examples import help_epilog
 
 __all__ = ["bands_command"]
@@ -32,26 +31,16 @@ def bands_command(sources: tuple[Path, ...], spec: Path, base: str, output: Path
     """Monte Carlo bands of the scenarios in SOURCES (folders or files; default: scenarios)."""
     from sdkit import scenario_report as sr
     from sdkit.markers import update_page
-    from sdkit.scenario_bands import compute_bands, load_band_spec
+    from sdkit.scenario_bands import compute_bands, load_band_spec, save_bands
     from sdkit.scenarios import load_scenarios
-    from sdkit.store import atomic_write
 
-    try:
-        scenarios = load_scenarios(sources or "scenarios")
-        results = compute_bands(load_band_spec(spec), scenarios, base=base)
-        if output is not None:
-            summary = sr.band_summary(results).set_index("scenario")
-            samples = results.samples.join(results.design)
-            click.echo(f"Wrote {atomic_write(output / 'summary.csv', lambda p: summary.to_csv(p))}")
-            click.echo(f"Wrote {atomic_write(output / 'samples.csv', lambda p: samples.to_csv(p))}")
-        if update is None:
-            click.echo(sr.bands_text(results))
-            return
-        blocks = {sr.QUESTIONS_BLOCK: sr.scenario_questions(scenarios),
-                  sr.BANDS_BLOCK: sr.bands_text(results)}
-        click.echo(f"Updated {update_page(update, blocks)}")
-    except OSError as err:
-        raise click.ClickException(str(err)) from err
-    except SdkitError as err:
-        click.echo(f"sdkit: error: {' '.join(str(err).split())}", err=True)
-        raise SystemExit(2) from err
+    scenarios = load_scenarios(sources or "scenarios")
+    results = compute_bands(load_band_spec(spec), scenarios, base=base)
+    for path in save_bands(results, output) if output is not None else []:
+        click.echo(f"Wrote {path}")
+    if update is None:
+        click.echo(sr.bands_text(results))
+        return
+    blocks = {sr.QUESTIONS_BLOCK: sr.scenario_questions(scenarios),
+              sr.BANDS_BLOCK: sr.bands_text(results)}
+    click.echo(f"Updated {update_page(update, blocks)}")

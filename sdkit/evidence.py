@@ -26,7 +26,8 @@ from sdkit.names import close_matches
 from sdkit.sensitivity.metrics import integral_between
 from sdkit.stages import detect_stages
 
-__all__ = ["CHECKED_KINDS", "load_reference_modes", "compare_with_reference", "reference_for"]
+__all__ = ["CHECKED_KINDS", "load_reference_modes", "compare_with_reference", "reference_for",
+           "evidence_of", "fits"]
 
 #: Row kinds that a baseline must reproduce.
 CHECKED_KINDS = ("transition", "level", "flow")
@@ -253,4 +254,49 @@ def reference_for(model_path: str | Path, reference: str | Path | None = None) -
 
     card = card_path(model_path)
     return load_card(card).reference if card.is_file() else None
+
+
+def evidence_of(model_path: str | Path, reference: str | Path | None = None, *,
+                baseline: pd.DataFrame | None = None, required: bool = True
+                ) -> pd.DataFrame | None:
+    """A model's baseline run next to its reference modes: ``sdkit evidence`` and ``doc``.
+
+    Parameters
+    ----------
+    model_path : path-like
+        The model file; its card says which variable answers each row.
+    reference : path-like, optional
+        The reference-modes table (default: the one the card names, :func:`reference_for`).
+    baseline : pandas.DataFrame, optional
+        The model's baseline run, when the caller has it (default: run the model).
+    required : bool
+        Whether a model without reference modes is an error (else None is returned).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        :func:`compare_with_reference` of the baseline run.
+
+    Raises
+    ------
+    InputFileError
+        If ``required`` and neither ``reference`` nor the card names a table.
+    """
+    from sdkit.card import load_card
+    from sdkit.model import load_model
+
+    table = reference_for(model_path, reference)
+    if table is None:
+        if not required:
+            return None
+        raise InputFileError(f"No reference modes for {model_path}: its model card names none "
+                             "(evidence.reference); pass --reference CSV.")
+    card, modes = load_card(model_path), load_reference_modes(table)
+    run = load_model(model_path).run() if baseline is None else baseline
+    return compare_with_reference(run, modes, card)
+
+
+def fits(comparison: pd.DataFrame) -> bool:
+    """Whether every fitted row (role ``fit``, not a hindcast) is within its band."""
+    return bool(comparison.loc[comparison["role"] == "fit", "within"].all())
 

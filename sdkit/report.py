@@ -29,6 +29,7 @@ __all__ = [
     "write_csv",
     "render_table",
     "evidence_table",
+    "doc_blocks",
 ]
 
 
@@ -247,3 +248,27 @@ def evidence_table(comparison: pd.DataFrame, *, markdown: bool = False) -> str:
         summary += (f" Fitted period: {int(fit['within'].sum())} of {len(fit)}; hindcast: "
                     f"{int(late['within'].sum())} of {len(late)}.")
     return render_table(rows, header, markdown=markdown, left=2) + "\n\n" + summary
+
+
+def doc_blocks(model_path: str | Path, reference: str | Path | None = None) -> dict[str, str]:
+    """The generated blocks of a model's documentation page (``sdkit doc``).
+
+    Returns
+    -------
+    dict of str to str
+        ``parameters`` (:func:`sdkit.modeldoc.parameter_table` with the baseline's
+        values) and, when the model has reference modes, ``evidence``
+        (:func:`evidence_table` of :func:`sdkit.evidence.evidence_of`).
+    """
+    from sdkit.evidence import evidence_of
+    from sdkit.model import load_model
+    from sdkit.modeldoc import constant_values, parameter_table
+
+    loaded = load_model(model_path)
+    baseline = loaded.run()
+    blocks = {"parameters": parameter_table(loaded, constant_values(loaded, baseline))}
+    comparison = evidence_of(model_path, reference, baseline=baseline, required=False)
+    if comparison is not None:
+        blocks["evidence"] = evidence_table(comparison, markdown=True)
+    return blocks
+

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from sdkit.model import Model
 
 __all__ = ["BandSpecError", "Assumption", "Outcome", "BandSpec", "BandResults", "PERCENTILES",
-           "DEFAULT_SPEC", "load_band_spec", "design", "outcome_values", "compute_bands"]
+           "DEFAULT_SPEC", "load_band_spec", "design", "outcome_values", "compute_bands",
+           "save_bands"]
 
 #: The percentiles of a band.
 PERCENTILES = (5, 50, 95)
@@ -347,3 +348,18 @@ def compute_bands(spec: BandSpec, scenarios: Sequence[Scenario], *, base: str = 
     index = pd.MultiIndex.from_product([names, sample.index], names=["scenario", "run"])
     kept = found.drop(index=found.index[::size]).set_axis(index)
     return BandResults(spec, base, {n: defaults[n] for n in sample.columns}, sample, det, kept)
+
+
+def save_bands(results: BandResults, folder: str | os.PathLike[str]) -> list[Path]:
+    """Write ``summary.csv`` (:func:`sdkit.scenario_report.band_summary`, one row per
+    scenario and outcome) and ``samples.csv`` (every run's outcomes beside its
+    assumptions) into ``folder``, atomically; return the two paths."""
+    from sdkit.scenario_report import band_summary
+    from sdkit.store import atomic_write
+
+    out = Path(folder)
+    summary = band_summary(results).set_index("scenario")
+    samples = results.samples.join(results.design)
+    return [atomic_write(out / "summary.csv", lambda path: summary.to_csv(path)),
+            atomic_write(out / "samples.csv", lambda path: samples.to_csv(path))]
+

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import REPO, SCENARIOS_DIR
 
+from sdkit.cli import main
 from sdkit.cli_bands import bands_command
 from sdkit.errors import ParameterValueError, ScenarioError
 from sdkit.markers import begin_marker, end_marker, extract_block
@@ -282,7 +283,8 @@ def test_command_prints_writes_and_updates(tiny_set, tiny_bands, tmp_path):
     text = bands_text(tiny_bands)
     assert "| baseline |" in text and "initial population: Kept at 1,000" in text
     assert "never" in text and "lifetime" in text
-    bad = CliRunner().invoke(bands_command, [str(folder), "--spec", str(spec), "--base", "x"])
+    bad = CliRunner().invoke(main, ["scenarios", "bands", str(folder), "--spec", str(spec),
+                                    "--base", "x"])
     assert bad.exit_code == 2 and bad.stderr.startswith("sdkit: error: No scenario 'x'")
 
 
