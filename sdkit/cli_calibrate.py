@@ -55,19 +55,14 @@ def run_command(model: Path, spec: Path, output: Path, steps: int | None, walker
     from sdkit.calibration import load_calibration_spec, run_calibration
     from sdkit.calibration.result import report_markdown
     from sdkit.calibration.spec import with_budget
+    from sdkit.calibration.study import plan_text
     from sdkit.model import load_model
 
     logging.basicConfig(level=logging.WARNING, format="sdkit: %(message)s")
     loaded = load_model(model)
     checked = with_budget(load_calibration_spec(spec, model=loaded), steps=steps,
                           maxiter=maxiter, walkers=walkers, engine=engine)
-    from sdkit.calibration.study import training_mask
-
-    dt = float(checked.run_settings.get("time_step", loaded.time_step))
-    held = training_mask(checked, dt, loaded.initial_time).count(False)
-    click.echo(f"{checked.name}: {len(checked.parameters)} parameters, "
-               f"{len(checked.observations)} observations ({held} held out), "
-               f"{checked.walkers} walkers x {checked.sampler.steps} steps", err=True)
+    click.echo(plan_text(checked, loaded), err=True)
     try:
         result = run_calibration(checked, output_dir=output, progress=not no_progress,
                                  model=loaded, replace=replace)

@@ -40,9 +40,19 @@ from sdkit.errors import InputFileError, SimulationError
 from sdkit.sensitivity.sampling import ppf
 from sdkit.store import previous_manifest
 
-__all__ = ["run_calibration", "training_mask", "calibration_horizon"]
+__all__ = ["run_calibration", "training_mask", "calibration_horizon", "plan_text"]
 
 log = logging.getLogger("sdkit.calibration")
+
+
+def plan_text(spec: CalibrationSpec, model: Any) -> str:
+    """One line that says what a calibration will do: parameters, observations (how many
+    held out by ``train_until``), walkers and steps."""
+    dt = float(spec.run_settings.get("time_step", model.time_step))
+    held = training_mask(spec, dt, model.initial_time).count(False)
+    return (f"{spec.name}: {len(spec.parameters)} parameters, {len(spec.observations)} "
+            f"observations ({held} held out), {spec.walkers} walkers x {spec.sampler.steps} "
+            "steps")
 
 
 def training_mask(spec: CalibrationSpec, dt: float, initial: float = 0.0) -> list[bool]:
