@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import sdkit  # noqa: E402
-from sdkit.engine import Ensemble, progcache, run_model  # noqa: E402
+from sdkit.engine import Ensemble, run_model  # noqa: E402
 from sdkit.testing import random_parameter_sets  # noqa: E402
 
 
@@ -80,9 +80,9 @@ def main() -> None:
 
     uncached = best_of(before, 2)
     with tempfile.TemporaryDirectory(prefix="sdkit-bench-") as folder:
-        progcache.MEMORY.clear()
+        model.programs.clear()
         cold = once(lambda: Ensemble(model, columns, cache_dir=folder))
-        progcache.MEMORY.clear()
+        model.programs.clear()
         disk = once(lambda: Ensemble(model, columns, cache_dir=folder))
         ensemble = Ensemble(model, columns, cache_dir=folder)  # memory hit
         memory = best_of(lambda: Ensemble(model, columns, cache_dir=folder), args.repeat)

@@ -144,25 +144,27 @@ def _loop_scores(plan: BriefingPlan, results: Any, say: Callable[[str], None]
                  ) -> tuple[pd.DataFrame | None, dict[str, dict[str, str]]]:
     """Relative scores of the base run's loop families (the card's ``[[loop_families]]``
     and "other"), or of its main partition's loops without families; and the names of
-    the families by language. Nothing for a card without loops."""
+    the families by language. Nothing for a card without loops.
+
+    The scores come from :func:`sdkit.loops.summary.loop_summary`: from the cache when
+    the model, the base run and the card are unchanged."""
     if plan.card is None or not plan.card.loops:
         return None, {}
-    from sdkit.loops import loop_dominance
+    from sdkit.loops.summary import loop_summary
 
     say("scoring loop dominance of the base run")
     scenario = next(s for s in plan.scenarios if s.name == plan.base)
-    dominance = loop_dominance(plan.model, results.wide(plan.base), card=plan.card,
-                               params=scenario.params(plan.model),
-                               time_step=scenario.run_settings.get("time_step"))
-    families = getattr(dominance, "families", None)
-    if families is not None and not families.empty:
-        names = {f.id: {"en": f.name_en, "zh": f.name_zh}
-                 for f in getattr(dominance, "family_specs", ())}
-        return families.rename(columns={"family": "loop"}), names
+    summary = loop_summary(plan.model, results.wide(plan.base), card=plan.card,
+                           params=scenario.params(plan.model),
+                           time_step=scenario.run_settings.get("time_step"))
+    if summary.cached:
+        say("  loop dominance read from the cache")
+    if not summary.families.empty:
+        return summary.families.rename(columns={"family": "loop"}), summary.family_names
     # shares are relative within a partition: chart the largest one only
     # (a loop alone in its partition, like B4, would always show 100 %)
-    main = {loop.id for loop in dominance.loops.loops if loop.partition == 1}
-    return dominance.relative[dominance.relative["loop"].isin(main)], {}
+    main = set(summary.loops.loc[summary.loops["partition"] == 1, "id"])
+    return summary.relative[summary.relative["loop"].isin(main)], {}
 
 
 def _evidence(plan: BriefingPlan, results: Any, reference: Path | None) -> pd.DataFrame | None:

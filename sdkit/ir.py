@@ -282,9 +282,18 @@ class ModelIR:
             return self.stocks[py_name].rate
         return self.variables[py_name].equation
 
-    def dependencies(self) -> dict[str, set[str]]:
-        """Direct references of every variable's equation (stocks: of the rate)."""
-        return {name: references(self.equation_of(name)) for name in self.variables}
+    def dependencies(self, *, hidden: bool = False) -> dict[str, set[str]]:
+        """The model's dependency graph: py name -> the py names it directly references.
+
+        Every variable's equation (a stock's: its rate); with ``hidden``, also every
+        hidden stock's arguments.  The one dependency graph of the IR: the causal
+        graph of loop analysis (:func:`sdkit.loops.graph.causal_graph`) is built from it.
+        """
+        found = {name: references(self.equation_of(name)) for name in self.variables}
+        if hidden:
+            for name, stock in self.hidden.items():
+                found[name] = set().union(*(references(e) for e in stock.args.values()))
+        return found
 
 
 # --------------------------------------------------------------------------- builder
@@ -460,7 +469,8 @@ def build_ir(model: Any) -> ModelIR:
     ----------
     model : path-like or sdkit.model.Model or AbstractModel
         A model file (``.mdl``, ``.xmile``...), a loaded :class:`sdkit.model.Model`
-        (its file is parsed again; nothing is cached), or PySD's abstract model.
+        (its file is parsed again; :attr:`sdkit.model.Model.ir` keeps one IR per
+        model), or PySD's abstract model.
 
     Returns
     -------

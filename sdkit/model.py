@@ -29,7 +29,6 @@ from sdkit.errors import (
     UnknownVariableError,
 )
 from sdkit.names import close_matches, normalize_name
-from sdkit.structure import doc_limit, doc_text
 from sdkit.translation import (
     PY_FILE,
     STRUCTURE_FILE,
@@ -48,6 +47,9 @@ from sdkit.validation import (
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from sdkit.engine.progcache import ProgramCache
+    from sdkit.ir import ModelIR
 
 __all__ = ["Variable", "Model", "load_model", "run", "KINDS", "SUFFIXES"]
 
@@ -87,17 +89,6 @@ class Variable:
     comment: str
 
 
-def _kind(py_name: str, kind: Any, subtype: Any, is_flow: bool) -> str:
-    if py_name in _CONTROL:
-        return "control"
-    if kind == "Stateful" and subtype == "Integ":
-        return "stock"
-    simple = {"Constant": "constant", "Lookup": "lookup", "Data": "data"}
-    if kind in simple:
-        return simple[kind]
-    return "flow" if is_flow else "auxiliary"
-
-
 def _time_of(pysd_model: Any) -> str:
     """The model time a failed PySD run stopped at, or "initialisation"."""
     try:
@@ -126,6 +117,11 @@ class Model:
     dependencies : dict of str to frozenset of str
         The causal graph: for each variable, the variables it directly depends on
         during a run (a stock depends on its flows).
+    ir : ModelIR
+        The model's IR (:func:`sdkit.ir.build_ir`), built from the file on first use
+        and kept: loops, checks and the engine read the model's structure from it.
+    programs : ProgramCache
+        The engine programs compiled for this model (:mod:`sdkit.engine.progcache`).
     """
 
     def __init__(
@@ -143,6 +139,8 @@ class Model:
         self._py_path = py_path
         self.saveper_follows_time_step = saveper_follows_time_step
         self.dependencies = dependencies or {}
+        self._ir: ModelIR | None = None
+        self._programs: ProgramCache | None = None
         self._by_key: dict[str, str] = {}
         for var in variables.values():
             self._by_key.setdefault(normalize_name(var.name), var.name)
@@ -150,6 +148,24 @@ class Model:
 
     def __repr__(self) -> str:
         return f"<sdkit.Model {self.path.name!r}: {len(self.variables)} variables>"
+
+    @property
+    def ir(self) -> ModelIR:
+        """The model's IR, parsed from the model file once, on first use."""
+        if self._ir is None:
+            from sdkit.ir import build_ir
+
+            self._ir = build_ir(self.path)
+        return self._ir
+
+    @property
+    def programs(self) -> ProgramCache:
+        """The in-memory table of this model's compiled engine programs."""
+        if self._programs is None:
+            from sdkit.engine.progcache import ProgramCache
+
+            self._programs = ProgramCache()
+        return self._programs
 
     def variable(self, name: str) -> Variable:
         """Return a variable by real name (ignoring case, spaces, underscores) or py name.
@@ -290,30 +306,6 @@ class Model:
         return result
 
 
-def _variables(doc: pd.DataFrame, summary: dict[str, Any]) -> dict[str, Variable]:
-    order = {structure.normalize_reference(n): i for i, n in enumerate(summary["order"])}
-    flows = {structure.normalize_reference(n) for n in summary["flows"]}
-    docs = summary.get("docs", {})
-    found = []
-    for row in doc.to_dict("records"):
-        py_name = str(row["Py Name"])
-        if py_name == "time":
-            continue
-        name = str(row["Real Name"])
-        key = structure.normalize_reference(name)
-        limits = tuple(row["Limits"]) if isinstance(row["Limits"], tuple) else (None, None)
-        var = Variable(
-            name=name, py_name=py_name,
-            kind=_kind(py_name, row["Type"], row["Subtype"], key in flows),
-            units=doc_text(docs.get(name, {}).get("units", row["Units"])),
-            limits=(doc_limit(limits[0]), doc_limit(limits[1])),
-            comment=doc_text(docs.get(name, {}).get("comment", row["Comment"])),
-        )
-        found.append((order.get(key, len(order)), name.lower(), var))
-    found.sort(key=lambda item: item[:2])
-    return {var.name: var for _, _, var in found}
-
-
 def load_model(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None
                ) -> Model:
     """Translate (or reuse the cached translation of) a Vensim or XMILE model.
@@ -364,7 +356,8 @@ def load_model(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str
     )
     summary = json.loads((entry / STRUCTURE_FILE).read_text(encoding="utf-8"))
     pysd_model = load_translation(entry / PY_FILE, source)
-    variables = _variables(pysd_model.doc, summary)
+    variables = {f['name']: Variable(**f)
+                 for f in structure.variable_fields(pysd_model.doc, summary)}
     times = {}
     for name in _CONTROL:
         try:

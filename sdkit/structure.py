@@ -28,8 +28,10 @@ __all__ = [
     "causal_dependencies",
     "doc_text",
     "doc_limit",
+    "variable_fields",
 ]
 
+_CONTROL = ("initial_time", "final_time", "time_step", "saveper")
 #: Arithmetic operators that keep a reference a *direct* term of the net rate.
 _ADDITIVE = frozenset({"+", "-", "negative", "positive"})
 
@@ -191,3 +193,50 @@ def doc_limit(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if number != number else number
+
+
+def _kind(py_name: str, kind: Any, subtype: Any, is_flow: bool) -> str:
+    if py_name in _CONTROL:
+        return "control"
+    if kind == "Stateful" and subtype == "Integ":
+        return "stock"
+    simple = {"Constant": "constant", "Lookup": "lookup", "Data": "data"}
+    if kind in simple:
+        return simple[kind]
+    return "flow" if is_flow else "auxiliary"
+
+
+def variable_fields(doc: Any, summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The fields of every :class:`sdkit.model.Variable`, in model-file order.
+
+    Parameters
+    ----------
+    doc : pandas.DataFrame
+        ``model.doc`` of a loaded PySD model.
+    summary : dict
+        :func:`summarize` of its abstract model (order, flows, verbatim docs).
+
+    Returns
+    -------
+    list of dict
+        ``name, py_name, kind, units, limits, comment`` of every variable but ``time``.
+    """
+    order = {normalize_reference(n): i for i, n in enumerate(summary["order"])}
+    flows = {normalize_reference(n) for n in summary["flows"]}
+    docs = summary.get("docs", {})
+    found = []
+    for row in doc.to_dict("records"):
+        py_name = str(row["Py Name"])
+        if py_name == "time":
+            continue
+        name = str(row["Real Name"])
+        key = normalize_reference(name)
+        limits = tuple(row["Limits"]) if isinstance(row["Limits"], tuple) else (None, None)
+        fields = {"name": name, "py_name": py_name,
+                  "kind": _kind(py_name, row["Type"], row["Subtype"], key in flows),
+                  "units": doc_text(docs.get(name, {}).get("units", row["Units"])),
+                  "limits": (doc_limit(limits[0]), doc_limit(limits[1])),
+                  "comment": doc_text(docs.get(name, {}).get("comment", row["Comment"]))}
+        found.append((order.get(key, len(order)), name.lower(), fields))
+    found.sort(key=lambda item: item[:2])
+    return [fields for _, _, fields in found]

@@ -52,10 +52,15 @@ STATEFUL_MDL = "{UTF-8}\n" + "\n".join([
 
 
 @pytest.fixture(autouse=True)
-def fresh_memory() -> Iterator[None]:
-    progcache.MEMORY.clear()
+def fresh_memory(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The session's empowerment model starts each test without programs in memory."""
+    shared = request.getfixturevalue("empowerment") \
+        if "empowerment" in request.fixturenames else None
+    if shared is not None:
+        shared.programs.clear()
     yield
-    progcache.MEMORY.clear()
+    if shared is not None:
+        shared.programs.clear()
 
 
 @pytest.fixture
@@ -109,7 +114,7 @@ def test_a_cache_hit_gives_bitwise_identical_results(empowerment, root):
     params = pd.DataFrame({"theme shift time": [0.3, 0.45], "downturn switch": [0.0, 1.0]})
     fresh = Ensemble(empowerment, list(params.columns), cache=False)
     built = Ensemble(empowerment, list(params.columns), cache_dir=root)     # compiled, stored
-    progcache.MEMORY.clear()
+    empowerment.programs.clear()
     from_disk = Ensemble(empowerment, list(params.columns), cache_dir=root)
     from_memory = Ensemble(empowerment, list(params.columns), cache_dir=root)
     assert from_memory.program is from_disk.program
@@ -122,7 +127,7 @@ def test_a_cache_hit_gives_bitwise_identical_results(empowerment, root):
 
 def test_a_disk_hit_does_not_parse_the_model(stateful, root, monkeypatch):
     expected = Ensemble(stateful, ["rate"], cache_dir=root).run(pd.DataFrame({"rate": [0.2]}))
-    progcache.MEMORY.clear()
+    stateful.programs.clear()
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the model was parsed again")
@@ -149,7 +154,7 @@ def test_the_stored_program_round_trips_exactly(tmp_path):
 def test_compile_inputs_key_the_entry_and_time_settings_do_not(stateful, root):
     params = pd.DataFrame({"rate": [0.2]})
     Ensemble(stateful, ["rate"], cache_dir=root).run(params, final_time=3)
-    progcache.MEMORY.clear()
+    stateful.programs.clear()
     Ensemble(stateful, ["rate"], cache_dir=root).run(params, time_step=0.5)
     assert len(list(root.glob(progcache.ENTRY_PREFIX + "*"))) == 1
     Ensemble(stateful, ["rate"], ["s"], cache_dir=root)
@@ -168,14 +173,13 @@ def test_a_changed_model_invalidates_the_program(tmp_path, root):
     _assert_same(after, Ensemble(model, cache=False).run())
     assert len(list(root.glob(progcache.ENTRY_PREFIX + "*"))) == 2
     path.write_text(STATEFUL_MDL, encoding="utf-8")      # back: the first entry again
-    progcache.MEMORY.clear()
     _assert_same(before, Ensemble(sdkit.load_model(path), cache_dir=root).run())
     assert len(list(root.glob(progcache.ENTRY_PREFIX + "*"))) == 2
 
 
 def test_the_cache_is_not_beside_the_model(stateful, root):
     Ensemble(stateful, cache_dir=root)
-    progcache.MEMORY.clear()
+    stateful.programs.clear()
     Ensemble(stateful)                                     # the default root: SDKIT_CACHE_DIR
     assert sorted(p.name for p in stateful.path.parent.iterdir()) == ["stateful.mdl"]
     entry = _entry(root)
@@ -221,7 +225,7 @@ def test_a_tampered_program_with_a_payload_is_recompiled_not_run(
     head, body = doc["program"]["source"].split("\n", 1)
     doc["program"]["source"] = head + "\n" + PAYLOADS[payload].format(marker=str(marker)) + body
     _rewrite(entry, doc)
-    progcache.MEMORY.clear()
+    stateful.programs.clear()
     with pytest.warns(cache.CacheEntryRebuiltWarning, match="allow-list"):
         again = Ensemble(stateful, cache_dir=root)
     _assert_same(expected, again.run())
@@ -237,7 +241,7 @@ def test_module_level_code_in_a_program_is_refused(stateful, root, tmp_path):
     doc = _document(entry)
     doc["program"]["source"] = f"open({str(marker)!r}, 'w').close()\n" + doc["program"]["source"]
     _rewrite(entry, doc)
-    progcache.MEMORY.clear()
+    stateful.programs.clear()
     with pytest.warns(cache.CacheEntryRebuiltWarning, match="allow-list"):
         Ensemble(stateful, cache_dir=root).run()
     assert not marker.exists()
@@ -257,7 +261,7 @@ def test_a_tampered_record_is_refused(stateful, root, change):
     else:
         doc["key"] = "0" * 64
     _rewrite(entry, doc, sign=change != "unsigned")
-    progcache.MEMORY.clear()
+    stateful.programs.clear()
     with pytest.warns(cache.CacheEntryRebuiltWarning, match="failed verification"):
         again = Ensemble(stateful, cache_dir=root)
     _assert_same(Ensemble(stateful, cache=False).run(), again.run())
@@ -268,7 +272,7 @@ def test_a_corrupt_program_file_is_recompiled(stateful, root, content):
     Ensemble(stateful, cache_dir=root)
     entry = _entry(root)
     (entry / progcache.PROGRAM_FILE).write_bytes(content)
-    progcache.MEMORY.clear()
+    stateful.programs.clear()
     with pytest.warns(cache.CacheEntryRebuiltWarning, match="program.json changed"):
         again = Ensemble(stateful, cache_dir=root)     # the manifest's digest catches it
     _assert_same(Ensemble(stateful, cache=False).run(), again.run())
@@ -276,14 +280,14 @@ def test_a_corrupt_program_file_is_recompiled(stateful, root, content):
     manifest["files"][progcache.PROGRAM_FILE] = hashlib.sha256(content).hexdigest()
     (entry / progcache.PROGRAM_FILE).write_bytes(content)
     (entry / cache.COMPLETE_MARKER).write_text(json.dumps(manifest), encoding="utf-8")
-    progcache.MEMORY.clear()
+    stateful.programs.clear()
     with pytest.warns(cache.CacheEntryRebuiltWarning, match="failed verification"):
         Ensemble(stateful, cache_dir=root)             # resealed: the record checks catch it
 
 
 def test_a_clean_entry_is_used_without_warning(stateful, root):
     Ensemble(stateful, cache_dir=root)
-    progcache.MEMORY.clear()
+    stateful.programs.clear()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Ensemble(stateful, cache_dir=root).run()

@@ -119,12 +119,11 @@ def check_model(path: str | os.PathLike[str], *, units: bool = True, balance: bo
     from sdkit.checks import balance as bal
     from sdkit.checks import battery
     from sdkit.checks.units import check_units
-    from sdkit.ir import build_ir
     from sdkit.model import load_model
 
     model = load_model(path, cache_dir=cache_dir)
     report = CheckReport(str(path))
-    ir = build_ir(model) if units or balance else None
+    ir = model.ir if units or balance else None
     if units and ir is not None:
         found = check_units(ir, strict=strict_units)
         report.results.append(CheckResult(

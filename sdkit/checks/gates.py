@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sdkit import ir as I
 from sdkit.checks import saturation as sat
 from sdkit.checks.gate_eval import Evaluator, read_parts, render
 from sdkit.checks.saturation import SaturatedFactor
@@ -193,7 +192,7 @@ def _hidden_values(model: Model, params: Mapping[str, Any], final: float, dt: fl
     if any(not np.isscalar(v) for v in params.values()):
         return {}  # time-series inputs: the engine runs constants only
     try:
-        ir = I.build_ir(model)
+        ir = model.ir
         given: dict[str, Any] = {model.variable(k).py_name: np.array([float(v)])
                                  for k, v in params.items()}
         program = build_program(ir, list(given), list(ir.hidden))

@@ -132,7 +132,9 @@ class Ensemble:
     def ir(self) -> I.ModelIR:
         """The model's IR (built on first use when the program came from the cache)."""
         if self._ir is None:
-            self._ir = I.build_ir(self.model)
+            self._ir = self.model.ir if self.model is not None else None
+        if self._ir is None:  # pragma: no cover - __init__ sets a model or an IR
+            raise ValueError("an Ensemble without a model or an IR")
         return self._ir
 
     def _label(self) -> str:

@@ -6,8 +6,9 @@ bytes, the tools' versions and the compile inputs (the parameters given per set 
 the outputs).  :func:`compiled_for` looks a compilation up by a key of exactly those
 (:func:`sdkit.cache.cache_key`, the translation cache's keying) in two places:
 
-* **in memory**: a small least-recently-used table per process (:data:`MEMORY`),
-  holding linked programs; a hit costs reading and hashing the model file;
+* **in memory**: a small least-recently-used table held by the model
+  (:attr:`sdkit.model.Model.programs`, a :class:`ProgramCache`), holding linked
+  programs; a hit costs reading and hashing the model file;
 * **on disk**: an entry ``ensemble-<key>`` in the translation cache's folder
   (:func:`sdkit.cache.cache_root`: ``SDKIT_CACHE_DIR``, never beside the model),
   built in a private staging folder, moved into place atomically and sealed with
@@ -53,7 +54,7 @@ from sdkit.errors import (
     UnsafeCacheError,
 )
 
-__all__ = ["Compiled", "ProgramCache", "MEMORY", "compile_ir", "compiled_for", "program_key",
+__all__ = ["Compiled", "ProgramCache", "compile_ir", "compiled_for", "program_key",
            "ENTRY_PREFIX", "PROGRAM_FILE"]
 
 #: Prefix of program entries in the cache folder (translations have none).
@@ -105,10 +106,6 @@ class ProgramCache:
         """Forget every compilation (the disk cache is kept)."""
         with self._lock:
             self._items.clear()
-
-
-#: The process's in-memory program cache.
-MEMORY = ProgramCache()
 
 
 def compile_ir(model: I.ModelIR, params: Sequence[str], outputs: Sequence[str] | None,
@@ -170,7 +167,7 @@ def program_key(data: bytes, suffix: str, params: Sequence[str],
 
 
 def compiled_for(model: Any, params: Sequence[str], outputs: Sequence[str] | None, *,
-                 cache_dir: Any = None) -> Compiled:
+                 cache_dir: Any = None, memory: ProgramCache | None = None) -> Compiled:
     """The compilation of a loaded model, from memory, from disk, or built and stored.
 
     Parameters
@@ -180,6 +177,9 @@ def compiled_for(model: Any, params: Sequence[str], outputs: Sequence[str] | Non
         As :func:`compile_ir`.
     cache_dir : path-like, optional
         Cache root (default :func:`sdkit.cache.cache_root`).
+    memory : ProgramCache, optional
+        The in-memory table to look in and fill (default the model's own,
+        :attr:`sdkit.model.Model.programs`).
 
     Raises
     ------
@@ -198,7 +198,8 @@ def compiled_for(model: Any, params: Sequence[str], outputs: Sequence[str] | Non
         raise ModelFileNotFoundError(f"Model file not found: {path} ({err.strerror})") from err
     order = list(model.variables)
     key = program_key(data, path.suffix, params, outputs)
-    found = MEMORY.get(key)
+    memory = model.programs if memory is None else memory
+    found = memory.get(key)
     if found is not None:
         return found
     built: list[Compiled] = []
@@ -216,7 +217,7 @@ def compiled_for(model: Any, params: Sequence[str], outputs: Sequence[str] | Non
     except OSError:  # a read-only or full cache folder: compile in memory only
         with tempfile.TemporaryDirectory(prefix="sdkit-ensemble-") as folder:
             found = _compile_bytes(data, path, params, outputs, order, Path(folder))
-    MEMORY.put(key, found)
+    memory.put(key, found)
     return found
 
 

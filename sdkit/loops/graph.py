@@ -30,7 +30,7 @@ import networkx as nx
 import pandas as pd
 
 from sdkit.errors import LoopLimitError
-from sdkit.ir import ModelIR, build_ir, references
+from sdkit.ir import ModelIR, build_ir
 from sdkit.loops.hidden import expand
 from sdkit.loops.polarity import link_polarity, loop_polarity
 
@@ -47,7 +47,6 @@ DEFAULT_MAX_LOOPS = 20_000
 _SKIP_KINDS = ("constant", "lookup", "control")
 #: How a loop was found (:attr:`Loop.found`).
 FOUND_ENUMERATED, FOUND_CARD, FOUND_SEARCH = "enumerated", "card", "strongest path"
-_IR_CACHE: dict[tuple[str, int, int], ModelIR] = {}
 
 
 @dataclass(frozen=True)
@@ -158,17 +157,9 @@ class LoopSet:
 
 
 def model_ir(model: Any) -> ModelIR:
-    """The IR of a model or model file, cached by path, size and modification time."""
-    path = Path(getattr(model, "path", model) if not isinstance(model, str | os.PathLike)
-                else model)
-    try:
-        stat = path.stat()
-    except OSError:
-        return build_ir(model)
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    if key not in _IR_CACHE:
-        _IR_CACHE[key] = build_ir(path)
-    return _IR_CACHE[key]
+    """The IR of a model (the :class:`~sdkit.model.Model`'s own, built once) or model file."""
+    found = getattr(model, "ir", None)
+    return found if isinstance(found, ModelIR) else build_ir(model)
 
 
 def _label(ir: ModelIR, py_name: str) -> str:
@@ -177,28 +168,27 @@ def _label(ir: ModelIR, py_name: str) -> str:
 
 
 def causal_graph(ir: ModelIR) -> nx.DiGraph:
-    """The causal graph: real names as nodes; edges carry ``kind`` and ``py`` names."""
+    """The causal graph: real names as nodes; edges carry ``kind`` and ``py`` names.
+
+    The edges are :meth:`sdkit.ir.ModelIR.dependencies` (hidden stocks included)
+    without constants, lookups, control variables and ``time``."""
     graph = nx.DiGraph()
     skip = {py for py, v in ir.variables.items() if v.kind in _SKIP_KINDS} | {"time"}
-    for py_name, var in ir.variables.items():
-        if var.kind in _SKIP_KINDS:
+    for py_name, sources in ir.dependencies(hidden=True).items():
+        var = ir.variables.get(py_name)
+        if var is not None and var.kind in _SKIP_KINDS:
             continue
-        graph.add_node(var.name, py=py_name)
+        target = var.name if var is not None else py_name
+        graph.add_node(target, py=py_name)
         stock = ir.stocks.get(py_name)
-        for source in sorted(references(ir.equation_of(py_name)) - skip):
+        for source in sorted(sources - skip):
             if stock is None:
                 kind = "auxiliary"
             else:
                 kind = "inflow" if source in stock.inflows else \
                     "outflow" if source in stock.outflows else "rate"
-            graph.add_edge(_label(ir, source), var.name, kind=kind, source_py=source,
+            graph.add_edge(_label(ir, source), target, kind=kind, source_py=source,
                            target_py=py_name)
-    for py_name, hidden in ir.hidden.items():
-        graph.add_node(py_name, py=py_name)
-        for expr in hidden.args.values():
-            for source in sorted(references(expr) - skip):
-                graph.add_edge(_label(ir, source), py_name, kind="auxiliary",
-                               source_py=source, target_py=py_name)
     return graph
 
 

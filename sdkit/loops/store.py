@@ -1,0 +1,204 @@
+"""Analysis results kept as verified JSON records in the cache folder.
+
+A record is one JSON file in an entry of the translation cache's folder
+(:func:`sdkit.cache.cache_root`: ``SDKIT_CACHE_DIR``, never beside the model), built
+by :func:`sdkit.cache.ensure_entry` in a private staging folder, sealed with its
+digest manifest and moved into place atomically.  The file holds data only (numbers,
+strings, lists and objects, tables as :func:`frame_to_data` writes them): nothing in
+it is executed or unpickled.  Before a record is used (:func:`cached_record`):
+
+1. :func:`sdkit.cache.ensure_entry` checks owners, modes and the manifest of the entry;
+2. :func:`sdkit.cache.read_verified` hashes the very bytes it returns;
+3. the record must name its format and key and carry an HMAC-SHA256 of its payload
+   keyed by the key (catches corruption and a record of another entry);
+4. the caller's ``parse`` must accept every field's type and shape.
+
+A record failing a check is discarded and computed again, with a
+:class:`~sdkit.cache.CacheEntryRebuiltWarning`; a cache folder that cannot be
+written leaves the result uncached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from sdkit import cache
+from sdkit.errors import SdkitError, UnsafeCacheError
+
+__all__ = ["cached_record", "frame_to_data", "frame_from_data", "RECORD_FILE"]
+
+#: The file of a record entry.
+RECORD_FILE = "record.json"
+_FIELDS = {"format", "key", "payload", "digest"}
+_DTYPES = {"float64": (int, float), "int64": (int,), "bool": (bool,), "str": (str,),
+           "object": (str,)}
+T = TypeVar("T")
+
+
+def _labels(index: pd.Index) -> dict[str, Any]:
+    if isinstance(index, pd.RangeIndex):
+        return {"name": index.name, "range": [index.start, index.stop, index.step]}
+    return {"name": index.name, **_column(pd.Series(index))}
+
+
+def _column(series: pd.Series) -> dict[str, Any]:
+    dtype = str(series.dtype)
+    if dtype not in _DTYPES:
+        raise TypeError(f"cannot store a column of dtype {dtype}")
+    return {"dtype": dtype, "values": series.tolist()}
+
+
+def frame_to_data(frame: pd.DataFrame) -> dict[str, Any]:
+    """A table as JSON-ready data: index, columns and one typed list per column.
+
+    Columns must be float64, int64, bool or strings; floats survive the JSON round
+    trip exactly (``repr``), NaN and infinities included.
+    """
+    return {"index": _labels(frame.index), "columns": _labels(frame.columns),
+            "values": [_column(frame.iloc[:, i]) for i in range(frame.shape[1])]}
+
+
+def _checked(data: Any, length: int | None = None) -> pd.Series:
+    if not isinstance(data, dict) or set(data) - {"name"} != {"dtype", "values"}:
+        raise ValueError("a column is not {dtype, values}")
+    dtype, values = data["dtype"], data["values"]
+    if dtype not in _DTYPES or not isinstance(values, list):
+        raise ValueError(f"a column has the unknown dtype {dtype!r}")
+    allowed = _DTYPES[dtype]
+    if not all(isinstance(v, allowed) and (bool not in allowed) == (not isinstance(v, bool))
+               for v in values):
+        raise ValueError(f"a {dtype} column holds values of another type")
+    if length is not None and len(values) != length:
+        raise ValueError("a column's length differs from the index's")
+    if dtype == "object":
+        return pd.Series(np.array(values, dtype=object), dtype=object)
+    return pd.Series(values, dtype=dtype)
+
+
+def _index(data: Any) -> pd.Index:
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str | int | None):
+        raise ValueError("an index is not {name, ...}")
+    if "range" in data:
+        bounds = data["range"]
+        if set(data) != {"name", "range"} or not isinstance(bounds, list) or len(bounds) != 3 \
+                or not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds) \
+                or bounds[2] == 0:
+            raise ValueError("a range index is not [start, stop, step]")
+        return pd.RangeIndex(*bounds, name=data["name"])
+    return pd.Index(_checked(data), name=data["name"])
+
+
+def frame_from_data(data: Any) -> pd.DataFrame:
+    """The table :func:`frame_to_data` wrote; ``ValueError`` for anything else."""
+    if not isinstance(data, dict) or set(data) != {"index", "columns", "values"} \
+            or not isinstance(data["values"], list):
+        raise ValueError("a table is not {index, columns, values}")
+    index, columns = _index(data["index"]), _index(data["columns"])
+    if len(columns) != len(data["values"]):
+        raise ValueError("a table has more or fewer columns than names")
+    series = [_checked(v, len(index)) for v in data["values"]]
+    frame = pd.concat([s.set_axis(index) for s in series], axis=1) if series else \
+        pd.DataFrame(index=index)
+    frame.columns = columns
+    return frame
+
+
+def _digest(key: str, payload: Mapping[str, Any]) -> str:
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hmac.new(key.encode("ascii"), text.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def _read(entry: Path, fmt: str, key: str, parse: Callable[[dict[str, Any]], T]
+          ) -> tuple[T | None, str]:
+    raw = cache.read_verified(entry, RECORD_FILE)
+    if raw is None:
+        return None, f"{RECORD_FILE} does not match its digest"
+    try:
+        doc = json.loads(raw.decode("ascii"))
+        if not isinstance(doc, dict) or set(doc) != _FIELDS or doc["format"] != fmt \
+                or doc["key"] != key or not isinstance(doc["payload"], dict):
+            return None, "the record is not one of this model and these inputs"
+        if not isinstance(doc["digest"], str) \
+                or not hmac.compare_digest(doc["digest"], _digest(key, doc["payload"])):
+            return None, "the record's HMAC does not match"
+        return parse(doc["payload"]), ""
+    except (ValueError, TypeError, KeyError, RecursionError, SdkitError) as err:
+        return None, " ".join(str(err).split())[:200] or type(err).__name__
+
+
+def cached_record(root: Path, name: str, fmt: str,
+                  build: Callable[[], tuple[T, dict[str, Any]]],
+                  parse: Callable[[dict[str, Any]], T]) -> tuple[T, bool]:
+    """A result from its verified record, or computed and stored.
+
+    Parameters
+    ----------
+    root : Path
+        The cache root (:func:`sdkit.cache.cache_root`).
+    name : str
+        The entry's name (a prefix and a key of :func:`sdkit.cache.cache_key`); the
+        HMAC is keyed by it.
+    fmt : str
+        The record's format name, checked on read.
+    build : callable
+        Computes the result: ``(value, payload)``, the payload JSON-ready data.
+    parse : callable
+        Turns a stored payload back into the value; raises ``ValueError`` or
+        ``TypeError`` for anything it does not accept.
+
+    Returns
+    -------
+    (value, bool)
+        The value and whether it came from the cache.
+
+    Raises
+    ------
+    UnsafeCacheError
+        The cache folder or the entry belongs to another user or is open to others,
+        or the record keeps failing verification.
+
+    Warns
+    -----
+    CacheEntryRebuiltWarning
+        A stored record failed verification; it was discarded and computed again.
+    """
+    built: list[T] = []
+
+    def write(folder: Path) -> None:
+        value, payload = build()
+        built.append(value)
+        doc = {"format": fmt, "key": name, "payload": payload, "digest": _digest(name, payload)}
+        (folder / RECORD_FILE).write_text(json.dumps(doc, ensure_ascii=True) + "\n",
+                                          encoding="ascii")
+
+    try:
+        for attempt in range(2):
+            entry = cache.ensure_entry(root, name, write, stacklevel=4)
+            if built:
+                return built[0], False
+            found, problem = _read(entry, fmt, name, parse)
+            if found is not None:
+                return found, True
+            if attempt:
+                raise UnsafeCacheError(
+                    f"Cached record {entry} keeps failing verification ({problem}); "
+                    "set SDKIT_CACHE_DIR to a private folder.")
+            cache.discard_entry(entry)
+            warnings.warn(cache.CacheEntryRebuiltWarning(
+                f"Cached record {entry} failed verification ({problem}); discarded it and "
+                "computed it again."), stacklevel=3)
+    except UnsafeCacheError:
+        raise
+    except OSError:  # a read-only or full cache folder: compute without storing
+        if built:
+            return built[0], False
+    return build()[0], False
