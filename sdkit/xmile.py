@@ -86,7 +86,11 @@ def export_xmile(model_or_path: Any, out_path: str | os.PathLike[str] | None = N
     sdkit.errors.OutputWriteError
         ``out_path`` could not be written (its previous version is left intact).
     """
-    ir = model_or_path if isinstance(model_or_path, ModelIR) else build_ir(model_or_path)
+    if isinstance(model_or_path, ModelIR):
+        ir = model_or_path
+    else:  # a loaded Model holds its IR; a path is parsed here
+        held = getattr(model_or_path, "ir", None)
+        ir = held if isinstance(held, ModelIR) else build_ir(model_or_path)
     text = xmile_document(ir)
     if out_path is not None:
         from sdkit.store import write_text_atomic
