@@ -43,6 +43,7 @@ from sdkit.card_briefing import Panel
 from sdkit.errors import ParameterValueError
 from sdkit.findings import (
     Finding,
+    StudyRuns,
     Voice,
     band_finding,
     evidence_finding,
@@ -148,6 +149,11 @@ class BriefingData:
     loop_names : mapping
         Loop (or loop family) id in :attr:`loops` -> language -> name; with names,
         :attr:`loops` holds the card's loop families and ``"other"``.
+    sensitivity_base : pandas.DataFrame or None
+        The sensitivity study's own base run (time index, one column per variable;
+        :func:`sdkit.briefing_plan.study_base_run`), dashed on the fan charts; without it,
+        the run of the scenario whose file is the study's base
+        (:func:`sdkit.briefing_charts.study_base`), else no dashed line.
     """
 
     results: ScenarioResults
@@ -173,6 +179,7 @@ class BriefingData:
     sensitivity_title: Mapping[str, str] = field(default_factory=dict)
     sector_names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     loop_names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    sensitivity_base: pd.DataFrame | None = None
 
     def outputs(self) -> list[str]:
         """The sensitivity outputs shown as index bars (at most four, in the spec's order).
@@ -230,16 +237,18 @@ def _findings(data: BriefingData, lang: str) -> list[Finding]:
                                voice=voice)
     if data.sensitivity is not None:
         info = data.output_info()
+        runs = StudyRuns.of(data.sensitivity)
         for output in data.outputs()[:_FINDING_OUTPUTS]:
             found += sensitivity_finding(data.sensitivity.indices, output, voice=voice,
-                                         info=info.get(output))
+                                         info=info.get(output), runs=runs)
         bands = data.sensitivity.bands
         if not bands.empty:
             found += band_finding(bands, str(bands["variable"].iloc[0]), voice=voice)
     found += evidence_finding(data.evidence, lang=lang)
     if data.calibration is not None:
-        until = until_text(data.calibration.manifest.get("train_until"), lang)
-        found += hindcast_finding(data.calibration.observations, until=until, lang=lang)
+        until = until_text(data.calibration.manifest.get("train_until"), lang, data.time_unit)
+        found += hindcast_finding(data.calibration.observations, until=until, lang=lang,
+                                  time_unit=data.time_unit)
     return found
 
 
@@ -319,7 +328,7 @@ def render_briefing(data: BriefingData, *, lang: str = "en", other_page: str | N
             "parameter_groups": parameter_groups(data, lang),
             "evidence_rows": evidence_rows(data.evidence, lang),
             "calibration": None if data.calibration is None
-            else calibration_context(data.calibration, lang),
+            else calibration_context(data.calibration, lang, data.time_unit),
             "spec": data.sensitivity_name, "sensitivity": _sensitivity_context(data, lang),
             "command": data.command, "versions": dict(data.versions),
             "generated": data.generated, "other_page": other_page,

@@ -13,6 +13,7 @@ the embedded CJK font (:mod:`sdkit.fonts`). New Bokeh models on every call; no I
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -23,7 +24,7 @@ from sdkit.scenarios import Scenario
 if TYPE_CHECKING:
     from sdkit.briefing import BriefingData
 
-__all__ = ["briefing_charts", "scenario_labels", "MAX_FANS"]
+__all__ = ["briefing_charts", "scenario_labels", "study_base", "MAX_FANS"]
 
 #: Fan charts shown at most (the study's first band variables).
 MAX_FANS = 4
@@ -34,6 +35,50 @@ def scenario_labels(scenarios: Sequence[Scenario], lang: str) -> dict[str, str]:
     return {s.name: short_title(s.title, lang) for s in scenarios}
 
 
+def _same_file(a: Any, b: Any) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except (OSError, RuntimeError, TypeError):
+        return False
+
+
+def study_base(data: BriefingData, lang: str) -> tuple[pd.DataFrame | None, str]:
+    """The sensitivity study's own base run and its name in ``lang``.
+
+    The study's base is its base scenario file (the manifest's ``scenario``), else its
+    model as written. The run is :attr:`BriefingData.sensitivity_base` when given, else
+    the run of the briefing's scenario with that file (for a study of the bare model: a
+    scenario of the same model that changes no constant or input); never the briefing's
+    base scenario as such.
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame or None, str)
+        The run (time index, one column per variable) and the name of the study's base;
+        ``(None, "")`` when the run is not known.
+    """
+    manifest = getattr(data.sensitivity, "manifest", None) or {}
+    scenario, model = manifest.get("scenario"), manifest.get("model")
+    match = None
+    for s in data.scenarios:
+        if (_same_file(s.path, scenario) if scenario else
+                bool(model) and _same_file(s.model_path, model) and not s.constants
+                and not s.inputs):
+            match = s
+            break
+    if match is not None:
+        name = scenario_labels(data.scenarios, lang)[match.name]
+    else:
+        name = Path(str(scenario)).stem if scenario else text("legend.model_as_written", lang)
+    if data.sensitivity_base is not None:
+        return data.sensitivity_base, name
+    if match is None:
+        return None, ""
+    long = data.results.results
+    rows = long[long["scenario"] == match.name]
+    return rows.pivot_table(index="time", columns="variable", values="value"), name
+
+
 def _ends(data: BriefingData) -> dict[str, float]:
     results = data.results.results
     return {str(k): float(v) for k, v in
@@ -41,7 +86,7 @@ def _ends(data: BriefingData) -> dict[str, float]:
 
 
 def _sensitivity_charts(data: BriefingData, lang: str) -> dict[str, Any]:
-    """Index bars of the first outputs, then fan charts with the base run dashed."""
+    """Index bars of the first outputs, then fan charts with the study's base run dashed."""
     from sdkit import plots_sensitivity
     from sdkit.wording import output_unit, output_words, unit_word
 
@@ -61,15 +106,16 @@ def _sensitivity_charts(data: BriefingData, lang: str) -> dict[str, Any]:
                 charts[f"indices_{method}_{k}"] = plots_sensitivity.index_bars(
                     indices, output, method=str(method), lang=lang, unit=shown_unit,
                     title=title, names=data.names)
-    long = data.results.results
-    base_rows = long[long["scenario"] == data.base]
+    base_run, base_name = study_base(data, lang)
+    label = text("legend.study_base", lang, name=base_name)
     for variable in list(dict.fromkeys(bands["variable"]))[:MAX_FANS]:
-        rows = base_rows[base_rows["variable"] == variable]
-        baseline = pd.Series(rows["value"].to_numpy(float), index=rows["time"].to_numpy(float)) \
-            if len(rows) else None
+        baseline = None
+        if base_run is not None and variable in base_run:
+            column = base_run[variable].dropna()
+            baseline = pd.Series(column.to_numpy(float), index=column.index.to_numpy(float))
         charts[f"fan_{variable}"] = plots_sensitivity.fan_chart(
-            bands, variable, baseline=baseline, lang=lang, time_unit=data.time_unit,
-            units=data.units.get(variable, ""), names=data.names)
+            bands, variable, baseline=baseline, baseline_label=label, lang=lang,
+            time_unit=data.time_unit, units=data.units.get(variable, ""), names=data.names)
     return charts
 
 
@@ -132,5 +178,6 @@ def _charts(data: BriefingData, lang: str) -> dict[str, Any]:
     if data.evidence is not None and not data.evidence.empty:
         charts["evidence_fit"] = plots.evidence_fit(data.evidence, lang=lang)
     if data.calibration is not None:
-        charts.update(plots_calibration.calibration_charts(data.calibration, lang))
+        charts.update(plots_calibration.calibration_charts(data.calibration, lang,
+                                                           data.time_unit))
     return charts

@@ -16,7 +16,9 @@ scenarios, the base scenario, the sensitivity spec and the variables to chart:
   show`` panels, else the model's stocks that change most in the base run
   (:func:`default_variables`: at most :data:`MAX_DEFAULT`, in model order).
 
-No model is run here except by :func:`default_variables`, after the scenarios ran.
+No model is run here except by :func:`default_variables`, after the scenarios ran, and
+by :func:`study_base_run`, the sensitivity study's own base run (for the fan charts'
+dashed line when no briefing scenario is the study's base).
 """
 
 from __future__ import annotations
@@ -24,20 +26,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sdkit.card import ModelCard, card_path, load_card
 from sdkit.card_briefing import Panel, check_card_names
-from sdkit.errors import MissingComponentError, ParameterValueError, ScenarioError
+from sdkit.errors import (
+    InputFileError,
+    MissingComponentError,
+    ParameterValueError,
+    ScenarioError,
+)
 from sdkit.model import Model, load_model
 from sdkit.modeltext import model_sectors
 from sdkit.names import close_matches
 from sdkit.scenarios import Scenario, load_scenarios
+from sdkit.validation import run_warnings
 
 __all__ = ["BriefingPlan", "plan_briefing", "default_variables", "model_time_unit",
-           "model_scenario", "MAX_DEFAULT"]
+           "model_scenario", "study_base_run", "MAX_DEFAULT"]
 
 #: Stocks charted at most when neither the card nor ``--show`` names variables.
 MAX_DEFAULT = 8
@@ -96,6 +105,11 @@ def _base(scenarios: Sequence[Scenario], given: str | None, card: ModelCard | No
           where: Path | None) -> str:
     names = [s.name for s in scenarios]
     if given:
+        if given not in names and where is None:
+            raise ScenarioError(
+                f"No scenario named {given!r}: without scenarios (--scenarios DIR, or the "
+                f"card's [briefing] scenarios) the model runs alone as {names[0]!r}; valid: "
+                f"{names}.", key="base")
         if given not in names:
             hint = close_matches(given, names)
             raise ScenarioError(f"No scenario named {given!r} in {where}; scenarios: {names}."
@@ -120,9 +134,13 @@ def _show(model: Model, show: Sequence[str]) -> tuple[Panel, ...]:
 
 
 def _check_spec(spec: str | Path | None, model: Model) -> None:
-    """A sensitivity spec must study the briefing's model (read before anything runs)."""
-    if spec is None or not Path(spec).is_file():  # a missing file is reported by the study
+    """A sensitivity spec must exist and study the briefing's model (read before anything
+    runs)."""
+    if spec is None:
         return
+    if not Path(spec).is_file():
+        raise InputFileError(f"No sensitivity spec file {spec}; give an existing spec "
+                             "(--sensitivity SPEC), or --no-sensitivity.", path=str(spec))
     try:
         from sdkit.sensitivity.spec import load_spec
 
@@ -172,7 +190,8 @@ def plan_briefing(model: str | Path | None = None, scenarios: str | Path | None 
     UnknownVariableError
         For an unknown ``show`` name.
     InputFileError
-        For a card whose ``[briefing]`` or ``[names]`` names unknown variables.
+        For a card whose ``[briefing]`` or ``[names]`` names unknown variables, or a
+        sensitivity spec file that does not exist.
     """
     loaded = load_scenarios(scenarios) if scenarios is not None else None
     if model is None:
@@ -219,3 +238,27 @@ def default_variables(model: Model, run: pd.DataFrame, limit: int = MAX_DEFAULT)
         change[name] = float(np.nanmax(values) - np.nanmin(values)) / size if size else 0.0
     ranked = sorted(candidates, key=lambda n: -change[n])[:limit]
     return [name for name in candidates if name in ranked]
+
+
+def study_base_run(result: Any) -> pd.DataFrame | None:
+    """Run a sensitivity study's own base: its base scenario's (or bare model's) parameters
+    and run settings, returning its band variables.
+
+    Parameters
+    ----------
+    result : SensitivityResult
+        With its ``spec`` (:class:`sdkit.sensitivity.spec.SensitivitySpec`) and ``bands``.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        Time index, one column per band variable; None without a spec or band variables.
+    """
+    spec, bands = getattr(result, "spec", None), getattr(result, "bands", None)
+    if spec is None or not isinstance(bands, pd.DataFrame) or bands.empty:
+        return None
+    variables = [str(v) for v in dict.fromkeys(bands["variable"])]
+    with run_warnings():
+        return load_model(spec.model_path).run(dict(spec.base_params),
+                                               return_columns=variables,
+                                               **dict(spec.run_settings))

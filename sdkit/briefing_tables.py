@@ -16,7 +16,7 @@ import pandas as pd
 
 from sdkit.briefing_charts import scenario_labels
 from sdkit.i18n import number, text, variable_label
-from sdkit.modeltext import comment_in, has_cjk
+from sdkit.modeltext import comment_in, english_part, has_cjk
 from sdkit.wording import time_kind, time_value, unit_word
 
 if TYPE_CHECKING:
@@ -99,7 +99,9 @@ def _sector_title(sector: str, data: BriefingData, lang: str) -> str:
     if not sector:
         return text("parameters.other", lang)
     names = data.sector_names.get(sector, {})
-    return names.get(lang) or sector
+    if names.get(lang):
+        return names[lang]
+    return (english_part(sector) or sector) if lang == "en" else sector
 
 
 def _name_and_comment(name: str, comment: str, lang: str) -> tuple[str, str]:
@@ -163,6 +165,7 @@ def sensitivity_title(data: BriefingData, lang: str) -> str:
     title (English pages), else a plain "Sensitivity analysis"."""
     given: Mapping[str, str] = data.sensitivity_title
     manifest = getattr(data.sensitivity, "manifest", None) or {}
-    title = given.get(lang) or (str(manifest.get("title") or "") if lang == "en" else "")
+    title = given.get(lang) or (english_part(str(manifest.get("title") or ""))
+                                if lang == "en" else "")
     return text("section.sensitivity_titled", lang, title=title) if title else \
         text("section.sensitivity", lang)

@@ -5,7 +5,9 @@ Pure functions over the tables of a calibration result
 :class:`CalibrationLike`); every fixed word comes from :mod:`sdkit.i18n`. An
 observation row is read as a mapping with the columns of
 :func:`sdkit.calibration.summary.observation_table`; without its numeric times
-(``time, end, base_time, base_end, threshold``) the ``period`` text is shown.
+(``time, end, base_time, base_end, threshold``) the ``period`` text is shown. Times are
+said in the model's time unit (``time_unit``): calendar years as ``2019``, other units as
+``day 20`` or ``days 20-30``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from sdkit.i18n import number, text, variable_label
+from sdkit.wording import time_kind, unit_word, when
 
 __all__ = ["CalibrationLike", "MAX_LISTED", "observation_label", "observation_title",
            "when_text", "value_text", "until_text", "fit_rows", "summary_sentence",
@@ -55,11 +58,23 @@ def _num(row: Mapping[str, Any], key: str) -> float:
         return math.nan
 
 
-def _span(start: float, end: float) -> str:
-    """``2019`` for a calendar year or an instant, else ``2019-2020.5``."""
-    if math.isnan(end) or (end - start == 1 and start == int(start)):
-        return f"{start:g}"
-    return f"{start:g}-{end:g}"
+def _calendar(time_unit: str, time: float) -> bool:
+    """Whether a time reads as a bare number: a calendar year (or any time of a model whose
+    time unit is not known)."""
+    kind = time_kind(time_unit)
+    return not kind or (kind == "year" and 1000 <= time < 10000)
+
+
+def _span(start: float, end: float, time_unit: str = "Year", lang: str = "en") -> str:
+    """``2019`` for a calendar year or an instant, else ``2019-2020.5``; in another time
+    unit ``day 20`` or ``days 20-30``."""
+    one = math.isnan(end) or (end - start == 1 and start == int(start))
+    if _calendar(time_unit, start):
+        return f"{start:g}" if one else f"{start:g}-{end:g}"
+    if one:
+        return text("when.point", lang, unit=unit_word(time_unit, lang), time=f"{start:g}")
+    return text("calibration.span", lang, unit=unit_word(time_unit, lang, plural=True),
+                start=f"{start:g}", end=f"{end:g}")
 
 
 def observation_label(row: Mapping[str, Any], lang: str) -> str:
@@ -76,29 +91,32 @@ def observation_label(row: Mapping[str, Any], lang: str) -> str:
     return variable
 
 
-def when_text(row: Mapping[str, Any], lang: str) -> str:
-    """When an observation is: a year, a period, two periods of a ratio, or "observed date"."""
+def when_text(row: Mapping[str, Any], lang: str, time_unit: str = "Year") -> str:
+    """When an observation is: a year, a period, two periods of a ratio, or "observed date"
+    (in ``time_unit``, the model's)."""
     if row["kind"] == "event":
         return text("calibration.event_when", lang)
     time = _num(row, "time")
     if math.isnan(time):
         return str(row.get("period", ""))
-    when = _span(time, _num(row, "end"))
+    at = _span(time, _num(row, "end"), time_unit, lang)
     if row["kind"] == "ratio":
-        base = _span(_num(row, "base_time"), _num(row, "base_end"))
-        return text("calibration.ratio_when", lang, time=when, base=base)
-    return when
+        base = _span(_num(row, "base_time"), _num(row, "base_end"), time_unit, lang)
+        return text("calibration.ratio_when", lang, time=at, base=base)
+    return at
 
 
-def observation_title(row: Mapping[str, Any], lang: str) -> str:
+def observation_title(row: Mapping[str, Any], lang: str, time_unit: str = "Year") -> str:
     """A one-line name with its time, for chart rows and findings (no commas)."""
     if row["kind"] == "event":
         return observation_label(row, lang)
     variable = variable_label(str(row["variable"]), lang)
-    when = when_text(row, lang)
+    at = when_text(row, lang, time_unit)
     if row["kind"] == "flow":
-        return text("calibration.flow_title", lang, variable=variable, when=when)
-    return f"{variable} {when}"
+        key = "calibration.flow_title" if time_kind(time_unit) in ("year", "") \
+            else "calibration.flow_title_any"
+        return text(key, lang, variable=variable, when=at)
+    return f"{variable} {at}"
 
 
 def value_text(value: float, kind: str) -> str:
@@ -118,17 +136,21 @@ def _unit(row: Mapping[str, Any]) -> str:
     return "" if row["kind"] == "event" or unit.strip().lower() in _UNITLESS else unit
 
 
-def until_text(until: float | None, lang: str) -> str:
-    """``train_until`` for readers: ``the end of 2019`` for 2019.99, else the number."""
+def until_text(until: float | None, lang: str, time_unit: str = "Year") -> str:
+    """``train_until`` for readers: ``the end of 2019`` for 2019.99, else the number; in
+    another time unit than years ``day 50``."""
     if until is None or math.isnan(float(until)):
         return ""
     value = float(until)
+    if not _calendar(time_unit, value):
+        return text("calibration.until", lang, time=when(value, time_unit, lang))
     if 0 < math.ceil(value) - value <= 0.05:
         return text("calibration.until_end", lang, year=math.ceil(value) - 1)
     return text("calibration.until", lang, time=f"{value:g}")
 
 
-def fit_rows(observations: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
+def fit_rows(observations: pd.DataFrame, lang: str, time_unit: str = "Year"
+             ) -> list[dict[str, Any]]:
     """The fit and hindcast table: ``cells`` (observation, when, role, observed, model at
     the best fit, the model's 90 % range, inside) with ``holdout`` and ``inside`` flags."""
     rows = []
@@ -137,7 +159,7 @@ def fit_rows(observations: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
         band = f"{value_text(row['predictive_q05'], kind)} - " \
                f"{value_text(row['predictive_q95'], kind)} {_unit(row)}".strip()
         role = "calibration.holdout_role" if holdout else "calibration.fitted_role"
-        rows.append({"cells": [observation_label(row, lang), when_text(row, lang),
+        rows.append({"cells": [observation_label(row, lang), when_text(row, lang, time_unit),
                                text(role, lang), value_text(row["value"], kind),
                                value_text(row["at_mode"], kind), band,
                                text("yes" if inside else "no", lang)],
@@ -160,13 +182,13 @@ def _identified_sentence(estimates: pd.DataFrame, lang: str) -> str:
     return text("calibration.unidentified_count", lang, count=len(names), total=len(estimates))
 
 
-def summary_sentence(result: CalibrationLike, lang: str) -> str:
+def summary_sentence(result: CalibrationLike, lang: str, time_unit: str = "Year") -> str:
     """Fitted to N observations up to ``train_until``; K of M held out inside their range;
     the parameters the data could not pin down (named, or counted when many)."""
     observations = result.observations
     fitted = int((observations["role"] == "train").sum())
     held = observations[observations["role"] == "holdout"]
-    until = until_text(result.manifest.get("train_until"), lang)
+    until = until_text(result.manifest.get("train_until"), lang, time_unit)
     if held.empty or not until:
         sentence = text("calibration.fitted_all", lang, count=fitted)
     else:
@@ -176,23 +198,25 @@ def summary_sentence(result: CalibrationLike, lang: str) -> str:
     return sentence + _identified_sentence(result.estimates, lang)
 
 
-def calibration_context(result: CalibrationLike, lang: str) -> dict[str, Any]:
-    """What the page template shows of a calibration (title, sentences, table)."""
+def calibration_context(result: CalibrationLike, lang: str, time_unit: str = "Year"
+                        ) -> dict[str, Any]:
+    """What the page template shows of a calibration (title, sentences, table), with times
+    in ``time_unit`` (the model's)."""
     manifest = result.manifest
     names = not_identified(result.estimates)
     header = [text(key, lang) for key in ("col.observation", "col.when", "col.role",
                                           "col.observed", "col.best_fit", "col.model_range",
                                           "col.inside")]
     title = str(manifest.get("title") or manifest.get("name") or "")
-    until = until_text(manifest.get("train_until"), lang)
+    until = until_text(manifest.get("train_until"), lang, time_unit)
     held = bool((result.observations["role"] == "holdout").any())
     intro = text("intro.calibration", lang, title=title, count=len(result.estimates),
                  until=until) if until and held else \
         text("intro.calibration_all", lang, title=title, count=len(result.estimates))
     return {
         "intro": intro, "draws": manifest.get("draws") or "",
-        "summary": summary_sentence(result, lang),
+        "summary": summary_sentence(result, lang, time_unit),
         "unidentified": [variable_label(n, lang) for n in names] if len(names) > MAX_LISTED
         else [],
-        "header": header, "rows": fit_rows(result.observations, lang),
+        "header": header, "rows": fit_rows(result.observations, lang, time_unit),
     }

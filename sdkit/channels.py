@@ -29,19 +29,23 @@ import sdkit.ir as sir
 from sdkit.card import ModelCard, card_path, load_card
 from sdkit.errors import ParameterValueError, ResourceLimitError, UnknownVariableError
 from sdkit.names import close_matches, normalize_name
+from sdkit.validation import run_warnings
 
-__all__ = ["ChannelError", "ChannelWindow", "ChannelDecomposition", "decompose", "OTHER",
-           "RESIDUAL"]
+__all__ = ["ChannelError", "NoChannelsError", "ChannelWindow", "ChannelDecomposition",
+           "decompose", "OTHER", "RESIDUAL"]
 
 #: The channel of leaves in no group, and the name of the unexplained part.
 OTHER, RESIDUAL = "other", "residual"
 _STOP_KINDS = ("stock", "constant", "control", "data", "lookup")
 _FUNCTIONS = {("exp", 1), ("ln", 1), ("sqrt", 1), ("power", 2), ("log", 2)}
-_SERIES_WARNING = "Replacing a constant value with a time-dependent value"
 
 
 class ChannelError(ParameterValueError):
     """A channel decomposition that cannot be made as asked (the message says why)."""
+
+
+class NoChannelsError(ChannelError):
+    """Neither the arguments nor the model card name the output and the channels."""
 
 
 class _Opaque(Exception):
@@ -258,8 +262,7 @@ def _run(model: Any, scenario: Any) -> tuple[pd.DataFrame, str | None]:
             load_scenario(scenario, model=model)
         params, settings, name = chosen.params(model), dict(chosen.run_settings), chosen.name
     step = settings.get("time_step", model.time_step)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_SERIES_WARNING)
+    with run_warnings():  # PySD's warnings in the model's words
         try:
             run = model.run(params, final_time=settings.get("final_time"), time_step=step,
                             saveper=step)
@@ -340,8 +343,8 @@ def decompose(model: Any, *, scenario: Any = None, output: str | None = None,
     groups = groups if groups is not None else spec.groups if spec else None
     log = log if log is not None else spec.log if spec else True
     if output is None or not groups:
-        raise ChannelError("No output or channels: pass output= and groups=, or add a "
-                           "[channels] section to the model card (docs/formats.md).")
+        raise NoChannelsError("No output or channels: pass output= and groups=, or add a "
+                              "[channels] section to the model card (docs/formats.md).")
     ir = sir.build_ir(loaded)
     out, channel_of = _resolve(ir, output, "the channel output"), {}
     for group, members in groups.items():

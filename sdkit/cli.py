@@ -8,9 +8,7 @@ single line ``sdkit: error: <message>`` on stderr with exit status 2.
 
 from __future__ import annotations
 
-import re
 import warnings
-from collections import Counter
 from pathlib import Path
 from typing import Any, overload
 
@@ -19,7 +17,6 @@ import click
 from sdkit import __version__
 from sdkit.errors import InputFileError, ParameterValueError, SdkitError
 from sdkit.examples import help_epilog
-from sdkit.translation import PYSD_OBJECTS
 
 __all__ = ["main", "plain_warning"]
 
@@ -60,18 +57,12 @@ def _parse_years(years: tuple[str, ...]) -> list[float] | None:
     return [v for v in values if v is not None] or None
 
 
-#: PySD's names of the objects behind Vensim's functions, e.g. ``_delayn_outflow`` (longer
-#: kinds first, so ``delayn`` wins over ``delay``).
-_PYSD_OBJECT = re.compile(
-    r"\b_(" + "|".join(sorted(PYSD_OBJECTS, key=len, reverse=True)) + r")_([a-z0-9_]+)")
-
-
 def plain_warning(text: str) -> str:
-    """A warning in the model's words: PySD's ``_delayn_outflow`` becomes
-    ``DELAY N in 'outflow':``, and the text is put on one line."""
-    text = " ".join(text.split())
-    return _PYSD_OBJECT.sub(lambda m: f"{PYSD_OBJECTS[m.group(1)]} in "
-                            f"'{m.group(2).replace('_', ' ')}':", text)
+    """A warning in the model's words (:func:`sdkit.validation.plain_warning`): PySD's
+    ``_delayn_outflow`` becomes ``DELAY N in 'outflow':``, on one line."""
+    from sdkit.validation import plain_warning as plain
+
+    return plain(text)
 
 
 #: The ``--engine`` option of the commands that run a model.
@@ -94,8 +85,11 @@ class _Group(click.Group):
                 message = " ".join(str(err).split())
                 click.echo(f"sdkit: error: {message}", err=True)
                 ctx.exit(2)
-        counts = Counter(plain_warning(str(w.message)) for w in caught)
-        for text, count in counts.items():
+        if not caught:
+            return result
+        from sdkit.validation import warning_counts
+
+        for text, count in warning_counts(caught).items():
             times = f" ({count} times)" if count > 1 else ""
             click.echo(f"sdkit: warning: {text}{times}", err=True)
         return result
@@ -307,22 +301,26 @@ def scenarios_run(sources: tuple[Path, ...], output: Path, engine: str = "auto")
               help="Outputs to compare at --years.")
 @click.option("--years", multiple=True, metavar="T[,T...]",
               help="Times, in the model's time unit (default: every fifth unit and the end).")
-@click.option("--base", default="baseline", show_default=True, help="Scenario to compare with.")
+@click.option("--base", default=None, metavar="NAME",
+              help="Scenario to compare with (default: the one named baseline, else the "
+                   "first).")
 @click.option("--markdown", is_flag=True, help="Print Markdown tables.")
 def scenarios_compare(folder: Path, variables: tuple[str, ...], years: tuple[str, ...],
-                      base: str, markdown: bool) -> None:
+                      base: str | None, markdown: bool) -> None:
     """Compare the scenario results in FOLDER with the base scenario."""
     from sdkit import scenario_report as sr
     from sdkit.store import load_scenario_results
 
     results = load_scenario_results(folder)
-    results.check_scenario(base)
+    base, said = sr.default_base(results, base)
     click.echo(sr.transitions_text(results.transitions, base=base, markdown=markdown))
     names = [n.strip() for item in variables for n in item.split(",") if n.strip()]
     if names:
         times = _parse_years(years) or sr.default_years(results)
         table = sr.differences(results, variables=names, years=times, base=base)
         click.echo("\n" + sr.differences_text(table, base=base, markdown=markdown))
+    if said:  # after the tables: an error stays the only line on stderr
+        click.echo(said, err=True)
 
 
 @scenarios_group.command("table", epilog=help_epilog(

@@ -6,18 +6,34 @@ Registered on the main group by one line in :mod:`sdkit.cli`. Everything heavy
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from sdkit.examples import help_epilog
 
 __all__ = ["brief_command", "explore_command", "register", "language_paths",
-           "default_scenarios", "default_spec", "default_model"]
+           "default_scenarios", "default_spec", "default_model", "with_study_base"]
 
-_LANGS = click.Choice(["en", "zh"])
+_LANG_METAVAR = "[en|zh]"
+
+
+def _check_langs(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """``--lang`` values, checked with the one-line error of the other options."""
+    from sdkit.errors import ParameterValueError
+    from sdkit.i18n import LANGUAGES
+
+    for lang in (value,) if isinstance(value, str) else value:
+        if lang not in LANGUAGES:
+            raise ParameterValueError(f"Unknown language {lang!r} for --lang; valid languages: "
+                                      f"{', '.join(LANGUAGES)}.")
+    return value
+
+
 _BRIEF_EXAMPLES = help_epilog(
     "sdkit brief -o output/briefing.html --lang en --lang zh",
     "sdkit brief models/empowerment.mdl -o output/briefing.html --scenarios "
@@ -88,13 +104,29 @@ def language_paths(output: Path, langs: tuple[str, ...]) -> dict[str, Path]:
             for lang in langs}
 
 
+def with_study_base(data: Any, say: Any = None) -> Any:
+    """The briefing's data with the sensitivity study's own base run, for the fan charts'
+    dashed line, when none of the briefing's scenarios is the study's base (a study of the
+    bare model, or of a scenario not shown)."""
+    from sdkit.briefing_charts import study_base
+    from sdkit.briefing_plan import study_base_run
+
+    if data.sensitivity is None or study_base(data, "en")[0] is not None:
+        return data
+    if say is not None:
+        say("running the sensitivity study's base")
+    run = study_base_run(data.sensitivity)
+    return data if run is None else dataclasses.replace(data, sensitivity_base=run)
+
+
 @click.command("brief", epilog=_BRIEF_EXAMPLES)
 @click.argument("model", required=False, default=None,
                 type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The HTML file to write (with several --lang, one file per language).")
-@click.option("--lang", "langs", multiple=True, type=_LANGS, default=("en",), show_default=True,
-              help="Language of the page; repeat for several pages.")
+@click.option("--lang", "langs", multiple=True, default=("en",), show_default=True,
+              metavar=_LANG_METAVAR, callback=_check_langs,
+              help="Language of the page (en or zh); repeat for several pages.")
 @click.option("--embed", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Also write each chart as components, JSON, PNG and SVG into DIR.")
 @click.option("--scenarios", type=click.Path(path_type=Path), default=None,
@@ -139,6 +171,7 @@ def brief_command(model: Path | None, output: Path, langs: tuple[str, ...], embe
                             work_dir=output.parent / "sensitivity-{spec}", command=command,
                             reference=reference, calibration=calibration, base=base,
                             show=show, sensitivity=not no_sensitivity, progress=say)
+    data = with_study_base(data, say)
     paths = language_paths(output, langs)
     for lang, path in paths.items():
         others = [p for other, p in paths.items() if other != lang]
@@ -160,7 +193,8 @@ def brief_command(model: Path | None, output: Path, langs: tuple[str, ...], embe
                 type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--port", default=5006, show_default=True, help="Port to listen on.")
 @click.option("--address", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--lang", default="en", type=_LANGS, show_default=True, help="Language.")
+@click.option("--lang", default="en", metavar=_LANG_METAVAR, callback=_check_langs,
+              show_default=True, help="Language (en or zh).")
 @click.option("--time-step", type=float, default=None,
               help="Time step of re-runs with PySD, in the model's time unit (default "
                    "0.125; 0 for the model's own).")

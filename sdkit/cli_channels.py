@@ -127,10 +127,18 @@ def channels_command(model: Path, scenario: Path | None, output_name: str | None
     the output's partial derivatives times the leaves' changes, at every TIME STEP;
     the residual is the change they leave unexplained, relative to the change.
     """
-    from sdkit.channels import decompose
+    from sdkit.channels import ChannelError, NoChannelsError, decompose
 
-    result = decompose(model, scenario=scenario, output=output_name, groups=_groups(groups),
-                       log=log, windows=_windows(windows))
+    try:
+        result = decompose(model, scenario=scenario, output=output_name,
+                           groups=_groups(groups), log=log, windows=_windows(windows))
+    except NoChannelsError:
+        missing = [option for option, given in (("--output VARIABLE", output_name),
+                                                ("--group NAME=VAR[,VAR...]", groups))
+                   if not given]
+        raise ChannelError(
+            f"No output or channels for {model.name}: give {' and '.join(missing)}, or add "
+            "a [channels] section to the model card (docs/formats.md).") from None
     if as_json:
         click.echo(channels_json(result))
     else:

@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 
 from sdkit.calibration_text import observation_title, value_text
-from sdkit.i18n import number, text, variable_label
+from sdkit.findings_study import (
+    INDEX_BY_METHOD,
+    StudyRuns,
+    Words,
+    ranked_effects,
+    study_sentence,
+)
+from sdkit.i18n import text, variable_label
 from sdkit.wording import (
     is_calendar,
     output_unit,
@@ -27,19 +34,14 @@ from sdkit.wording import (
     quantity,
     relative,
     shift,
-    span,
     time_value,
     unit_word,
     when,
 )
 
-__all__ = ["Finding", "Voice", "stage_findings", "level_finding", "sensitivity_finding",
-           "band_finding", "evidence_finding", "hindcast_finding", "INDEX_BY_METHOD"]
-
-#: The index that ranks parameters for each method (``sdkit.sensitivity`` methods).
-INDEX_BY_METHOD = {"morris": "mu_star", "sobol": "ST", "oat": "delta", "delta": "delta",
-                   "lhs": "rho", "montecarlo": "rho"}
-
+__all__ = ["Finding", "Voice", "StudyRuns", "stage_findings", "level_finding",
+           "sensitivity_finding", "band_finding", "evidence_finding", "hindcast_finding",
+           "INDEX_BY_METHOD"]
 
 @dataclass(frozen=True)
 class Finding:
@@ -211,25 +213,21 @@ def level_finding(results: pd.DataFrame, variable: str, labels: Mapping[str, str
         text("note.level", lang, end=time_value(end)))]
 
 
-def _percent(share: float, lang: str) -> str:
-    """A share as a percentage ("60 %"; "60%" in Chinese), at most 100."""
-    shown = f"{min(share, 1.0) * 100:.0f}"
-    return f"{shown}%" if lang == "zh" else f"{shown} %"
-
-
-def _effect(value: float, unit: str, is_time: bool, voice: Voice) -> str:
-    """An effect in the output's unit: a duration for times, a quantity otherwise."""
-    return span(value, unit, voice.lang) if is_time else quantity(value, unit)
-
-
 def sensitivity_finding(indices: pd.DataFrame, output: str, *, voice: Voice,
-                        info: Mapping[str, Any] | None = None) -> list[Finding]:
+                        info: Mapping[str, Any] | None = None,
+                        runs: StudyRuns | None = None) -> list[Finding]:
     """The parameter that moves ``output`` most, and the next one, in plain words.
 
     Morris: the mean absolute effect across a parameter's range, in the output's unit
     (a duration for a transition time); Sobol: the share of the output's variance;
     one-at-a-time: the change from low to high; Latin hypercube and Monte Carlo: the
-    parameter most closely tied to the output (rank correlation) and the direction.
+    parameter most closely tied to the output (rank correlation), the direction and,
+    with the study's runs, the typical change from the lowest to the highest third of
+    its sampled values. A study of one parameter says how much it moves the output.
+
+    Runs that never reach a transition or a level (the study records them as the final
+    time plus a penalty) are left out of the effects, which are then recomputed from
+    ``runs`` (:func:`sdkit.findings_study.effects`), and the finding says how many.
 
     Parameters
     ----------
@@ -240,51 +238,36 @@ def sensitivity_finding(indices: pd.DataFrame, output: str, *, voice: Voice,
     voice : Voice
     info : mapping, optional
         The output as the study's manifest records it (``kind, variable, year``...).
+    runs : StudyRuns, optional
+        The study's samples and outputs (:meth:`StudyRuns.of`).
     """
-    rows = indices[indices["output"] == output]
-    if rows.empty:
-        return []
-    method = str(rows["method"].iloc[0])
-    column = INDEX_BY_METHOD.get(method)
-    if column is None or column not in rows:
-        return []
-    ranked = rows[rows["method"] == method].dropna(subset=[column])
-    ranked = ranked.reindex(ranked[column].abs().sort_values(ascending=False).index)
-    if len(ranked) < 2:
-        return []
-    first, second = ranked.iloc[0], ranked.iloc[1]
+    if runs is not None and output not in runs.outputs:
+        runs = None
+    never = runs.never(output, info) if runs is not None else np.zeros(0, dtype=bool)
     lang = voice.lang
     unit, is_time = output_unit(output, info, voice.units, voice.time_unit)
-    said = output_words(output, lang, info=info, stages=voice.stages, unit=voice.time_unit,
-                        names=voice.names)
-    names = {"first": voice.label(str(first["parameter"])),
-             "second": voice.label(str(second["parameter"]))}
-    value, other = float(first[column]), float(second[column])
-    shown_unit = voice.unit() if is_time else (unit or text("axis.no_unit", lang))
-    if method == "morris":
-        sentence = text("finding.morris", lang, output=said,
-                        effect=_effect(value, unit, is_time, voice),
-                        second_effect=_effect(other, unit, is_time, voice), **names)
-        note = text("note.morris", lang, value=number(value), second_value=number(other),
-                    unit=shown_unit, sigma=number(float(first.get("sigma", np.nan))), **names)
-    elif method in ("oat", "delta"):
-        sentence = text("finding.oat", lang, output=said,
-                        effect=_effect(abs(value), unit, is_time, voice),
-                        second_effect=_effect(abs(other), unit, is_time, voice), **names)
-        note = text("note.oat", lang, value=number(value), second_value=number(other),
-                    unit=shown_unit, **names)
-    elif method == "sobol":
-        sentence = text("finding.sobol", lang, output=said, share=_percent(value, lang),
-                        second_share=_percent(other, lang), **names)
-        note = text("note.sobol", lang, value=f"{value:.2f}", second_value=f"{other:.2f}",
-                    conf=f"{float(first.get('ST_conf', np.nan)):.2f}",
-                    s1=f"{float(first.get('S1', np.nan)):.2f}", **names)
-    else:
-        direction = text("finding.higher" if value > 0 else "finding.lower", lang)
-        sentence = text("finding.rho", lang, output=said, direction=direction, **names)
-        note = text("note.rho", lang, value=f"{value:+.2f}", second_value=f"{other:+.2f}",
-                    **names)
-    return [Finding(sentence, note)]
+    said = Words(output_words(output, lang, info=info, stages=voice.stages,
+                              unit=voice.time_unit, names=voice.names), unit, is_time,
+                 voice.unit() if is_time else (unit or text("axis.no_unit", lang)), voice)
+    final = runs.final_time if runs is not None else np.nan
+    end = voice.end(final) if np.isfinite(final) else text("run.end", lang)
+    if len(never) and never.all():
+        return [Finding(text("finding.never_all", lang, total=len(never), output=said.output,
+                             end=end))]
+    kind, column, ranked = ranked_effects(indices, output, runs, never)
+    if ranked.empty:
+        return []
+    sentence, note = study_sentence(kind, column, ranked, said)
+    if not never.any():
+        return [Finding(sentence, note)]
+    count = int(never.sum())
+    method = indices.loc[indices["output"] == output, "method"]
+    sobol = bool(len(method)) and str(method.iloc[0]) == "sobol"
+    key = "never_run" if count == 1 else "never_runs"
+    return [Finding(sentence + text(f"finding.{key}", lang, count=count, total=len(never),
+                                    end=end),
+                    note + text(f"note.{key}", lang, count=count, end=end)
+                    + (text("note.sobol_never", lang) if sobol else ""))]
 
 
 def band_finding(bands: pd.DataFrame, variable: str, *, voice: Voice) -> list[Finding]:
@@ -314,8 +297,8 @@ def evidence_finding(comparison: pd.DataFrame | None, *, lang: str) -> list[Find
     return [Finding(sentence)]
 
 
-def _misses(rows: pd.DataFrame, lang: str) -> str:
-    items = [text("finding.hindcast_item", lang, name=observation_title(row, lang),
+def _misses(rows: pd.DataFrame, lang: str, time_unit: str) -> str:
+    items = [text("finding.hindcast_item", lang, name=observation_title(row, lang, time_unit),
                   low=value_text(row["predictive_q05"], str(row["kind"])),
                   high=value_text(row["predictive_q95"], str(row["kind"])),
                   value=value_text(row["value"], str(row["kind"])))
@@ -323,8 +306,8 @@ def _misses(rows: pd.DataFrame, lang: str) -> str:
     return text("list.sep", lang).join(items)
 
 
-def hindcast_finding(observations: pd.DataFrame | None, *, until: str, lang: str
-                     ) -> list[Finding]:
+def hindcast_finding(observations: pd.DataFrame | None, *, until: str, lang: str,
+                     time_unit: str = "Year") -> list[Finding]:
     """A calibration's hindcast: how many held-out observations fall inside the calibrated
     model's 90 % range, and which it overshoots or undershoots.
 
@@ -338,6 +321,8 @@ def hindcast_finding(observations: pd.DataFrame | None, *, until: str, lang: str
         (:func:`sdkit.calibration_text.until_text`).
     lang : str
         Language of the sentence.
+    time_unit : str
+        The model's time unit (the observations' times).
     """
     if observations is None or observations.empty:
         return []
@@ -349,7 +334,7 @@ def hindcast_finding(observations: pd.DataFrame | None, *, until: str, lang: str
     over = held[held["value"] < held["predictive_q05"]]
     under = held[held["value"] > held["predictive_q95"]]
     if not over.empty:
-        sentence += text("finding.hindcast_over", lang, names=_misses(over, lang))
+        sentence += text("finding.hindcast_over", lang, names=_misses(over, lang, time_unit))
     if not under.empty:
-        sentence += text("finding.hindcast_under", lang, names=_misses(under, lang))
+        sentence += text("finding.hindcast_under", lang, names=_misses(under, lang, time_unit))
     return [Finding(sentence)]

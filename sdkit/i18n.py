@@ -22,6 +22,7 @@ from contextvars import ContextVar
 from sdkit.errors import ParameterValueError
 from sdkit.i18n_briefing import BRIEFING_MESSAGES
 from sdkit.i18n_calibration import CALIBRATION_MESSAGES
+from sdkit.modeltext import english_part, has_cjk
 
 __all__ = ["LANGUAGES", "MESSAGES", "check_lang", "text", "variable_label", "display_names",
            "output_label", "short_title", "number", "year", "no_math"]
@@ -75,9 +76,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "intro.sensitivity": {
         "en": "Sensitivity study {spec} ({methods}): the bars rank the parameters by their "
               "influence on {output}; the fan charts show the 5-95 % and 25-75 % ranges of the "
-              "outputs over the sampled parameter sets, with the median.",
+              "outputs over the sampled parameter sets, with the median; the dashed line, where "
+              "shown, is the study's own base run.",
         "zh": "敏感性研究 {spec}（{methods}）：条形图按对{output}的影响对参数排序；"
-              "扇形图显示抽样参数组合下输出的 5-95% 与 25-75% 区间及中位数。"},
+              "扇形图显示抽样参数组合下输出的 5-95% 与 25-75% 区间及中位数；"
+              "虚线（如有）为该研究自身的基准运行。"},
     "intro.evidence": {
         "en": "The baseline against each reference mode. Each row's tolerance band is drawn "
               "from -1 (low) to +1 (high); the dot is the model's value in that scale.",
@@ -234,11 +237,17 @@ def variable_label(name: str, lang: str,
 
     From ``names`` (variable -> language -> name, a model card's ``[names]``), else
     from the names in force (:func:`display_names`); the model's own name when neither
-    gives one.
+    gives one (in English without the Chinese of a bilingual name,
+    :func:`sdkit.modeltext.english_part`, unless nothing else is left).
     """
     check_lang(lang)
     found = (names if names is not None else _NAMES.get() or {}).get(name, {})
-    return found.get(lang) or name
+    given = found.get(lang)
+    if given:
+        return given
+    if lang == "en" and has_cjk(name):
+        return english_part(name) or name
+    return name
 
 
 def output_label(name: str, lang: str) -> str:

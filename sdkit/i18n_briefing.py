@@ -45,7 +45,7 @@ BRIEFING_MESSAGES: dict[str, dict[str, str]] = {
     "output.value_at": {"en": "{variable} in {time}", "zh": "{time}的{variable}"},
     "output.max": {"en": "the peak of {variable}", "zh": "{variable}的峰值"},
     "output.final": {"en": "{variable} at the end of the run", "zh": "运行结束时的{variable}"},
-    "output.reach": {"en": "when {variable} reaches {level}",
+    "output.reach": {"en": "the moment {variable} reaches {level}",
                      "zh": "{variable}达到 {level} 的时间"},
     # findings in plain words
     "finding.stage_item": {"en": "{stage} begins in {when}", "zh": "{when}进入{stage}"},
@@ -68,26 +68,62 @@ BRIEFING_MESSAGES: dict[str, dict[str, str]] = {
               "在{worst}中最低（{worst_value}，{worst_rel}）。"},
     "finding.morris": {
         "en": "Of the parameters studied, {first} moves {output} most: by {effect} across its "
-              "range. Next comes {second} ({second_effect}).",
-        "zh": "在所研究的参数中，{first}对{output}影响最大：在其取值范围内变化{effect}；"
-              "其次是{second}（{second_effect}）。"},
+              "range.",
+        "zh": "在所研究的参数中，{first}对{output}影响最大：在其取值范围内变化{effect}。"},
+    "finding.morris_one": {"en": "Across its range, {first} moves {output} by {effect}.",
+                           "zh": "{first}在其取值范围内使{output}变化{effect}。"},
     "finding.oat": {
         "en": "Of the parameters studied, {first} changes {output} most: by {effect} from its "
-              "low to its high value. Next comes {second} ({second_effect}).",
-        "zh": "在所研究的参数中，{first}对{output}影响最大：由低值变为高值时变化{effect}；"
-              "其次是{second}（{second_effect}）。"},
+              "low to its high value.",
+        "zh": "在所研究的参数中，{first}对{output}影响最大：由低值变为高值时变化{effect}。"},
+    "finding.oat_one": {"en": "From its low to its high value, {first} changes {output} by "
+                              "{effect}.",
+                        "zh": "{first}由低值变为高值时，{output}变化{effect}。"},
     "finding.sobol": {
         "en": "Most of the spread in {output} comes from {first}: about {share} of it, "
-              "counting its interactions. Next comes {second} ({second_share}).",
-        "zh": "{output}的差异主要来自{first}：连同交互作用约占 {share}；"
-              "其次是{second}（{second_share}）。"},
+              "counting its interactions.",
+        "zh": "{output}的差异主要来自{first}：连同交互作用约占 {share}。"},
+    "finding.sobol_one": {
+        "en": "{first}, the only parameter studied, accounts for about {share} of the spread "
+              "in {output}, counting its interactions.",
+        "zh": "唯一被研究的参数{first}连同交互作用约占{output}差异的 {share}。"},
     "finding.rho": {
         "en": "Across the sampled runs, {output} is most closely tied to {first}: the higher "
-              "{first}, the {direction} {output} tends to be. Next comes {second}.",
-        "zh": "在抽样运行中，{output}与{first}关系最密切：{first}越高，{output}往往越{direction}；"
-              "其次是{second}。"},
+              "{first}, the {direction} {output}, typically by {effect} from the lowest to the "
+              "highest third of its sampled values.",
+        "zh": "在抽样运行中，{output}与{first}关系最密切：{first}越高，{output}越{direction}，"
+              "从其抽样值最低的三分之一到最高的三分之一通常相差{effect}。"},
+    "finding.rho_one": {
+        "en": "Across the sampled runs, the higher {first}, the {direction} {output}, typically "
+              "by {effect} from the lowest to the highest third of its sampled values.",
+        "zh": "在抽样运行中，{first}越高，{output}越{direction}，从其抽样值最低的三分之一到"
+              "最高的三分之一通常相差{effect}。"},
+    "finding.rho_index": {
+        "en": "Across the sampled runs, {output} is most closely tied to {first}: the higher "
+              "{first}, the {direction} {output} tends to be (rank correlation {value}, on a "
+              "scale from -1 to +1).",
+        "zh": "在抽样运行中，{output}与{first}关系最密切：{first}越高，{output}往往越{direction}"
+              "（秩相关系数 {value}，取值 -1 至 +1）。"},
+    "finding.next": {"en": " Next comes {second} ({second_effect}).",
+                     "zh": "其次是{second}（{second_effect}）。"},
+    "finding.next_plain": {"en": " Next comes {second}.", "zh": "其次是{second}。"},
     "finding.higher": {"en": "higher", "zh": "高"},
     "finding.lower": {"en": "lower", "zh": "低"},
+    "finding.later": {"en": "later", "zh": "晚"},
+    "finding.earlier": {"en": "earlier", "zh": "早"},
+    "finding.never_runs": {
+        "en": " {count} of the {total} sampled runs never get there by {end}: they are left "
+              "out of these numbers.",
+        "zh": "{total} 次抽样运行中有 {count} 次到{end}仍未达到，未计入上述数字。"},
+    "finding.never_run": {
+        "en": " 1 of the {total} sampled runs never gets there by {end}: it is left out of "
+              "these numbers.",
+        "zh": "{total} 次抽样运行中有 1 次到{end}仍未达到，未计入上述数字。"},
+    "finding.never_all": {
+        "en": "None of the {total} sampled runs gets to {output} by {end}, so the study cannot "
+              "say which parameter moves it.",
+        "zh": "{total} 次抽样运行到{end}都未达到{output}，因此无法判断哪个参数影响它。"},
+    "run.end": {"en": "the end of the run", "zh": "运行结束"},
     "finding.band": {
         "en": "Across the sampled parameter sets, {variable} at the end of the run ({when}) "
               "lies between {low} and {high} in nine runs out of ten (median {median}).",
@@ -106,22 +142,39 @@ BRIEFING_MESSAGES: dict[str, dict[str, str]] = {
                    "zh": "时间 {end} 的数值（在保存时刻之间线性插值）。"},
     "note.morris": {
         "en": "Morris screening: mu* (mean absolute elementary effect over the whole range "
-              "of the parameter) {first} {value}, {second} {second_value} ({unit}); "
-              "sigma {first} {sigma}.",
-        "zh": "Morris 筛选：mu*（参数全范围内基本效应绝对值的均值）{first} {value}，"
-              "{second} {second_value}（{unit}）；sigma {first} {sigma}。"},
+              "of the parameter) {items} ({unit}).",
+        "zh": "Morris 筛选：mu*（参数全范围内基本效应绝对值的均值）{items}（{unit}）。"},
+    "note.sigma": {"en": " Sigma {first} {sigma}.", "zh": "sigma {first} {sigma}。"},
     "note.sobol": {
-        "en": "Sobol indices: total ST {first} {value} ± {conf}, {second} {second_value}; "
-              "first-order S1 {first} {s1}.",
-        "zh": "Sobol 指数：总效应 ST {first} {value} ± {conf}，{second} {second_value}；"
-              "一阶 S1 {first} {s1}。"},
-    "note.rho": {"en": "Spearman rank correlation: {first} {value}, {second} {second_value}.",
-                 "zh": "Spearman 秩相关系数：{first} {value}，{second} {second_value}。"},
-    "note.oat": {"en": "One-at-a-time change: {first} {value}, {second} {second_value} ({unit}).",
-                 "zh": "单因素变化：{first} {value}，{second} {second_value}（{unit}）。"},
+        "en": "Sobol indices: total ST {items} (± {conf} for {first}); first-order S1 {first} "
+              "{s1}.",
+        "zh": "Sobol 指数：总效应 ST {items}（{first} ± {conf}）；一阶 S1 {first} {s1}。"},
+    "note.rho": {"en": "Spearman rank correlation: {items}.",
+                 "zh": "Spearman 秩相关系数：{items}。"},
+    "note.thirds": {
+        "en": " Typical change: the median of the output over the runs in the highest third "
+              "of a parameter's sampled values minus that over the runs in its lowest third.",
+        "zh": "通常变化：参数抽样值最高三分之一的运行中输出的中位数减去最低三分之一的中位数。"},
+    "note.oat": {"en": "One-at-a-time change: {items} ({unit}).",
+                 "zh": "单因素变化：{items}（{unit}）。"},
+    "note.never_runs": {
+        "en": " The study records a run that never gets there as {end} plus a penalty; the "
+              "{count} such runs are left out of these measures.",
+        "zh": "研究把未达到的运行记为{end}加一个惩罚值；这 {count} 次运行未计入上述指标。"},
+    "note.never_run": {
+        "en": " The study records a run that never gets there as {end} plus a penalty; the "
+              "one such run is left out of these measures.",
+        "zh": "研究把未达到的运行记为{end}加一个惩罚值；这 1 次运行未计入上述指标。"},
+    "note.sobol_never": {
+        "en": " Sobol indices need every run, so here the parameters are ranked by Spearman "
+              "rank correlation over the runs that got there.",
+        "zh": "Sobol 指数需要全部运行，因此这里按达到的运行的 Spearman 秩相关系数排序。"},
     "note.band": {"en": "5th, 50th and 95th percentiles over the sample at time {time}.",
                   "zh": "时间 {time} 抽样结果的第 5、50 与 95 百分位数。"},
     "notes.title": {"en": "Notes", "zh": "注释"},
+    "legend.study_base": {"en": "the study's base run ({name})",
+                          "zh": "研究的基准运行（{name}）"},
+    "legend.model_as_written": {"en": "the model as written", "zh": "模型原样"},
     "loops.other": {"en": "other loops", "zh": "其他回路"},
     "rule.item": {"en": "{stage} when {variable} crosses {threshold}",
                   "zh": "{variable}越过 {threshold} 时进入{stage}"},

@@ -46,15 +46,15 @@ CALIBRATION_MESSAGES: dict[str, dict[str, str]] = {
     "intro.calibration_bands": {
         "en": "The calibrated model over the whole run: the shaded areas hold 90 % and 50 % of "
               "{draws} runs with parameter sets drawn from the calibration, the line is their "
-              "median. Observed levels are points; an observed total over a period (such as a "
-              "year's revenue) is drawn as its average per year over that period, a horizontal "
-              "segment, comparable with the yearly rate the curve shows. The bars are each "
-              "observation's own 90 % uncertainty. The dashed line marks the end of the "
-              "fitting period; orange diamonds are held out.",
+              "median. Observed levels are points; an observed total over a period (a revenue, "
+              "say) is drawn as its average rate over that period (per unit of the model's "
+              "time), a horizontal segment comparable with the rate the curve shows. The bars "
+              "are each observation's own 90 % uncertainty. The dashed line marks the end of "
+              "the fitting period; orange diamonds are held out.",
         "zh": "校准后的模型在整个运行期内的表现：阴影区域包含以校准所得参数组合抽样的 {draws} 次"
-              "运行中的 90% 与 50%，线为其中位数。存量观测值画为点；一段时期内的观测合计值（如一年"
-              "的收入）画为该时期内的年均值（一条水平线段），可与曲线所示的年速率比较。误差条为各"
-              "观测值自身 90% 的不确定性。虚线标出拟合期的结束；橙色菱形为留出数据。"},
+              "运行中的 90% 与 50%，线为其中位数。存量观测值画为点；一段时期内的观测合计值"
+              "（如收入）画为该时期内的平均速率（按模型的时间单位计，一条水平线段），可与曲线所示的速率比较。"
+              "误差条为各观测值自身 90% 的不确定性。虚线标出拟合期的结束；橙色菱形为留出数据。"},
     "calibration.fitted": {
         "en": "The calibrated model was fitted to {count} observations up to {until}.",
         "zh": "校准模型用截至{until}的 {count} 个观测值拟合。"},
@@ -87,6 +87,8 @@ CALIBRATION_MESSAGES: dict[str, dict[str, str]] = {
     "calibration.ratio": {"en": "{variable}: one period over another",
                           "zh": "{variable}：两期之比"},
     "calibration.flow_title": {"en": "{variable} {when} total", "zh": "{variable} {when} 年合计"},
+    "calibration.flow_title_any": {"en": "{variable} {when} total", "zh": "{variable} {when} 合计"},
+    "calibration.span": {"en": "{unit} {start}-{end}", "zh": "第 {start}-{end} {unit}"},
     "calibration.ratio_when": {"en": "{time} over {base}", "zh": "{time} 比 {base}"},
     "calibration.event_when": {"en": "observed date", "zh": "观测日期"},
     "yes": {"en": "yes", "zh": "是"},
@@ -107,6 +109,7 @@ CALIBRATION_MESSAGES: dict[str, dict[str, str]] = {
     "axis.range_position": {"en": "Position in the model's 90 % range (-1 low end, +1 high end)",
                             "zh": "在模型 90% 范围中的位置（-1 下端，+1 上端）"},
     "axis.per_year": {"en": "{unit} per year", "zh": "{unit}/年"},
+    "axis.per_time": {"en": "{unit} per {time}", "zh": "{unit}/{time}"},
     "legend.range90": {"en": "model's 90 % range", "zh": "模型 90% 范围"},
     "legend.range50": {"en": "50 % range", "zh": "50% 范围"},
     "legend.fitted": {"en": "observed, used for fitting", "zh": "观测值（用于拟合）"},
@@ -115,6 +118,11 @@ CALIBRATION_MESSAGES: dict[str, dict[str, str]] = {
                            "zh": "观测合计值的年均值（用于拟合）"},
     "legend.holdout_flow": {"en": "observed total as yearly average, held out (hindcast)",
                             "zh": "观测合计值的年均值，留出（回测）"},
+    "legend.fitted_flow_any": {"en": "observed total as average per {time}, fitted",
+                               "zh": "观测合计值的每{time}均值（用于拟合）"},
+    "legend.holdout_flow_any": {"en": "observed total as average per {time}, held out "
+                                      "(hindcast)",
+                                "zh": "观测合计值的每{time}均值，留出（回测）"},
     "legend.outside": {"en": "outside its range", "zh": "超出范围"},
     "legend.best_fit": {"en": "model, best fit", "zh": "模型（最佳拟合）"},
     "label.fit_end": {"en": "fitting ends", "zh": "拟合期结束"},

@@ -6,7 +6,10 @@ variables sector by sector. :func:`comment_in` keeps the part of a bilingual
 comment written in one language: the empowerment model's comments read
 "人才预算比例 Share of the budget for people."; the English page shows "Share of
 the budget for people.", the Chinese page "人才预算比例". No model is run and no
-text is executed.
+text is executed. What the Chinese leaves behind on the English side is tidied
+(:func:`english_part`): empty brackets and quotes, a slash or colon that joined the two
+languages, a separator at either end or before a full stop, a Chinese term's English
+gloss in brackets put in its place.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from pathlib import Path
 
 from sdkit.names import normalize_name
 
-__all__ = ["model_sectors", "vensim_sectors", "xmile_sectors", "comment_in", "has_cjk"]
+__all__ = ["model_sectors", "vensim_sectors", "xmile_sectors", "comment_in", "english_part",
+           "has_cjk"]
 
 #: A run of Chinese (CJK) text: ideographs, CJK and full-width punctuation, with digits,
 #: spaces and a few signs between them.
@@ -26,6 +30,34 @@ _CJK_RUN = re.compile(f"[{_CJK}]+(?:[0-9 .\\-→·/]*[{_CJK}]+)*")
 _GROUP = re.compile(r"^\*{5,}\s*\n\s*\.([^\n]+?)\s*\n\*{5,}~", re.MULTILINE)
 _SKETCH = "\\\\\\---///"
 _LHS_END = re.compile(r"[=(\[~:]")
+#: Where a Chinese run was (a control character no model text holds).
+_GAP = "\x00"
+_SEP = r"[,;:/|\-\u2013\u2014]"
+_FILL = rf"(?:\s|{_GAP}|{_SEP}|\b(?:or|and)\b)*"
+_TIDY = [
+    # a Chinese term followed by its English gloss in brackets: the gloss takes its place
+    (re.compile(rf"(^|[,;/(]\s*){_GAP}\s*\(([^()]*)\)"), r"\1\2"),
+    # a slash or bar between the two languages ("人才 / Talent", "Talent / 人才")
+    (re.compile(rf"(^|[(\[,;:.]\s*){_GAP}\s*[/|]\s*"), r"\1"),
+    (re.compile(rf"\s*[/|]\s*{_GAP}\s*(?=$|[)\],;:.])"), ""),
+    # brackets left with nothing in them but gaps, separators, "or", "and"; quotes that held
+    # only Chinese
+    (re.compile(rf"[(\[{{]{_FILL}[)\]}}]"), " "),
+    (re.compile(rf"[\u201c\u2018\"']{_FILL}{_GAP}{_FILL}[\u201d\u2019\"']"), " "),
+    (re.compile(_GAP), " "),
+    # a separator right inside a bracket, or doubled
+    (re.compile(rf"([(\[])\s*(?:{_SEP}\s*)+"), r"\1"),
+    (re.compile(rf"\s*(?:{_SEP}\s*)+([)\]])"), r"\1"),
+    (re.compile(r"\s*([,;:])(?:\s*[,;:])+"), r"\1"),
+    # a separator before a full stop, space before punctuation, after an opening bracket
+    (re.compile(rf"\s*{_SEP}+\s*([.!?])"), r"\1"),
+    (re.compile(r"([(\[])\s+"), r"\1"),
+    (re.compile(r"\s+([)\],.;:!?])"), r"\1"),
+    (re.compile(r"\s+([/|])(?=\S)"), r"\1"),
+    (re.compile(r"\s{2,}"), " "),
+]
+_LEADING = re.compile(r"^(?:[\s,.;:/|)\]}]|[-\u2013\u2014](?=\s))+")
+_TRAILING = re.compile(r"(?:[\s,;:/|(\[{]|(?<=\s)[-\u2013\u2014])+$")
 
 
 def has_cjk(text: str) -> bool:
@@ -52,12 +84,34 @@ def comment_in(comment: str, lang: str) -> str:
     runs = [run.strip() for run in _CJK_RUN.findall(comment)]
     if lang == "zh":
         return "；".join(dict.fromkeys(r for r in runs if r)) or comment.strip()
-    text = _CJK_RUN.sub(" ", comment)
-    text = re.sub(r"[(（]\s*[)）]", " ", text)
-    text = re.sub(r"([(（])\s+", r"\1", text)
-    text = re.sub(r"\s+([)）,.;:])", r"\1", text)
-    text = re.sub(r"\s{2,}", " ", text).strip()
-    return text.lstrip(",.;: ")
+    return english_part(comment)
+
+
+def english_part(text: str) -> str:
+    """``text`` without its Chinese runs, tidied so that it reads as English.
+
+    Brackets and quotes left empty are dropped, a slash or bar that joined the two
+    languages goes with the Chinese, a Chinese term's English gloss in brackets takes the
+    term's place ("平台化 (platformization)" -> "platformization"), and separators left at
+    either end, doubled, inside a bracket or before a full stop are removed. Text without
+    Chinese is returned with its spaces tidied only.
+
+    Parameters
+    ----------
+    text : str
+        A comment, name or title, possibly "中文 English" mixed.
+
+    Returns
+    -------
+    str
+        The English part ("" when there is none).
+    """
+    if not has_cjk(text):
+        return " ".join(text.split())
+    tidy = _CJK_RUN.sub(_GAP, text.replace(_GAP, " "))
+    for pattern, replacement in _TIDY:
+        tidy = pattern.sub(replacement, tidy)
+    return _TRAILING.sub("", _LEADING.sub("", tidy.strip()))
 
 
 def _lhs(equation: str) -> str:

@@ -6,8 +6,9 @@ observation with ``role``, ``value``, ``at_mode``, the predictive 90 % band
 ``predictive_q05, predictive_q95``, ``inside``, ``scale``, ``sd`` and the
 numeric times ``time, end, threshold``) and ``bands`` (``variable, time, q05,
 q25, q50, q75, q95``). Held-out observations (``role == "holdout"``, the
-hindcast) are drawn as orange diamonds, the fitted ones as dark circles. Text
-from files goes only into text-only places (see :mod:`sdkit.plots`).
+hindcast) are drawn as orange diamonds, the fitted ones as dark circles. Times
+and rates are in the model's time unit (``time_unit``: "Year", "Day"...). Text from
+files goes only into text-only places (see :mod:`sdkit.plots`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,15 @@ from bokeh.plotting import figure
 
 from sdkit.calibration_text import CalibrationLike, observation_title, value_text
 from sdkit.i18n import no_math, text, variable_label
-from sdkit.plot_parts import TOOLS, check_columns, format_y, percentile_fan, use_font
+from sdkit.plot_parts import (
+    TOOLS,
+    check_columns,
+    format_y,
+    percentile_fan,
+    time_axis_label,
+    use_font,
+)
+from sdkit.wording import time_kind, unit_word
 
 __all__ = ["OBSERVATION_COLUMNS", "BAND_COLUMNS", "ROLE_STYLE", "fit_chart", "band_chart",
            "band_variables", "calibration_charts", "range_position", "observed_interval"]
@@ -63,8 +72,14 @@ def observed_interval(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
             np.where(log, value * np.exp(Z90 * sd), value + Z90 * sd))
 
 
-def _titles(observations: pd.DataFrame, lang: str) -> list[str]:
-    titles = [observation_title(row, lang) for row in observations.to_dict("records")]
+def _in_years(time_unit: str) -> bool:
+    """Whether rates read "per year" (a model in years, or of an unknown time unit)."""
+    return time_kind(time_unit) in ("year", "")
+
+
+def _titles(observations: pd.DataFrame, lang: str, time_unit: str = "Year") -> list[str]:
+    titles = [observation_title(row, lang, time_unit)
+              for row in observations.to_dict("records")]
     seen: dict[str, int] = {}
     for title in titles:
         seen[title] = seen.get(title, 0) + 1
@@ -90,7 +105,8 @@ def _fit_source(rows: pd.DataFrame, titles: list[str], lang: str) -> dict[str, l
         "inside": rows["inside"].astype(bool).tolist()}
 
 
-def fit_chart(observations: pd.DataFrame, *, lang: str = "en", width: int = 900) -> LayoutDOM:
+def fit_chart(observations: pd.DataFrame, *, lang: str = "en", width: int = 900,
+              time_unit: str = "Year") -> LayoutDOM:
     """One row per observation: its predictive 90 % band scaled to [-1, 1], the observed value
     and the model at the best fit in that scale; held-out rows shaded and marked.
 
@@ -108,7 +124,7 @@ def fit_chart(observations: pd.DataFrame, *, lang: str = "en", width: int = 900)
         best fit as a black dash. Hover shows the real numbers.
     """
     check_columns(observations, OBSERVATION_COLUMNS, "calibration observations")
-    titles = _titles(observations, lang)
+    titles = _titles(observations, lang, time_unit)
     fig = figure(y_range=list(reversed(titles)), x_range=(-_EDGE - 0.2, _EDGE + 0.2),
                  width=width, height=110 + 26 * max(len(titles), 1), tools=TOOLS,
                  title=text("chart.calibration_fit", lang),
@@ -152,7 +168,7 @@ def fit_chart(observations: pd.DataFrame, *, lang: str = "en", width: int = 900)
     return fig
 
 
-def _points(rows: pd.DataFrame, lang: str) -> dict[str, Any]:
+def _points(rows: pd.DataFrame, lang: str, time_unit: str) -> dict[str, Any]:
     """Where each observation goes on a band chart: levels at their time, a flow's total as
     its average rate over ``[time, end)``, an event at its date on the threshold."""
     kind = rows["kind"].to_numpy()
@@ -171,46 +187,50 @@ def _points(rows: pd.DataFrame, lang: str) -> dict[str, Any]:
         "low": np.where(event, np.nan, low / length),
         "high": np.where(event, np.nan, high / length),
         "date_low": np.where(event, low, np.nan), "date_high": np.where(event, high, np.nan),
-        "title": [observation_title(r, lang) for r in rows.to_dict("records")],
+        "title": [observation_title(r, lang, time_unit) for r in rows.to_dict("records")],
         "observed": [value_text(v, k) for v, k in zip(value, kind, strict=True)],
     }
 
 
-def _draw_observations(fig: Any, rows: pd.DataFrame, lang: str) -> list[Any]:
+def _draw_observations(fig: Any, rows: pd.DataFrame, lang: str, time_unit: str) -> list[Any]:
     """Each role's observations: a marker, a flow's period as a segment, whiskers."""
     dots = []
     for role, (marker, color, legend) in ROLE_STYLE.items():
         part = rows[rows["role"] == role]
         if part.empty:
             continue
-        if (part["kind"] == "flow").all():  # totals drawn as yearly averages: say so
-            legend += "_flow"
-        source = ColumnDataSource(_points(part, lang))
+        if (part["kind"] == "flow").all():  # totals drawn as average rates: say so
+            legend += "_flow" if _in_years(time_unit) else "_flow_any"
+        source = ColumnDataSource(_points(part, lang, time_unit))
         fig.segment("x0", "y", "x1", "y", source=source, color=color, line_width=3)
         for lower, upper, base, dimension in (("low", "high", "x", "height"),
                                               ("date_low", "date_high", "y", "width")):
             fig.add_layout(Whisker(base=base, lower=lower, upper=upper, source=source,
                                    dimension=dimension, line_color=color))
         dots.append(fig.scatter("x", "y", source=source, marker=marker, size=10, color=color,
-                                legend_label=text(legend, lang)))
+                                legend_label=text(legend, lang,
+                                                  time=unit_word(time_unit, lang))))
     return dots
 
 
-def _y_label(rows: pd.DataFrame, lang: str) -> str:
+def _y_label(rows: pd.DataFrame, lang: str, time_unit: str) -> str:
     units = [str(u) for u in dict.fromkeys(rows.get("unit", pd.Series(dtype=str)))]
     unit = units[0] if len(units) == 1 else ""
     if (rows["kind"] == "flow").any():
-        return text("axis.per_year", lang, unit=unit)
+        if _in_years(time_unit):
+            return text("axis.per_year", lang, unit=unit)
+        return text("axis.per_time", lang, unit=unit, time=unit_word(time_unit, lang))
     return unit
 
 
 def band_chart(bands: pd.DataFrame, observations: pd.DataFrame, variable: str, *,
                train_until: float | None = None, lang: str = "en", width: int = 460,
-               height: int = 380) -> LayoutDOM:
+               height: int = 380, time_unit: str = "Year") -> LayoutDOM:
     """Posterior bands of one variable (90 % and 50 % shaded, median line) with its
     observations: levels as points, flows as their average rate over the period (a
     horizontal segment), events at their date on the threshold; whiskers are each
-    observation's own 90 % interval; a dashed line at ``train_until``.
+    observation's own 90 % interval; a dashed line at ``train_until``. The time axis and
+    the flows' rates are in ``time_unit``, the model's.
 
     Returns
     -------
@@ -221,26 +241,27 @@ def band_chart(bands: pd.DataFrame, observations: pd.DataFrame, variable: str, *
     rows = bands[bands["variable"] == variable].sort_values("time")
     source = ColumnDataSource({c: rows[c].to_numpy(float) for c in BAND_COLUMNS[1:]})
     label = variable_label(variable, lang)
+    x_label = time_axis_label(time_unit, rows["time"].to_numpy(float), lang)
     fig = figure(width=width, height=height, tools=TOOLS,
                  title=no_math(text("chart.calibration_band", lang, variable=label)),
-                 x_axis_label=text("axis.year", lang))
+                 x_axis_label=x_label)
     median = percentile_fan(fig, source, ("q05", "q25", "q50", "q75", "q95"), color=_BAND,
                             labels=(text("legend.range90", lang), text("legend.range50", lang),
                                     text("legend.median", lang)))
     mine = observations[(observations["variable"] == variable)
                         & observations["kind"].isin(["level", "flow", "event"])]
-    dots = _draw_observations(fig, mine, lang)
+    dots = _draw_observations(fig, mine, lang, time_unit)
     if train_until is not None and np.isfinite(train_until):
         fig.add_layout(Span(location=float(train_until), dimension="height",
                             line_color="#555555", line_dash="dashed"))
         fig.add_layout(Label(x=float(train_until), y=4, y_units="screen", x_offset=3,
                              text=text("label.fit_end", lang), text_font_size="8pt"))
     fig.add_tools(HoverTool(renderers=[median], mode="vline", tooltips=[
-        (text("axis.year", lang), "@time{0.00}"), ("5 %", "@q05{0,0.[00]}"),
+        (x_label, "@time{0.00}"), ("5 %", "@q05{0,0.[00]}"),
         (text("legend.median", lang), "@q50{0,0.[00]}"), ("95 %", "@q95{0,0.[00]}")]))
     fig.add_tools(HoverTool(renderers=dots, tooltips=[
         (text("col.observation", lang), "@title"), (text("col.observed", lang), "@observed")]))
-    fig.yaxis.axis_label = no_math(_y_label(mine, lang))
+    fig.yaxis.axis_label = no_math(_y_label(mine, lang, time_unit))
     format_y(fig, np.concatenate([source.data[c] for c in ("q05", "q95")]))
     fig.legend.label_text_font_size = "8pt"
     fig.legend.ncols = 2
@@ -261,15 +282,18 @@ def band_variables(bands: pd.DataFrame, observations: pd.DataFrame,
     return [str(v) for v in dict.fromkeys(bands["variable"]) if v in observed][:limit]
 
 
-def calibration_charts(result: CalibrationLike, lang: str = "en") -> dict[str, LayoutDOM]:
+def calibration_charts(result: CalibrationLike, lang: str = "en", time_unit: str = "Year"
+                       ) -> dict[str, LayoutDOM]:
     """The briefing's calibration charts: ``calibration_fit`` then one
-    ``calibration_band_<variable>`` per :func:`band_variables`."""
+    ``calibration_band_<variable>`` per :func:`band_variables`, in the model's
+    ``time_unit``."""
     observations = result.observations
-    charts: dict[str, LayoutDOM] = {"calibration_fit": fit_chart(observations, lang=lang)}
+    charts: dict[str, LayoutDOM] = {"calibration_fit": fit_chart(observations, lang=lang,
+                                                                 time_unit=time_unit)}
     until = result.manifest.get("train_until")
     for variable in band_variables(result.bands, observations):
         charts[f"calibration_band_{variable}"] = band_chart(
-            result.bands, observations, variable, lang=lang,
+            result.bands, observations, variable, lang=lang, time_unit=time_unit,
             train_until=None if until is None else float(until))
     return charts
 

@@ -53,7 +53,7 @@ _FAN = "#1f77b4"
 def fan_chart(
     bands: pd.DataFrame, variable: str, *, baseline: pd.Series | None = None, lang: str = "en",
     width: int = 460, height: int = 320, time_unit: str = "Year", units: str = "",
-    names: Mapping[str, Mapping[str, str]] | None = None,
+    names: Mapping[str, Mapping[str, str]] | None = None, baseline_label: str | None = None,
 ) -> LayoutDOM:
     """Percentile bands of one output over time: 5-95 %, 25-75 % and the median.
 
@@ -64,11 +64,14 @@ def fan_chart(
     variable : str
         The output to draw.
     baseline : pandas.Series, optional
-        A reference run of the output, indexed by time, drawn as a dashed line.
+        A reference run of the output, indexed by time, drawn as a dashed line (in a
+        briefing, the study's own base run).
     time_unit, units : str
         The model's time unit and the variable's units (the axes' titles).
     names : mapping, optional
         Display names of variables.
+    baseline_label : str, optional
+        The dashed line's legend (default "baseline").
 
     Returns
     -------
@@ -96,7 +99,8 @@ def fan_chart(
                                     text("legend.median", lang)))
     if baseline is not None:
         fig.line(baseline.index.to_numpy(float), baseline.to_numpy(float), color="#333333",
-                 line_dash="dashed", legend_label=text("legend.baseline", lang))
+                 line_dash="dashed",
+                 legend_label=no_math(baseline_label or text("legend.baseline", lang)))
     fig.add_tools(HoverTool(renderers=[median], mode="vline", tooltips=[
         (x_label, "@time{0.00}"), ("p5", "@p5{0,0.[00]}"),
         ("p25", "@p25{0,0.[00]}"), ("p50", "@p50{0,0.[00]}"), ("p75", "@p75{0,0.[00]}"),

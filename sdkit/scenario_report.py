@@ -32,6 +32,7 @@ __all__ = [
     "scenario_list",
     "transitions_text",
     "default_years",
+    "default_base",
     "differences",
     "differences_text",
 ]
@@ -121,6 +122,35 @@ def _shift(time: float, base: float) -> str:
     if math.isnan(time) or math.isnan(base):
         return "n/a"
     return f"{time - base:+.2f}"
+
+
+def default_base(results: ScenarioResults, given: str | None = None) -> tuple[str, str]:
+    """The scenario the others are compared with, and a line saying which and why.
+
+    ``given`` when there is one (it must be among the results), else the scenario named
+    ``baseline``, else the first scenario run (the results do not record a model card).
+
+    Returns
+    -------
+    tuple of (str, str)
+        The base's name and, when it is the first scenario for want of one named
+        ``baseline``, the line that says so ("" otherwise).
+
+    Raises
+    ------
+    ParameterValueError
+        If ``given`` is not among the results (naming the valid scenarios).
+    """
+    if given is not None:
+        results.check_scenario(given)
+        return given, ""
+    names = results.scenarios
+    if not names:
+        raise ParameterValueError("The results hold no scenario to compare.")
+    if "baseline" in names:
+        return "baseline", ""
+    return names[0], (f"Compared with the first scenario, {names[0]!r} (none is named "
+                      "'baseline'; choose another with --base).")
 
 
 def default_years(results: ScenarioResults) -> list[float]:

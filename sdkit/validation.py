@@ -3,14 +3,21 @@
 Parameters are checked before PySD sees them, so a mistake is reported in the
 model's own terms (names, kinds, documented ranges) instead of as a PySD
 traceback; results are checked after the run so that NaN or infinite values
-never pass silently.
+never pass silently. The warnings of a run are told in the model's words
+(:func:`run_warnings`): PySD's internal object names become the model's, repeats are
+counted, and numpy's floating-point warnings, which :func:`check_finite_results` turns
+into an error, are not shown at all.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+import re
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,6 +25,7 @@ import pandas as pd
 
 from sdkit.errors import ParameterValueError, SimulationError
 from sdkit.limits import check_run_size
+from sdkit.translation import PYSD_OBJECTS
 
 if TYPE_CHECKING:
     from sdkit.model import Model, Variable
@@ -30,7 +38,25 @@ __all__ = [
     "effective_times",
     "check_saved_rows",
     "format_range",
+    "plain_warning",
+    "run_warnings",
+    "warning_counts",
+    "ModelWarning",
+    "SERIES_WARNING",
 ]
+
+#: PySD's warning each time a constant becomes a time series, which is what inputs are for.
+SERIES_WARNING = "Replacing a constant value with a time-dependent value"
+#: PySD's names of the objects behind Vensim's functions, e.g. ``_delayn_outflow`` (longer
+#: kinds first, so ``delayn`` wins over ``delay``).
+_PYSD_OBJECT = re.compile(
+    r"\b_(" + "|".join(sorted(PYSD_OBJECTS, key=len, reverse=True)) + r")_([a-z0-9_]+)")
+#: Categories passed on unchanged (they concern the libraries, not the model).
+_PASSED_ON = (DeprecationWarning, PendingDeprecationWarning, FutureWarning, ImportWarning,
+              ResourceWarning)
+_TIMES = re.compile(r"(.*) \((\d+) times\)")
+#: Where the passed-on warnings were seen ("default" filters show each once).
+_PASSED_ON_SEEN: dict[Any, Any] = {}
 
 _TIME_SETTINGS = "final_time=, time_step= or saveper="
 
@@ -266,3 +292,61 @@ def check_saved_rows(name: str, initial: float, final: float, saveper: float,
             "shorter run."
         )
 
+
+
+class ModelWarning(UserWarning):
+    """A warning of a model run in the model's words (``sdkit.validation.run_warnings``)."""
+
+
+def plain_warning(text: str) -> str:
+    """A warning in the model's words: PySD's ``_delayn_outflow`` becomes
+    ``DELAY N in 'outflow':``, and the text is put on one line."""
+    text = " ".join(text.split())
+    return _PYSD_OBJECT.sub(lambda m: f"{PYSD_OBJECTS[m.group(1)]} in "
+                            f"'{m.group(2).replace('_', ' ')}':", text)
+
+
+def warning_counts(caught: Iterable[warnings.WarningMessage]) -> Counter[str]:
+    """Each warning's text in the model's words (:func:`plain_warning`) and how often it
+    came; a :class:`ModelWarning` brings its own count ("... (12 times)")."""
+    counts: Counter[str] = Counter()
+    for found in caught:
+        message = str(found.message)
+        times = _TIMES.fullmatch(message) if issubclass(found.category, ModelWarning) else None
+        if times:
+            counts[times.group(1)] += int(times.group(2))
+        else:
+            counts[plain_warning(message)] += 1
+    return counts
+
+
+@contextmanager
+def run_warnings() -> Iterator[None]:
+    """Within the block (a model run), warnings are told in the model's words.
+
+    numpy's floating-point warnings (overflow, invalid value, division by zero) are not
+    raised: an infinite or NaN result is reported by :func:`check_finite_results`.
+    PySD's warning that a constant becomes a time series (:data:`SERIES_WARNING`, what a
+    time-varying input does) is dropped, and so is any ``RuntimeWarning`` of numpy. The
+    others are issued again after the block: deprecation and resource warnings unchanged
+    (they concern the libraries), every other one once per text as a :class:`ModelWarning`
+    with PySD's internal names in the model's words (:func:`plain_warning`) and, when it
+    came several times, its count ("(12 times)"). Blocks nest: an inner block's counts add
+    up in the outer one.
+    """
+    with warnings.catch_warnings(record=True) as caught, \
+            np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        warnings.simplefilter("always")
+        yield
+    kept = []
+    for found in caught:
+        if issubclass(found.category, _PASSED_ON):
+            warnings.warn_explicit(found.message, found.category, found.filename,
+                                   found.lineno, registry=_PASSED_ON_SEEN)
+        elif not (SERIES_WARNING in str(found.message) or (
+                issubclass(found.category, RuntimeWarning) and "numpy" in found.filename)):
+            kept.append(found)
+    counts = warning_counts(kept)
+    for text, count in counts.items():
+        warnings.warn(ModelWarning(text + (f" ({count} times)" if count > 1 else "")),
+                      stacklevel=3)

@@ -324,3 +324,49 @@ def test_brief_rejects_a_missing_or_unfinished_calibration(monkeypatch, tmp_path
     assert len(lines) == 1 and lines[0].startswith("sdkit: error:")
     assert ("did not finish" if state == "unfinished" else "No calibration folder") in lines[0]
     assert not out.exists()
+
+
+def _in_days(result: CalibrationResult) -> CalibrationResult:
+    """The same calibration for a model counted in days from 0 (2015 -> day 15)."""
+    obs = result.observations.copy()
+    for column in ("time", "end", "base_time", "base_end"):
+        obs[column] = obs[column] - 2000
+    events = obs["kind"] == "event"
+    for column in ("value", "at_mode", "predictive_q05", "predictive_q95"):
+        obs.loc[events, column] = obs.loc[events, column] - 2000
+    obs.loc[events, "unit"] = "day"
+    bands = result.bands.assign(time=result.bands["time"] - 2000)
+    return dataclasses.replace(result, observations=obs, bands=bands,
+                               manifest={**result.manifest, "train_until": 19.99})
+
+
+def _chart_words(chart) -> list[str]:
+    words = [chart.title.text, *(a.axis_label or "" for a in chart.xaxis + chart.yaxis)]
+    words += [item.label["value"] for legend in chart.legend for item in legend.items]
+    return words
+
+
+def test_a_model_in_days_never_says_year(data: BriefingData) -> None:
+    assert data.calibration is not None
+    days = dataclasses.replace(data, calibration=_in_days(data.calibration), time_unit="Day")
+    charts = briefing_charts(days, "en")
+    band = charts["calibration_band_technology spending"]
+    assert band.xaxis[0].axis_label == "Day"
+    assert band.yaxis[0].axis_label == "CNY million per day"
+    assert "observed total as average per day, fitted" in _chart_words(band)
+    for name in ["calibration_fit", *BAND_CHARTS]:
+        assert not [w for w in _chart_words(charts[name]) if re.search("year", w, re.I)], name
+    page = render_briefing(days, lang="en")
+    section = page[page.index('<h3 id="calibration">'):page.index('<section id="assumptions"')]
+    assert not re.search(r"\byear", section, re.I)
+    assert "up to day 20" in section  # 19.99, not "the end of 19"
+    assert "<td>technology spending (total over the period)</td><td>day 19</td>" in section
+    assert "<td>day 19 over day 18</td>" in section
+    hindcast = findings(days, "en")[-1].text
+    assert hindcast.startswith("Tested on 4 observations after day 20")
+    assert "Mills on platform day 21 " in hindcast and "records day 21.5 " in hindcast
+    assert "year" not in hindcast.lower()
+    zh = findings(days, "zh")[-1].text
+    assert "第 20 天" in zh and "钢材知识记录 第 21.5 天" in zh and "年" not in zh
+    assert until_text(19.99, "en", "Day") == "day 20" and until_text(19.99, "zh", "Days") == \
+        " 第 20 天 "

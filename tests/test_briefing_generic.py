@@ -7,6 +7,7 @@ speaks of days; the wording and formatting helpers are checked on their own.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -18,17 +19,18 @@ from click.testing import CliRunner
 from conftest import REPO
 from generic_model import write_sir
 
-from sdkit.briefing import BriefingData, findings, render_briefing
+from sdkit.briefing import BriefingData, briefing_charts, findings, render_briefing
 from sdkit.briefing_inputs import collect_briefing
 from sdkit.briefing_plan import default_variables, plan_briefing
 from sdkit.card import load_card
 from sdkit.cli import main
+from sdkit.cli_brief import with_study_base
 from sdkit.errors import InputFileError, ScenarioError, UnknownVariableError
 from sdkit.findings import Voice, band_finding, sensitivity_finding
 from sdkit.fonts import FONT_FAMILY, embed_in_svg, font_chars, font_face_css
-from sdkit.i18n import number, text
+from sdkit.i18n import number, text, variable_label
 from sdkit.model import load_model
-from sdkit.modeltext import comment_in, vensim_sectors
+from sdkit.modeltext import comment_in, english_part, vensim_sectors
 from sdkit.wording import quantity, relative, shift, span, time_label, when
 
 
@@ -121,6 +123,35 @@ def test_bilingual_comments_split_by_language() -> None:
                                         "(users and data)."
     assert comment_in(comment, "zh") == "智慧化运营主题权重；智慧化；用户与交易数据"
     assert comment_in("Only English.", "zh") == "Only English."
+
+
+@pytest.mark.parametrize(("comment", "english"), [
+    ("人才预算比例 / Share of the budget for people.", "Share of the budget for people."),
+    ("Share of the budget (人才预算比例, the talent share).", "Share of the budget (the talent "
+                                                          "share)."),
+    ("Talent budget; 人才预算.", "Talent budget."),
+    ("Weight [智慧化] of the theme", "Weight of the theme"),
+    ("“智慧化” theme weight", "theme weight"),
+    ("Share of budget - 人才预算比例", "Share of budget"),
+    ("平台化 (platformization), 智慧化 (intelligentization)", "platformization, "
+                                                       "intelligentization"),
+    ("Platform trust (平台信任; trust in the platform)", "Platform trust (trust in the "
+                                                       "platform)"),
+    ("X (中文 or 中文)", "X"),
+    ("平台：Platform trust (0-1)", "Platform trust (0-1)"),
+])
+def test_english_part_leaves_no_broken_fragments(comment: str, english: str) -> None:
+    said = comment_in(comment, "en")
+    assert said == english
+    assert not re.search(r"\(\s*\)|\[\s*\]|^[\s,.;:/|)]|[\s,;:/|(]$|\s[,.;:)]|[,;:]\.", said)
+
+
+def test_bilingual_names_read_in_english() -> None:
+    assert variable_label("人才预算 talent budget", "en") == "talent budget"
+    assert variable_label("人才预算 talent budget", "zh") == "人才预算 talent budget"
+    assert variable_label("人才预算", "en") == "人才预算"  # nothing else to show
+    assert variable_label("x 人才", "en", {"x 人才": {"en": "X"}}) == "X"
+    assert english_part("Talent 人才 / ") == "Talent"
 
 
 def test_vensim_groups_are_sectors(sir: dict[str, Path]) -> None:
@@ -253,6 +284,59 @@ def test_generic_findings_in_plain_words(sir_data: BriefingData) -> None:
     assert "Spearman rank correlation" in " ".join(f.note for f in found)
     assert "rho" not in said and "2 016" not in said
     assert sir_data.variables == ("Susceptible", "Infected", "Recovered")
+
+
+def _study_base_line(data: BriefingData) -> tuple[str, np.ndarray]:
+    """The fan chart's dashed line: its legend and its values."""
+    fan = briefing_charts(data, "en")["fan_Infected"]
+    items = [i for i in fan.legend[0].items if i.label["value"].startswith("the study's")]
+    assert len(items) == 1
+    return items[0].label["value"], np.asarray(items[0].renderers[0].data_source.data["y"])
+
+
+def test_fan_chart_dashes_the_studys_own_base_run(sir_data: BriefingData) -> None:
+    runs = sir_data.results
+    study_base = runs.wide("baseline")["Infected"].to_numpy()  # the spec's scenario
+    other = runs.wide("distancing")["Infected"].to_numpy()
+    compared = dataclasses.replace(sir_data, base="distancing")  # the page's --base
+    label, line = _study_base_line(compared)
+    assert label == "the study's base run (Baseline)"
+    np.testing.assert_allclose(line, study_base)
+    assert not np.allclose(line, other)
+    # a study of the model as written: the scenario that changes nothing
+    bare = dataclasses.replace(compared, sensitivity=dataclasses.replace(
+        sir_data.sensitivity, manifest={**sir_data.sensitivity.manifest, "scenario": None}))
+    assert _study_base_line(bare)[0] == "the study's base run (Baseline)"
+    # no briefing scenario is the study's base: the command runs it once
+    others = [s for s in sir_data.scenarios if s.name != "baseline"]
+    alone = dataclasses.replace(compared, scenarios=others)
+    assert "fan_Infected" in briefing_charts(alone, "en")
+    assert not [i for i in briefing_charts(alone, "en")["fan_Infected"].legend[0].items
+                if i.label["value"].startswith("the study's")]
+    said: list[str] = []
+    label, line = _study_base_line(with_study_base(alone, said.append))
+    assert label == "the study's base run (baseline)" and said
+    np.testing.assert_allclose(line, study_base)
+
+
+def test_brief_checks_the_spec_and_the_base_before_any_run(sir: dict[str, Path],
+                                                           tmp_path: Path) -> None:
+    missing = tmp_path / "missing.toml"
+    result = CliRunner().invoke(main, ["brief", str(sir["model"]), "-o", str(tmp_path / "b.html"),
+                                       "--scenarios", str(sir["scenarios"]),
+                                       "--sensitivity", str(missing)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"sdkit: error: No sensitivity spec file {missing}; give an existing spec "
+        "(--sensitivity SPEC), or --no-sensitivity."]  # before any scenario ran
+    with pytest.raises(ScenarioError) as caught:
+        plan_briefing(sir["model"], base="distancing")
+    message = str(caught.value)
+    assert "None" not in message and "'distancing'" in message and "['baseline']" in message
+    assert "--scenarios" in message and "\n" not in message
+    bad = CliRunner().invoke(main, ["brief", "-o", str(tmp_path / "c.html"), "--lang", "fr"])
+    assert bad.exit_code == 2 and bad.stderr.splitlines() == [
+        "sdkit: error: Unknown language 'fr' for --lang; valid languages: en, zh."]
 
 
 def test_brief_command_on_a_generic_model(sir: dict[str, Path], tmp_path: Path) -> None:

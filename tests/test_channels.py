@@ -290,3 +290,17 @@ def test_cli_table_json_and_errors(models: dict[str, Path]) -> None:
     bad = runner.invoke(main, ["channels", str(models["stocks"]), "--output", "Y",
                                "--group", "a=A rat"])
     assert bad.exit_code == 2 and "Did you mean 'a rate'" in bad.output
+
+
+def test_cli_without_a_card_names_the_options(models: dict[str, Path]) -> None:
+    runner = CliRunner()
+    bare = runner.invoke(main, ["channels", str(models["stocks"])])
+    assert bare.exit_code == 2
+    [line] = bare.stderr.splitlines()
+    assert line == ("sdkit: error: No output or channels for stocks.mdl: give --output VARIABLE "
+                    "and --group NAME=VAR[,VAR...], or add a [channels] section to the model "
+                    "card (docs/formats.md).")
+    assert "output=" not in line and "groups=" not in line  # no Python argument names
+    half = runner.invoke(main, ["channels", str(models["stocks"]), "--output", "Y"])
+    assert half.exit_code == 2 and "give --group NAME=VAR[,VAR...], or" in half.stderr
+    assert "--output VARIABLE" not in half.stderr

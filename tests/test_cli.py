@@ -169,3 +169,38 @@ def test_errors_in_a_real_process(case: str, error_paths: dict[str, str]) -> Non
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("sdkit: error: ")
     assert fragment in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def _results(folder: Path, names: list[str]) -> Path:
+    from sdkit.runner import TRANSITION_COLUMNS, ScenarioResults
+    from sdkit.store import save_scenario_results
+
+    rows = [{"scenario": name, "time": t, "variable": "Stock", "value": (k + 1) * t}
+            for k, name in enumerate(names) for t in (0.0, 5.0, 10.0)]
+    save_scenario_results(ScenarioResults(pd.DataFrame(rows),
+                                          pd.DataFrame(columns=TRANSITION_COLUMNS)), folder)
+    return folder
+
+
+@pytest.mark.parametrize(("names", "base", "said"), [
+    (["slow", "fast"], "slow", "Compared with the first scenario, 'slow' (none is named "
+                               "'baseline'; choose another with --base)."),
+    (["fast", "baseline"], "baseline", None),
+])
+def test_scenarios_compare_without_a_baseline_uses_the_first(tmp_path: Path, names: list[str],
+                                                             base: str, said: str | None
+                                                             ) -> None:
+    folder = _results(tmp_path / "out", names)
+    result = _invoke("scenarios", "compare", folder, "--variables", "Stock", "--years", "10")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert result.stderr.splitlines() == ([said] if said else [])
+    assert f"difference from {base}" in result.stdout
+    other = next(n for n in names if n != base)
+    chosen = _invoke("scenarios", "compare", folder, "--variables", "Stock", "--years", "10",
+                     "--base", other)
+    assert chosen.exit_code == 0 and chosen.stderr == ""
+    assert f"difference from {other}" in chosen.stdout
+    bad = _invoke("scenarios", "compare", folder, "--base", "nope")
+    assert bad.exit_code == 2 and f"valid scenarios: {names}" in bad.stderr
+    unknown = _invoke("scenarios", "compare", folder, "--variables", "Stok")
+    assert unknown.exit_code == 2 and len(unknown.stderr.splitlines()) == 1
