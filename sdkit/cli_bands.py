@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from sdkit.cli_options import ANY_PATH, FILE, FOLDER, print_or_update
 from sdkit.examples import help_epilog
 
 __all__ = ["bands_command"]
@@ -17,20 +18,19 @@ __all__ = ["bands_command"]
 @click.command("bands", epilog=help_epilog(
     "sdkit scenarios bands scenarios",
     "sdkit scenarios bands scenarios -o output/scenario-bands"))
-@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--spec", type=click.Path(dir_okay=False, path_type=Path),
+@click.argument("sources", nargs=-1, type=ANY_PATH)
+@click.option("--spec", type=FILE,
               default=Path("scenarios/bands/assumptions.toml"), show_default=True,
               help="The band file: assumptions, method, outcomes.")
 @click.option("--base", default="baseline", show_default=True, help="Scenario to compare with.")
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+@click.option("-o", "--output", type=FOLDER,
               help="Also write summary.csv and samples.csv to this folder.")
-@click.option("--update", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.md",
+@click.option("--update", type=FILE, metavar="FILE.md",
               help="Write the blocks scenario-questions and bands in FILE.md.")
 def bands_command(sources: tuple[Path, ...], spec: Path, base: str, output: Path | None,
                   update: Path | None) -> None:
     """Monte Carlo bands of the scenarios in SOURCES (folders or files; default: scenarios)."""
     from sdkit import scenario_report as sr
-    from sdkit.markers import update_page
     from sdkit.scenario_bands import compute_bands, load_band_spec, save_bands
     from sdkit.scenarios import load_scenarios
 
@@ -38,9 +38,6 @@ def bands_command(sources: tuple[Path, ...], spec: Path, base: str, output: Path
     results = compute_bands(load_band_spec(spec), scenarios, base=base)
     for path in save_bands(results, output) if output is not None else []:
         click.echo(f"Wrote {path}")
-    if update is None:
-        click.echo(sr.bands_text(results))
-        return
-    blocks = {sr.QUESTIONS_BLOCK: sr.scenario_questions(scenarios),
-              sr.BANDS_BLOCK: sr.bands_text(results)}
-    click.echo(f"Updated {update_page(update, blocks)}")
+    text = sr.bands_text(results)
+    print_or_update(text, update, {sr.QUESTIONS_BLOCK: sr.scenario_questions(scenarios),
+                                   sr.BANDS_BLOCK: text})

@@ -1,6 +1,6 @@
 """``sdkit brief`` and ``sdkit explore``: thin commands over the briefing and the explorer.
 
-Registered on the main group by one line in :mod:`sdkit.cli`. Everything heavy
+Registered on the main group in :mod:`sdkit.cli`. Everything heavy
 (PySD, bokeh, selenium) is imported inside the commands.
 """
 
@@ -14,9 +14,10 @@ from typing import Any
 
 import click
 
+from sdkit.cli_options import ANY_PATH, FILE, FOLDER
 from sdkit.examples import help_epilog
 
-__all__ = ["brief_command", "explore_command", "register", "language_paths",
+__all__ = ["brief_command", "explore_command", "language_paths",
            "default_scenarios", "default_spec", "default_model", "with_study_base"]
 
 _LANG_METAVAR = "[en|zh]"
@@ -121,18 +122,18 @@ def with_study_base(data: Any, say: Any = None) -> Any:
 
 @click.command("brief", epilog=_BRIEF_EXAMPLES)
 @click.argument("model", required=False, default=None,
-                type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                type=FILE)
+@click.option("-o", "--output", required=True, type=FILE,
               help="The HTML file to write (with several --lang, one file per language).")
 @click.option("--lang", "langs", multiple=True, default=("en",), show_default=True,
               metavar=_LANG_METAVAR, callback=_check_langs,
               help="Language of the page (en or zh); repeat for several pages.")
-@click.option("--embed", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+@click.option("--embed", type=FOLDER, metavar="DIR",
               help="Also write each chart as components, JSON, PNG and SVG into DIR.")
-@click.option("--scenarios", type=click.Path(path_type=Path), default=None,
+@click.option("--scenarios", type=ANY_PATH, default=None,
               help="Folder (or file) of scenario files (default: the card's [briefing] "
                    "scenarios, else the model alone as its baseline).")
-@click.option("--sensitivity", "spec", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--sensitivity", "spec", type=FILE,
               metavar="SPEC", help="Sensitivity spec (default: the card's [briefing] "
               "sensitivity, else no sensitivity section).")
 @click.option("--no-sensitivity", is_flag=True,
@@ -143,9 +144,9 @@ def with_study_base(data: Any, say: Any = None) -> Any:
 @click.option("--base", default=None, metavar="NAME",
               help="The scenario the others are compared with (default: the card's, else "
                    "the scenario named baseline, else the first).")
-@click.option("--reference", type=click.Path(dir_okay=False, path_type=Path), metavar="CSV",
+@click.option("--reference", type=FILE, metavar="CSV",
               help="Reference modes (default: the table the base model's card names).")
-@click.option("--calibration", type=click.Path(path_type=Path), metavar="DIR",
+@click.option("--calibration", type=ANY_PATH, metavar="DIR",
               help="A finished calibration folder (sdkit calibrate ... -o DIR) of the base "
                    "model: the evidence section then shows its fit and hindcast.")
 @click.option("--no-images", is_flag=True, help="With --embed, skip the PNG and SVG images.")
@@ -190,7 +191,7 @@ def brief_command(model: Path | None, output: Path, langs: tuple[str, ...], embe
 
 @click.command("explore", epilog=_EXPLORE_EXAMPLES)
 @click.argument("model", required=False, default=None,
-                type=click.Path(dir_okay=False, path_type=Path))
+                type=FILE)
 @click.option("--port", default=5006, show_default=True, help="Port to listen on.")
 @click.option("--address", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--lang", default="en", metavar=_LANG_METAVAR, callback=_check_langs,
@@ -234,9 +235,3 @@ def explore_command(model: Path | None, port: int, address: str, lang: str,
         server.io_loop.start()
     except KeyboardInterrupt:
         server.stop()
-
-
-def register(group: click.Group) -> None:
-    """Add ``brief`` and ``explore`` to the ``sdkit`` command group."""
-    group.add_command(brief_command)
-    group.add_command(explore_command)

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import click
 
+from sdkit.cli_options import ENGINE, FILE, FOLDER, print_or_update
 from sdkit.cli_sensitivity import DefaultRunGroup
 from sdkit.examples import help_epilog
 
 __all__ = ["calibrate_group"]
 
-_FILE = click.Path(dir_okay=False, path_type=Path)
-_DIR = click.Path(file_okay=False, path_type=Path)
 _SPEC = "scenarios/calibration/empowerment-2019.toml"
 
 
@@ -33,9 +32,9 @@ def calibrate_group() -> None:
 @calibrate_group.command("run", epilog=help_epilog(
     f"sdkit calibrate run models/empowerment.mdl {_SPEC} -o output/calibration-quick "
     "--steps 20 --maxiter 3 --no-progress"))
-@click.argument("model", type=_FILE)
-@click.argument("spec", type=_FILE)
-@click.option("-o", "--output", required=True, type=_DIR,
+@click.argument("model", type=FILE)
+@click.argument("spec", type=FILE)
+@click.option("-o", "--output", required=True, type=FOLDER,
               help="Calibration folder (checkpoints, tables, report.json, report.md).")
 @click.option("--steps", type=click.IntRange(min=2), help="Sampler steps per walker "
               "(overrides the spec's sampler.steps; burn-in at most half).")
@@ -43,7 +42,7 @@ def calibrate_group() -> None:
               "the spec).")
 @click.option("--maxiter", type=click.IntRange(min=1), help="Optimiser generations "
               "(overrides the spec).")
-@click.option("--engine", type=click.Choice(["auto", "ensemble", "pysd"]),
+@click.option("--engine", type=ENGINE,
               help="Run engine (overrides the spec's execution.engine).")
 @click.option("--no-progress", is_flag=True, help="Do not show a progress bar.")
 @click.option("--replace", is_flag=True, help="Replace a finished calibration of another "
@@ -76,8 +75,8 @@ def run_command(model: Path, spec: Path, output: Path, steps: int | None, walker
 
 @calibrate_group.command("validate", epilog=help_epilog(
     f"sdkit calibrate validate models/empowerment.mdl {_SPEC}"))
-@click.argument("model", type=_FILE)
-@click.argument("specs", nargs=-1, required=True, type=_FILE)
+@click.argument("model", type=FILE)
+@click.argument("specs", nargs=-1, required=True, type=FILE)
 def validate_command(model: Path, specs: tuple[Path, ...]) -> None:
     """Check calibration SPECS against the schema, MODEL and their observations."""
     from sdkit.calibration import load_calibration_spec
@@ -93,17 +92,12 @@ def validate_command(model: Path, specs: tuple[Path, ...]) -> None:
 @calibrate_group.command("report", epilog=help_epilog(
     "sdkit calibrate report output/calibration-quick",
     "sdkit calibrate report output/calibration-quick --update docs/calibration.md"))
-@click.argument("folder", type=_DIR)
-@click.option("--update", type=_FILE, metavar="FILE.md",
+@click.argument("folder", type=FOLDER)
+@click.option("--update", type=FILE, metavar="FILE.md",
               help="Write the report between the 'calibration-report' markers in FILE.md.")
 def report_command(folder: Path, update: Path | None) -> None:
     """Print the report of the calibration in FOLDER, or write it into a page."""
     from sdkit.calibration.result import load_result, report_markdown
-    from sdkit.markers import update_page
 
-    result = load_result(folder)
-    if update is None:
-        click.echo(report_markdown(result))
-        return
-    text = report_markdown(result, heading="###")
-    click.echo(f"Updated {update_page(update, {'calibration-report': text})}")
+    text = report_markdown(load_result(folder), heading="#" if update is None else "###")
+    print_or_update(text, update, "calibration-report")

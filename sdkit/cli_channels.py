@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from sdkit.cli_options import FILE
 from sdkit.examples import help_epilog
 
 if TYPE_CHECKING:
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
 
 __all__ = ["channels_command", "channels_text", "channels_json"]
 
-_PATH = click.Path(dir_okay=False, path_type=Path)
 
 
 def _percent(value: float) -> str:
@@ -105,8 +105,8 @@ def _windows(items: tuple[str, ...]) -> list[tuple[float, float]] | None:
 @click.command("channels", epilog=help_epilog(
     "sdkit channels models/empowerment.mdl",
     "sdkit channels models/empowerment.mdl --scenario scenarios/talent-first.toml --json"))
-@click.argument("model", type=_PATH)
-@click.option("--scenario", type=_PATH, metavar="FILE.toml",
+@click.argument("model", type=FILE)
+@click.option("--scenario", type=FILE, metavar="FILE.toml",
               help="Decompose this scenario's run instead of the baseline.")
 @click.option("--output", "output_name", metavar="VARIABLE",
               help="Output to decompose (default the card's [channels] output).")

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from sdkit.cli_options import FILE
 from sdkit.examples import help_epilog
 
 __all__ = ["check_command"]
@@ -21,7 +22,7 @@ __all__ = ["check_command"]
 @click.command("check", epilog=help_epilog(
     "sdkit check models/empowerment.mdl --no-extremes",
     "sdkit check models/empowerment.mdl --no-extremes --no-dt --lenient --json"))
-@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("model", type=FILE)
 @click.option("--no-units", is_flag=True, help="Skip the units check.")
 @click.option("--no-balance", is_flag=True, help="Skip the mass-balance check.")
 @click.option("--no-dt", is_flag=True, help="Skip the time-step test.")

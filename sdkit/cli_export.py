@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from sdkit.cli_options import FILE
 from sdkit.examples import help_epilog
 
 __all__ = ["export_command"]
@@ -19,8 +20,8 @@ __all__ = ["export_command"]
 @click.command("export", epilog=help_epilog(
     "sdkit export models/empowerment.mdl -o output/empowerment.xmile",
     "sdkit export models/empowerment.xmile"))
-@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.argument("model", type=FILE)
+@click.option("-o", "--output", type=FILE,
               metavar="FILE.xmile", help="Where to write the XMILE (default: print it).")
 def export_command(model: Path, output: Path | None) -> None:
     """Export MODEL (Vensim .mdl or XMILE) to XMILE 1.0."""

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from sdkit.cli_options import FILE
 from sdkit.examples import help_epilog
 
 __all__ = ["gates_command"]
@@ -26,7 +27,7 @@ __all__ = ["gates_command"]
     "sdkit gates models/empowerment.mdl --max-years 15",
     "sdkit gates models/empowerment.mdl --scenario talent-first --max-years 15 --json",
     "sdkit gates models/empowerment.mdl --max-years 15 --saturation-tolerance 0.001"))
-@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("model", type=FILE)
 @click.option("--scenario", metavar="FILE.toml|NAME",
               help="Run this scenario (a file, or the name of one in ./scenarios or in "
                    "scenarios beside the model's folder) instead of the baseline.")

@@ -6,18 +6,18 @@ from pathlib import Path
 
 import click
 
+from sdkit.cli_options import FILE, print_or_update
 from sdkit.examples import help_epilog
 
 __all__ = ["loops_command"]
 
-_PATH = click.Path(dir_okay=False, path_type=Path)
 
 
 @click.command("loops", epilog=help_epilog(
     "sdkit loops models/empowerment.mdl",
     "sdkit loops models/empowerment.mdl --scenario scenarios/talent-first.toml --no-discover"))
-@click.argument("model", type=_PATH)
-@click.option("--scenario", type=_PATH, metavar="FILE.toml",
+@click.argument("model", type=FILE)
+@click.option("--scenario", type=FILE, metavar="FILE.toml",
               help="Analyse this scenario's run instead of the baseline.")
 @click.option("--window", type=float, default=1.0, show_default=True,
               help="Time (in the model's time unit) over which absolute relative loop scores "
@@ -29,7 +29,7 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
               help="Longest loop enumerated (links); longer strong loops are found by search.")
 @click.option("--discover/--no-discover", default=True, show_default=True,
               help="Add the loops found by the strongest-path search.")
-@click.option("--update", type=_PATH, metavar="FILE.md",
+@click.option("--update", type=FILE, metavar="FILE.md",
               help="Write the result between the loops markers in FILE.md.")
 def loops_command(model: Path, scenario: Path | None, window: float, periods: int,
                   max_length: int, discover: bool, update: Path | None) -> None:
@@ -44,9 +44,4 @@ def loops_command(model: Path, scenario: Path | None, window: float, periods: in
 
     text = loop_study(model, scenario=scenario, window=window, periods=periods,
                       max_length=max_length, discover=discover)
-    if update is None:
-        click.echo(text)
-        return
-    from sdkit.markers import update_page
-
-    click.echo(f"Updated {update_page(update, {BLOCK: text})}")
+    print_or_update(text, update, BLOCK)

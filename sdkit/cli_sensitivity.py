@@ -11,12 +11,11 @@ from pathlib import Path
 
 import click
 
+from sdkit.cli_options import FILE, FOLDER, print_or_update
 from sdkit.examples import help_epilog
 
 __all__ = ["DefaultRunGroup", "sensitivity_group"]
 
-_FILE = click.Path(dir_okay=False, path_type=Path)
-_DIR = click.Path(file_okay=False, path_type=Path)
 
 
 class DefaultRunGroup(click.Group):
@@ -41,8 +40,8 @@ def sensitivity_group() -> None:
     "sdkit sensitivity run scenarios/sensitivity/talent-investment-morris.toml -o "
     "output/sensitivity-talent-investment-morris --executor processes --workers 2 "
     "--no-progress"))
-@click.argument("spec", type=_FILE)
-@click.option("-o", "--output", required=True, type=_DIR,
+@click.argument("spec", type=FILE)
+@click.option("-o", "--output", required=True, type=FOLDER,
               help="Study folder (chunks, indices.csv, bands.parquet, summary.md).")
 @click.option("--executor", type=click.Choice(["serial", "processes", "dask"]),
               default="serial", show_default=True, help="Where the runs happen.")
@@ -72,7 +71,7 @@ def run_command(spec: Path, output: Path, executor: str, workers: int | None,
 @sensitivity_group.command("validate", epilog=help_epilog(
     "sdkit sensitivity validate scenarios/sensitivity/talent-investment-morris.toml "
     "scenarios/sensitivity/talent-investment.toml"))
-@click.argument("specs", nargs=-1, required=True, type=_FILE)
+@click.argument("specs", nargs=-1, required=True, type=FILE)
 def validate_command(specs: tuple[Path, ...]) -> None:
     """Check sensitivity SPECS against the schema and their models."""
     from sdkit.sensitivity import load_spec
@@ -86,19 +85,14 @@ def validate_command(specs: tuple[Path, ...]) -> None:
     "sdkit sensitivity report output/sensitivity-talent-investment-morris",
     "sdkit sensitivity report output/sensitivity-talent-investment-morris --update "
     "docs/sensitivity.md"))
-@click.argument("folder", type=_DIR)
-@click.option("--update", type=_FILE, metavar="FILE.md",
+@click.argument("folder", type=FOLDER)
+@click.option("--update", type=FILE, metavar="FILE.md",
               help="Write the findings between the study's markers in FILE.md.")
 @click.option("--block", metavar="NAME", help="Marker name (default: the spec's report.block).")
 def report_command(folder: Path, update: Path | None, block: str | None) -> None:
     """Print the findings of the study in FOLDER, or write them into a page."""
-    from sdkit.markers import update_page
     from sdkit.sensitivity.result import findings_markdown, load_result
 
     result = load_result(folder)
-    text = findings_markdown(result)
-    if update is None:
-        click.echo(text)
-        return
     name = block or result.manifest.get("report_block") or "sensitivity-findings"
-    click.echo(f"Updated {update_page(update, {name: text})}")
+    print_or_update(findings_markdown(result), update, name)

@@ -257,8 +257,7 @@ def reference_for(model_path: str | Path, reference: str | Path | None = None) -
 
 
 def evidence_of(model_path: str | Path, reference: str | Path | None = None, *,
-                baseline: pd.DataFrame | None = None, required: bool = True
-                ) -> pd.DataFrame | None:
+                baseline: pd.DataFrame | None = None) -> pd.DataFrame:
     """A model's baseline run next to its reference modes: ``sdkit evidence`` and ``doc``.
 
     Parameters
@@ -269,26 +268,22 @@ def evidence_of(model_path: str | Path, reference: str | Path | None = None, *,
         The reference-modes table (default: the one the card names, :func:`reference_for`).
     baseline : pandas.DataFrame, optional
         The model's baseline run, when the caller has it (default: run the model).
-    required : bool
-        Whether a model without reference modes is an error (else None is returned).
 
     Returns
     -------
-    pandas.DataFrame or None
+    pandas.DataFrame
         :func:`compare_with_reference` of the baseline run.
 
     Raises
     ------
     InputFileError
-        If ``required`` and neither ``reference`` nor the card names a table.
+        If neither ``reference`` nor the model's card names a table.
     """
     from sdkit.card import load_card
     from sdkit.model import load_model
 
     table = reference_for(model_path, reference)
     if table is None:
-        if not required:
-            return None
         raise InputFileError(f"No reference modes for {model_path}: its model card names none "
                              "(evidence.reference); pass --reference CSV.")
     card, modes = load_card(model_path), load_reference_modes(table)
@@ -299,4 +294,3 @@ def evidence_of(model_path: str | Path, reference: str | Path | None = None, *,
 def fits(comparison: pd.DataFrame) -> bool:
     """Whether every fitted row (role ``fit``, not a hindcast) is within its band."""
     return bool(comparison.loc[comparison["role"] == "fit", "within"].all())
-

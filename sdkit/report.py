@@ -260,15 +260,15 @@ def doc_blocks(model_path: str | Path, reference: str | Path | None = None) -> d
         values) and, when the model has reference modes, ``evidence``
         (:func:`evidence_table` of :func:`sdkit.evidence.evidence_of`).
     """
-    from sdkit.evidence import evidence_of
+    from sdkit.evidence import evidence_of, reference_for
     from sdkit.model import load_model
     from sdkit.modeldoc import constant_values, parameter_table
 
     loaded = load_model(model_path)
     baseline = loaded.run()
     blocks = {"parameters": parameter_table(loaded, constant_values(loaded, baseline))}
-    comparison = evidence_of(model_path, reference, baseline=baseline, required=False)
-    if comparison is not None:
+    if reference_for(model_path, reference) is not None:
+        comparison = evidence_of(model_path, reference, baseline=baseline)
         blocks["evidence"] = evidence_table(comparison, markdown=True)
     return blocks
 
