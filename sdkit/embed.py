@@ -10,11 +10,14 @@ and ``/usr/bin/chromedriver`` by default, or ``$SDKIT_CHROMIUM`` and
 ``$SDKIT_CHROMEDRIVER``); nothing is ever downloaded. When the charts show Chinese
 text, every piece carries a subset of the embedded CJK font (:mod:`sdkit.fonts`):
 the components and JSON items as a Bokeh global stylesheet, the SVG images in a
-``<style>`` element, so they render where no Chinese font is installed.
+``<style>`` element, so they render where no Chinese font is installed. Each image is
+drawn in a page of its own that holds Bokeh back until the font is loaded
+(:func:`sdkit.fonts.bokeh_template`): canvas text drawn before would stay boxes.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -162,12 +165,21 @@ def write_embeds(charts: Mapping[str, Any], folder: str | os.PathLike[str], *,
     """
     from bokeh.embed import components, json_item
 
-    from sdkit.fonts import chart_stylesheet, chart_text, font_face_css
+    from sdkit.fonts import chart_stylesheet, chart_text, font_face_css, is_font_stylesheet
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
+    for chart in charts.values():  # a font sheet of an earlier call is replaced, not repeated
+        chart.stylesheets = [s for s in chart.stylesheets if not is_font_stylesheet(s)]
     css = font_face_css(" ".join(chart_text(chart) for chart in charts.values()))
+    images_written: list[Path] = []
+    if images:
+        if driver is None:
+            with webdriver() as made:
+                images_written = _images(charts, out, made, css)
+        else:
+            images_written = _images(charts, out, driver, css)
     if css:
         for chart in charts.values():
             chart.stylesheets = [*chart.stylesheets, chart_stylesheet(css)]
@@ -177,30 +189,68 @@ def write_embeds(charts: Mapping[str, Any], folder: str | os.PathLike[str], *,
         written.append(write_text_atomic(out / f"{base}.html", f"{div}\n{script}\n"))
         item = json.dumps(json_item(chart, target=base))
         written.append(write_text_atomic(out / f"{base}.json", item))
-    if images:
-        if driver is None:
-            with webdriver() as made:
-                written += _images(charts, out, made, css)
-        else:
-            written += _images(charts, out, driver, css)
-    return written
+    return written + images_written
+
+
+#: The size of the page's root view and the device pixel ratio.
+_SIZE = ("const {width, height} = Bokeh.index.roots[0].el.getBoundingClientRect();"
+         "return [Math.ceil(width), Math.ceil(height), window.devicePixelRatio]")
+#: The SVG images of the root view whose model id is ``arguments[0]``.
+_SVGS = ("const out = []; for (const view of Bokeh.index) { if (view.model.id === arguments[0])"
+         " { out.push(view.export('svg').ctx.get_serialized_svg(true)); } } return out")
+_EXPORT_CSS = ("html, body { box-sizing: border-box; width: 100%; height: 100%; margin: 0; "
+               "border: 0; padding: 0; overflow: hidden; }")
 
 
 def _images(charts: Mapping[str, Any], out: Path, driver: Any, css: str = "") -> list[Path]:
-    """PNG and SVG of each chart, rendered in memory and written atomically; ``css`` (the
-    embedded font's ``@font-face``) goes into each SVG."""
-    from bokeh.io.export import get_screenshot_as_png, get_svg
+    """PNG and SVG of each chart, rendered in memory and written atomically.
 
+    Each chart is drawn in a page of its own whose head carries ``css`` (the embedded
+    font's ``@font-face``) and :data:`sdkit.fonts.FONT_WAIT_SCRIPT`, so its canvas text is
+    drawn with the font, never as boxes; each SVG carries ``css`` too.
+    """
     from sdkit.fonts import embed_in_svg
 
     written = []
-    for name, chart in charts.items():
-        base = slug(name)
-        image = get_screenshot_as_png(chart, driver=driver, timeout=30)
-        written.append(atomic_write(out / f"{base}.png", partial(image.save, format="PNG")))
-        svgs = get_svg(chart, driver=driver, timeout=30)
-        for i, svg in enumerate(svgs):
-            suffix = "" if len(svgs) == 1 else f"_{i}"
-            written.append(write_text_atomic(out / f"{base}{suffix}.svg",
-                                             embed_in_svg(svg, css)))
+    size = driver.get_window_size()
+    try:
+        with tempfile.TemporaryDirectory(prefix="sdkit-export-") as work:
+            for name, chart in charts.items():
+                base = slug(name)
+                image, svgs = _render(chart, driver, css, Path(work) / f"{base}.html")
+                written.append(atomic_write(out / f"{base}.png",
+                                            partial(image.save, format="PNG")))
+                for i, svg in enumerate(svgs):
+                    suffix = "" if len(svgs) == 1 else f"_{i}"
+                    written.append(write_text_atomic(out / f"{base}{suffix}.svg",
+                                                     embed_in_svg(svg, css)))
+    finally:
+        driver.set_window_size(size["width"], size["height"])
     return written
+
+
+def _render(chart: Any, driver: Any, css: str, page: Path,
+            timeout: int = 30) -> tuple[Any, list[str]]:
+    """Draw ``chart`` alone in ``page`` (written) and return its PNG image and SVG texts."""
+    from bokeh.embed import file_html
+    from bokeh.io.export import wait_until_render_complete
+    from bokeh.resources import INLINE
+    from PIL import Image
+
+    from sdkit.fonts import bokeh_template
+
+    template, variables = bokeh_template(css, _EXPORT_CSS)
+    write_text_atomic(page, file_html(chart, INLINE, title="", template=template,
+                                      template_variables=variables,
+                                      suppress_callback_warning=True))
+    driver.get(page.as_uri())
+    wait_until_render_complete(driver, timeout)
+    width, height, ratio = driver.execute_script(_SIZE)
+    outer = driver.execute_script("return [window.outerWidth - window.innerWidth, "
+                                  "window.outerHeight - window.innerHeight]")
+    driver.set_window_size(max(0, outer[0]) + width * ratio + 100,
+                           max(0, outer[1]) + height * ratio + 100)
+    png = driver.get_screenshot_as_png()
+    image = Image.open(io.BytesIO(png)).convert("RGBA").crop(
+        (0, 0, round(width * ratio), round(height * ratio)))
+    return image, list(driver.execute_script(_SVGS, chart.id))

@@ -13,7 +13,10 @@ else PySD with a coarser time step (see :class:`Runner`).
 
 Text from the model and its card (variable and stage names) and error messages
 are shown as text, never as HTML or TeX: the page's ``Div`` models render as
-text and titles pass through :func:`sdkit.i18n.no_math`.
+text and titles pass through :func:`sdkit.i18n.no_math`. The plots are the briefing's
+(:func:`sdkit.plot_parts.explorer_figures`: time and units as axis titles, thousands
+separators, the legend outside), and the page embeds the CJK font as the briefing does
+(:mod:`sdkit.fonts`), so Chinese text shows where the reader has no Chinese font.
 
 :func:`make_server` builds a :class:`bokeh.server.server.Server`
 programmatically; ``sdkit explore`` starts it.
@@ -222,10 +225,10 @@ def _transitions_text(model: Any, run: pd.DataFrame, lang: str) -> str:
 
 
 def make_app(model: Any, runner: Runner, *, lang: str = "en") -> Callable[[Any], None]:
-    """A Bokeh application function: sliders, four linked plots, a status line.
+    """A Bokeh application function: sliders, linked plots with their legend, a status line.
 
-    The baseline and the constants' values are computed once here and shared by
-    every browser session.
+    The baseline, the constants' values and the embedded font's subset (computed for the
+    first session) are shared by every browser session.
     """
     from sdkit.card import card_path, load_card
     from sdkit.i18n import display_names
@@ -235,45 +238,52 @@ def make_app(model: Any, runner: Runner, *, lang: str = "en") -> Callable[[Any],
     baseline = runner({})
     card = load_card(model.path) if card_path(model.path).is_file() else None
     names = card.names if card is not None else {}
+    fonts: dict[str, str] = {}
 
     def build(doc: Any) -> None:
         with display_names(names):  # the card's names of variables, in the page's language
             _build_document(doc, model, runner, sliders_spec, baseline, lang)
+        _embed_font(doc, fonts, card, runner, lang)
 
     return build
+
+
+def _embed_font(doc: Any, fonts: dict[str, str], card: Any, runner: Runner,
+                lang: str) -> None:
+    """Give the page the embedded CJK font (:mod:`sdkit.fonts`): subset to the document's
+    text and to the messages and stage names it may show later, computed once."""
+    from sdkit.fonts import bokeh_template, document_text, font_face_css
+
+    if "css" not in fonts:
+        later = [text("explore.running", lang),
+                 text("explore.status", lang, engine=runner.engine, seconds="0123456789.")]
+        for stage in card.stages if card is not None else ():
+            later.append(text("col.stage_into", lang,
+                              stage=stage.name_zh if lang == "zh" else stage.name_en))
+        fonts["css"] = font_face_css(" ".join([document_text(doc), *later]))
+    template, variables = bokeh_template(fonts["css"])
+    doc.template = template
+    doc.template_variables.update(variables)
 
 
 def _build_document(doc: Any, model: Any, runner: Runner, specs: list[Lever],
                     baseline: pd.DataFrame, lang: str) -> None:
     from bokeh.layouts import column, gridplot, row
-    from bokeh.models import ColumnDataSource, Div, Range1d, Slider
-    from bokeh.plotting import figure
+    from bokeh.models import ColumnDataSource, Div, Slider
 
     def data(run: pd.DataFrame) -> dict[str, Any]:
         table = {"time": run.index.to_numpy(float)}
         table.update({f"v{i}": run[c].to_numpy(float) for i, c in enumerate(runner.columns)})
         return table
 
-    from sdkit.briefing_plan import model_time_unit
-    from sdkit.wording import time_label
-
-    time_title = time_label(model_time_unit(model), lang)
     current = ColumnDataSource(data(baseline), name="current")
     base = ColumnDataSource(data(baseline), name="baseline")
-    x_range = Range1d(float(baseline.index[0]), float(baseline.index[-1]))
-    figures = []
-    for i, name in enumerate(runner.columns):
-        fig = figure(title=no_math(variable_label(name, lang)), width=420, height=250,
-                     x_range=x_range, tools="pan,wheel_zoom,box_zoom,reset,hover",
-                     tooltips=[(time_title, "@time{0.00}"),
-                               (text("axis.value", lang), f"@v{i}{{0,0.[000]}}")])
-        fig.line("time", f"v{i}", source=base, color="#999999", line_dash="dashed",
-                 legend_label=text("legend.baseline", lang))
-        fig.line("time", f"v{i}", source=current, color="#d62728", line_width=2,
-                 legend_label=text("explore.current", lang))
-        fig.legend.location = "top_left"
-        fig.yaxis.formatter.use_scientific = False
-        figures.append(fig)
+    from sdkit.briefing_plan import model_time_unit
+    from sdkit.plot_parts import explorer_figures
+
+    figures, legend = explorer_figures(
+        runner.columns, baseline, base, current, time_unit=model_time_unit(model), lang=lang,
+        units={c: model.variable(c).units for c in runner.columns})
     sliders = [Slider(title=no_math(variable_label(s.name, lang)), start=s.start, end=s.end,
                       step=s.step, value=s.value, name=s.name, width=280, format="0[.]000")
                for s in specs]
@@ -315,7 +325,9 @@ def _build_document(doc: Any, model: Any, runner: Runner, specs: list[Lever],
         slider.on_change("value_throttled", changed)
     doc.on_session_destroyed(lambda context: executor.shutdown(wait=False))
     grid = gridplot(figures, ncols=2, toolbar_location="right")
-    doc.add_root(row(column(*sliders, status), column(grid, stages), name="explorer"))
+    # the legend is a child of the outer row: nested in a row in a column, Bokeh 3.9
+    # collapses the plots
+    doc.add_root(row(column(*sliders, status), column(grid, stages), legend, name="explorer"))
     doc.title = text("explore.title", lang, model=model.path.name)
 
 

@@ -9,40 +9,77 @@ in an ``@font-face`` rule (a few kilobytes to a few hundred):
 
 * :func:`font_face_css` for a page's ``<style>``;
 * :func:`chart_stylesheet` for a Bokeh chart (a ``GlobalInlineStyleSheet``, which
-  Bokeh puts in the head of any document that shows the chart: the embeddable
-  pieces and the PNG export);
+  Bokeh puts in the head of any document that shows the chart: the embeddable pieces);
+* :func:`bokeh_template` for a page Bokeh renders (the explorer, the PNG and SVG
+  export): the rule, Bokeh's own font variables and :data:`FONT_WAIT_SCRIPT`;
 * :func:`embed_in_svg` for an exported SVG image.
 
-Chart text names the font in :data:`CANVAS_FONT` (after Helvetica, so Latin text
-keeps its usual face); Bokeh loads it and repaints once it is ready.
+Every font list names the embedded family first (:data:`CANVAS_FONT` for chart text,
+:data:`PAGE_FONTS` for a page and Bokeh's widgets and tooltips): Chromium keeps drawing
+boxes for text laid out while a web font later in the list was still loading (code,
+:data:`MONO_FONTS`, keeps a monospaced face first). A page with Chinese text embeds the
+glyphs of its Latin text too, so both match; the rule lists its characters in
+``unicode-range``, so every other character (all of a page without Chinese) falls through
+to the reader's Helvetica or Arial. Canvas text is drawn once, so :data:`FONT_WAIT_SCRIPT`
+holds Bokeh's embedding back until the font is loaded.
+
 ``$SDKIT_CJK_FONT`` names another OpenType or TrueType file to embed instead, for
-characters outside the shipped subset.
+characters outside the shipped subset; :func:`font_face_css` logs a warning naming the
+Chinese (wide) characters the font lacks (:func:`missing_chars`).
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import logging
 import os
 import re
+import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from sdkit.errors import InputFileError
 
-__all__ = ["FONT_FAMILY", "CANVAS_FONT", "PAGE_FONTS", "font_path", "font_chars",
-           "subset_in_place", "subset_font", "font_face_css", "chart_stylesheet",
-           "embed_in_svg", "chart_text", "page_chars_text"]
+__all__ = ["FONT_FAMILY", "CANVAS_FONT", "PAGE_FONTS", "MONO_FONTS", "FONT_WAIT_SCRIPT",
+           "font_path", "font_chars", "missing_chars", "subset_in_place", "subset_font",
+           "font_face_css", "chart_stylesheet", "is_font_stylesheet", "bokeh_template",
+           "embed_in_svg", "chart_text", "document_text", "page_chars_text"]
+
+log = logging.getLogger(__name__)
 
 #: The embedded font's family name.
 FONT_FAMILY = "Sdkit Sans SC"
-#: The font list of chart text (Bokeh ``text_font``): Latin first, then the CJK font.
-CANVAS_FONT = f'helvetica, arial, "{FONT_FAMILY}", sans-serif'
-#: The font list of a page's text (CSS ``font-family``).
-PAGE_FONTS = (f'"Noto Sans", Helvetica, Arial, "{FONT_FAMILY}", "Noto Sans CJK SC", '
+#: The font list of chart text (Bokeh ``text_font``): the embedded font first.
+CANVAS_FONT = f'"{FONT_FAMILY}", helvetica, arial, sans-serif'
+#: The font list of a page's text (CSS ``font-family``): the embedded font first.
+PAGE_FONTS = (f'"{FONT_FAMILY}", "Noto Sans", Helvetica, Arial, "Noto Sans CJK SC", '
               '"Microsoft YaHei", sans-serif')
+#: The font list of code (a monospaced face for Latin text, the embedded font for Chinese).
+MONO_FONTS = f'"DejaVu Sans Mono", Menlo, Consolas, monospace, "{FONT_FAMILY}"'
+#: Script for a page's head, after BokehJS: Bokeh embeds its documents only once every
+#: ``@font-face`` of the page has loaded (at most three seconds later), so canvas text is
+#: drawn with the embedded font and never as boxes. The briefing's template has a copy.
+FONT_WAIT_SCRIPT = """\
+(function () {
+  /* sdkit: draw the charts once the embedded font is loaded */
+  if (!window.Bokeh || !document.fonts) return;
+  const embed = window.Bokeh.embed, original = embed.embed_items;
+  const loads = Array.from(document.fonts, (face) => face.load().catch(() => null));
+  const ready = Promise.race([Promise.all(loads),
+                              new Promise((done) => setTimeout(done, 3000))]);
+  embed.embed_items = function (...args) {
+    return ready.then(() => original.apply(this, args));
+  };
+})();"""
 _SHIPPED = "SdkitSansSC-Regular.otf"
+#: A page Bokeh renders (``file_html``, ``Document.template``): the font in the head.
+_TEMPLATE = """\
+{% block preamble %}<style>{{ sdkit_css }}</style>{% endblock %}
+{% block postamble %}<script>{{ sdkit_script }}</script>{% endblock %}
+"""
 
 
 def font_path() -> Path:
@@ -62,12 +99,40 @@ def font_path() -> Path:
     return Path(__file__).with_name("fontdata") / _SHIPPED
 
 
+def _is_wide(char: str) -> bool:
+    """A Chinese, Japanese or Korean character, or a full-width form (no Latin font has it)."""
+    return unicodedata.east_asian_width(char) in ("W", "F")
+
+
 def font_chars(text: str) -> set[str]:
-    """The characters of ``text`` to embed glyphs for: its printable ASCII (so Latin text
-    keeps a sans-serif face where the reader has no Helvetica or Arial) and everything past
-    Latin-1 (Chinese text). Empty when ``text`` has no character past Latin-1."""
+    """The characters of ``text`` to embed glyphs for: those past Latin-1, and, when
+    ``text`` has Chinese (wide) characters, its printable ASCII and space too (so Latin
+    text on a Chinese page matches its Chinese). Empty when ``text`` has no character
+    past Latin-1."""
     wide = {c for c in text if ord(c) > 0xFF and not c.isspace()}
-    return wide | {c for c in text if 0x20 < ord(c) < 0x7F} if wide else set()
+    if any(_is_wide(c) for c in wide):
+        wide |= {c for c in text if 0x20 <= ord(c) < 0x7F}
+    return wide
+
+
+@lru_cache(maxsize=4)
+def _codepoints(path: str, stamp: float) -> frozenset[int]:
+    """The characters the font at ``path`` has (``stamp``: its modification time)."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(path, fontNumber=0, lazy=True) as font:
+        return frozenset(font.getBestCmap() or {})
+
+
+def _font_codepoints(path: Path) -> frozenset[int]:
+    return _codepoints(str(path), path.stat().st_mtime)
+
+
+def missing_chars(text: str, path: Path | None = None) -> set[str]:
+    """The Chinese (wide) characters of ``text`` the font to embed lacks: where the reader
+    has no Chinese font, they show as boxes."""
+    have = _font_codepoints(path or font_path())
+    return {c for c in font_chars(text) if _is_wide(c) and ord(c) not in have}
 
 
 def subset_in_place(font: Any, codepoints: Iterable[int]) -> None:
@@ -85,6 +150,17 @@ def subset_in_place(font: Any, codepoints: Iterable[int]) -> None:
     subsetter.subset(font)
 
 
+@lru_cache(maxsize=16)
+def _subset(codepoints: frozenset[int], path: str, stamp: float) -> bytes:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(path, fontNumber=0, lazy=False) as font:
+        subset_in_place(font, codepoints)
+        out = io.BytesIO()
+        font.save(out)
+    return out.getvalue()
+
+
 def subset_font(chars: Iterable[str], path: Path | None = None) -> bytes | None:
     """The font subset to ``chars`` (those it has), as OpenType bytes.
 
@@ -93,36 +169,52 @@ def subset_font(chars: Iterable[str], path: Path | None = None) -> bytes | None:
     bytes or None
         ``None`` when the font has none of the characters.
     """
-    from fontTools.ttLib import TTFont
-
-    font = TTFont(str(path or font_path()), fontNumber=0, lazy=False)
-    cmap = font.getBestCmap() or {}
-    wanted = sorted({ord(c) for c in chars} & set(cmap))
+    source = path or font_path()
+    wanted = frozenset(ord(c) for c in chars) & _font_codepoints(source)
     if not wanted:
         return None
-    subset_in_place(font, wanted)
-    out = io.BytesIO()
-    font.save(out)
-    return out.getvalue()
+    return _subset(wanted, str(source), source.stat().st_mtime)
+
+
+def _unicode_range(codepoints: Iterable[int]) -> str:
+    """A CSS ``unicode-range`` value: ``U+20-7E, U+4E2D``."""
+    spans: list[list[int]] = []
+    for point in sorted(codepoints):
+        if spans and point == spans[-1][1] + 1:
+            spans[-1][1] = point
+        else:
+            spans.append([point, point])
+    return ", ".join(f"U+{a:X}" if a == b else f"U+{a:X}-{b:X}" for a, b in spans)
 
 
 def font_face_css(text: str) -> str:
     """An ``@font-face`` rule embedding the font subset to the characters of ``text``.
+
+    Logs a warning naming the Chinese characters of ``text`` the font lacks.
 
     Returns
     -------
     str
         ``""`` when ``text`` needs no glyph of the font.
     """
-    data = subset_font(font_chars(text))
+    source = font_path()
+    missing = missing_chars(text, source)
+    if missing:
+        log.warning("The embedded font %s lacks %d characters of the text (%s): they show "
+                    "as boxes where the reader has no Chinese font. Set $SDKIT_CJK_FONT to a "
+                    "font that has them.", source.name, len(missing),
+                    "".join(sorted(missing)[:20]))
+    chars = font_chars(text)
+    data = subset_font(chars, source)
     if data is None:
         return ""
+    kept = {ord(c) for c in chars} & _font_codepoints(source)
     kind = "opentype" if data[:4] == b"OTTO" else "truetype"
     encoded = base64.b64encode(data).decode("ascii")
     return (f'@font-face {{ font-family: "{FONT_FAMILY}"; font-style: normal; '
-            f"font-weight: 400; font-display: block; "
+            f"font-weight: 400; font-display: swap; "
             f'src: url(data:font/{"otf" if kind == "opentype" else "ttf"};base64,{encoded}) '
-            f'format("{kind}"); }}')
+            f'format("{kind}"); unicode-range: {_unicode_range(kept)}; }}')
 
 
 def chart_text(chart: Any) -> str:
@@ -132,6 +224,16 @@ def chart_text(chart: Any) -> str:
     from bokeh.embed import json_item
 
     return json.dumps(json_item(chart), ensure_ascii=False)
+
+
+def document_text(doc: Any) -> str:
+    """Every string of a Bokeh document (a served page: titles, labels, widgets, data), for
+    :func:`font_chars`; unlike :func:`chart_text` it leaves the document as it is."""
+    import json
+
+    values = [model.properties_with_values(include_defaults=False)
+              for root in doc.roots for model in root.references()]
+    return doc.title + json.dumps(values, default=str, ensure_ascii=False)
 
 
 def page_chars_text(page: str) -> str:
@@ -145,6 +247,32 @@ def chart_stylesheet(css: str) -> Any:
     from bokeh.models import GlobalInlineStyleSheet
 
     return GlobalInlineStyleSheet(css=css)
+
+
+def is_font_stylesheet(sheet: Any) -> bool:
+    """Whether ``sheet`` (one of a chart's ``stylesheets``) is a :func:`chart_stylesheet`
+    of the embedded font."""
+    css = getattr(sheet, "css", None)
+    return isinstance(css, str) and css.startswith(f'@font-face {{ font-family: "{FONT_FAMILY}"')
+
+
+def bokeh_template(css: str, extra_css: str = "") -> tuple[str, dict[str, Any]]:
+    """A template and its variables for a page Bokeh renders (``bokeh.embed.file_html``,
+    ``Document.template``): the head gets ``css`` (:func:`font_face_css`), Bokeh's DOM
+    font variables set to :data:`PAGE_FONTS` and :data:`MONO_FONTS` (sliders, tooltips),
+    ``extra_css``, and :data:`FONT_WAIT_SCRIPT` after BokehJS.
+
+    Returns
+    -------
+    (str, dict)
+        Pass as ``template`` and ``template_variables``.
+    """
+    from markupsafe import Markup
+
+    variables = (f":root {{ --bokeh-base-font: {PAGE_FONTS}; "
+                 f"--bokeh-mono-font: {MONO_FONTS}; }}")
+    sheet = "\n".join(part for part in (css, variables, extra_css) if part)
+    return _TEMPLATE, {"sdkit_css": Markup(sheet), "sdkit_script": Markup(FONT_WAIT_SCRIPT)}
 
 
 def embed_in_svg(svg: str, css: str) -> str:

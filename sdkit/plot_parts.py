@@ -5,12 +5,13 @@ build their figures from these: every chart's text uses :data:`sdkit.fonts.CANVA
 (:func:`use_font`), every time axis says the model's time unit
 (:func:`time_axis_label`), every y axis its units (:func:`units_label`) with thousands
 separators (:func:`format_y`), and legends sit outside the plotting area
-(:func:`shared_legend`). No I/O.
+(:func:`shared_legend`). :func:`explorer_figures` builds the explorer's plots from
+them. No I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import cycle, islice
 from typing import Any
 
@@ -30,11 +31,12 @@ from bokeh.plotting import figure
 
 from sdkit.errors import ParameterValueError
 from sdkit.fonts import CANVAS_FONT
-from sdkit.i18n import no_math, text
+from sdkit.i18n import no_math, text, variable_label
 from sdkit.wording import is_calendar, tick_format, time_label
 
-__all__ = ["TOOLS", "STAGE_COLORS", "colors", "check_columns", "use_font", "units_label",
-           "time_axis_label", "format_y", "shared_legend", "whiskers", "percentile_fan"]
+__all__ = ["TOOLS", "STAGE_COLORS", "FONT_PROPERTIES", "colors", "check_columns", "use_font",
+           "units_label", "time_axis_label", "format_y", "shared_legend", "whiskers",
+           "percentile_fan", "explorer_figures"]
 
 #: Tools of every figure (hover tools are added per chart).
 TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
@@ -43,8 +45,8 @@ STAGE_COLORS = ("#9ecae1", "#fdae6b", "#a1d99b", "#bcbddc", "#fdd0a2")
 
 
 #: Text properties of Bokeh models that name a font.
-_FONT_PROPERTIES = ("text_font", "axis_label_text_font", "major_label_text_font",
-                    "label_text_font", "title_text_font")
+FONT_PROPERTIES = ("text_font", "axis_label_text_font", "major_label_text_font",
+                   "label_text_font", "title_text_font")
 _NO_UNIT = {"", "dmnl", "dimensionless", "1", "unitless"}
 
 
@@ -60,7 +62,7 @@ def use_font(*charts: Any) -> None:
 
     for chart in charts:
         for model in chart.references():
-            for prop in _FONT_PROPERTIES:
+            for prop in FONT_PROPERTIES:
                 if prop in model.properties():
                     # a data spec (LabelSet, Text glyphs) takes a value, else a field name
                     spec = isinstance(model.lookup(prop).property, DataSpec)
@@ -148,3 +150,52 @@ def percentile_fan(fig: figure, source: ColumnDataSource,
     fig.varea("time", q25, q75, source=source, color=color, alpha=0.35, legend_label=inner)
     return fig.line("time", median, source=source, color=color, line_width=2,
                     legend_label=middle)
+
+
+def explorer_figures(columns: Sequence[str], baseline: pd.DataFrame, base: ColumnDataSource,
+                     current: ColumnDataSource, *, time_unit: str, lang: str,
+                     units: Mapping[str, str] | None = None) -> tuple[list[figure], figure]:
+    """The explorer's plots (:mod:`sdkit.explore`): one per variable of ``columns``, the
+    baseline as a grey dashed line and the current run in red, and their legend.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        Variables shown, in order; column ``v{i}`` of ``base`` and ``current`` is the i-th.
+    baseline : pandas.DataFrame
+        The baseline run (indexed by time; one column per variable): axis ranges, formats.
+    base, current : ColumnDataSource
+        The baseline's and the current run's data (``time``, ``v0``, ``v1``...).
+    time_unit : str
+        The model's time unit (the time axis' title).
+    units : mapping, optional
+        Variable -> units (each y axis' title).
+
+    Returns
+    -------
+    (list of figure, figure)
+        The plots (linked time axes, hover tools, thousands separators, the embedded font)
+        and a legend of their own, outside every plot (a click hides a line in every plot).
+    """
+    times = baseline.index.to_numpy(float)
+    x_label = time_axis_label(time_unit, times, lang)
+    x_range = Range1d(float(times[0]), float(times[-1]))
+    figures, base_lines, current_lines = [], [], []
+    for i, name in enumerate(columns):
+        fig = figure(title=no_math(variable_label(name, lang)), width=420, height=250,
+                     x_range=x_range, tools="pan,wheel_zoom,box_zoom,reset,hover",
+                     x_axis_label=x_label,
+                     y_axis_label=units_label((units or {}).get(name, ""), lang),
+                     tooltips=[(x_label, "@time{0.00}"),
+                               (text("axis.value", lang), f"@v{i}{{0,0.[000]}}")])
+        base_lines.append(fig.line("time", f"v{i}", source=base, color="#999999",
+                                   line_dash="dashed"))
+        current_lines.append(fig.line("time", f"v{i}", source=current, color="#d62728",
+                                      line_width=2))
+        format_y(fig, baseline[name].to_numpy(float))
+        figures.append(fig)
+    legend = shared_legend([(text("legend.baseline", lang), "#999999", base_lines),
+                            (text("explore.current", lang), "#d62728", current_lines)],
+                           height=250)
+    use_font(*figures, legend)
+    return figures, legend

@@ -77,3 +77,31 @@ def test_help_names_the_new_options():
     result = CliRunner().invoke(main, ["explore", "--help"])
     assert "--lever NAME" in result.output and "--show VAR" in result.output
     assert "--open" in result.output and Path("x").name == "x"
+
+
+def test_the_explorer_draws_the_briefings_chart_parts_with_the_font(sir) -> None:
+    from bokeh.document import Document
+    from bokeh.models import Legend, NumeralTickFormatter
+    from bokeh.plotting import figure
+    from test_fonts import range_points
+
+    from sdkit.explore import make_app
+    from sdkit.fonts import CANVAS_FONT, FONT_WAIT_SCRIPT
+
+    doc = Document()
+    make_app(sir, Runner(sir, {"contact rate": 8.0}, ["Infected", "Recovered"]), lang="zh")(doc)
+    plots = [f for f in doc.select({"type": figure}) if f.name != "legend"]
+    assert sorted(f.title.text for f in plots) == ["Infected", "Recovered"]
+    for fig in plots:
+        assert fig.xaxis[0].axis_label == "天" and fig.yaxis[0].axis_label == "people"
+        assert isinstance(fig.yaxis[0].formatter, NumeralTickFormatter)
+        assert fig.yaxis[0].formatter.format == "0,0"  # thousands separators
+        assert not fig.legend and fig.title.text_font == CANVAS_FONT
+    # one legend, outside the plots; a click hides a line in both
+    (legend,) = doc.select({"type": Legend})
+    assert [item.label["value"] for item in legend.items] == ["基准", "当前"]
+    assert [len(item.renderers) for item in legend.items] == [3, 3]
+    # the page embeds the font, with what the status line shows later
+    css = doc.template_variables["sdkit_css"]
+    assert {ord(c) for c in "天基准当前运行中"} <= range_points(css)
+    assert doc.template_variables["sdkit_script"] == FONT_WAIT_SCRIPT

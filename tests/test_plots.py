@@ -174,3 +174,29 @@ def test_loop_dominance_sums_small_loops_as_other() -> None:
     names = [item.label["value"] for item in fig.legend[0].items]
     assert len(names) == plots.MAX_LOOPS and names[-1] == "other loops"
     assert fig.below[-1] is fig.legend[0]  # outside the plotting area
+
+
+def test_every_chart_text_names_the_embedded_font_first() -> None:
+    from sdkit.fonts import FONT_FAMILY
+    from sdkit.plot_parts import FONT_PROPERTIES
+
+    spans = plots.stage_spans(synthetic.transitions(("baseline",)), "baseline", 2030.0)
+    bands = synthetic.sensitivity().bands
+    charts = [
+        plots.scenario_comparison(synthetic.long_results(), ["Buyers on platform"], lang="zh"),
+        plots.stage_timeline(synthetic.transitions(("baseline",)), {"baseline": 2030.0},
+                             lang="zh"),
+        plots.evidence_fit(synthetic.evidence(), lang="zh"),
+        plots.loop_dominance(synthetic.loop_scores(), spans, lang="zh"),
+        plots_sensitivity.fan_chart(bands, "Buyers on platform", lang="zh", names=NAMES),
+    ]
+    checked = 0
+    for chart in charts:
+        for model in chart.references():
+            for prop in FONT_PROPERTIES:
+                if prop in model.properties():
+                    font = getattr(model, prop)
+                    font = str(getattr(font, "value", font))  # a data spec holds a Value
+                    assert font.startswith(f'"{FONT_FAMILY}"'), (chart.name, model, prop)
+                    checked += 1
+    assert checked > 40  # titles, axes, tick labels, legends, labels

@@ -10,9 +10,12 @@ PyPI package ``pylopdf-fonts-zh-cn`` 0.1.1 (``pylopdf_fonts_zh_cn/NotoSansSC-Reg
 
 The subset keeps printable ASCII, the 6,763 hanzi and the symbols of GB 2312, CJK and
 full-width punctuation, and every character of sdkit's message catalogue and of the
-shipped model, card and scenarios. It is renamed "Sdkit Sans SC" (a Modified Version
-under the OFL keeps no Reserved Font Name). sdkit.fonts subsets it again, to the
-characters of each page or chart, when it embeds it.
+shipped model, card and scenarios. ``tests/test_fonts.py`` fails when a new message or
+card text has a Chinese character outside it: run this script again then. Pages subset
+it again to the characters they show; a character of a reader's model outside it is
+named in a warning (``sdkit.fonts.missing_chars``; ``$SDKIT_CJK_FONT`` embeds a fuller
+font instead), rather than shipping the whole font, several times larger. It is renamed
+"Sdkit Sans SC" (a Modified Version under the OFL keeps no Reserved Font Name).
 """
 
 from __future__ import annotations
@@ -43,10 +46,14 @@ def gb2312() -> set[str]:
 
 
 def shipped_text() -> str:
-    """The text of sdkit's sources and the shipped model, card and scenarios."""
-    files = [*(ROOT / "sdkit").glob("*.py"), *(ROOT / "models").glob("*.toml"),
-             *(ROOT / "models").glob("*.mdl"), *(ROOT / "scenarios").rglob("*.toml")]
-    return "".join(f.read_text(encoding="utf-8", errors="replace") for f in files)
+    """The text of sdkit's sources (every subpackage, the page template) and the shipped
+    model, card, evidence and scenarios: the same files tests/test_fonts.py checks the
+    font against."""
+    files = [*(ROOT / "sdkit").rglob("*.py"), *(ROOT / "sdkit" / "templates").glob("*"),
+             *(ROOT / "models").glob("*.toml"), *(ROOT / "models").glob("*.mdl"),
+             *(ROOT / "models").glob("*.csv"), *(ROOT / "scenarios").rglob("*.toml")]
+    return "".join(f.read_text(encoding="utf-8", errors="replace") for f in files
+                   if f.is_file())
 
 
 def main(source: str) -> None:
