@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from sdkit.cli_options import FILE, FOLDER, print_or_update
+from sdkit.cli_options import ENGINE, ENGINE_HELP, FILE, FOLDER, print_or_update
 from sdkit.examples import help_epilog
 
 __all__ = ["DefaultRunGroup", "sensitivity_group"]
@@ -49,9 +49,11 @@ def sensitivity_group() -> None:
 @click.option("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://host:8786) "
               "or scheduler file (.json); implies --executor dask (default: "
               "DASK_SCHEDULER_ADDRESS, else a LocalCluster).")
+@click.option("--engine", type=ENGINE, help="Run engine (overrides the spec's "
+              "execution.engine). " + ENGINE_HELP)
 @click.option("--no-progress", is_flag=True, help="Do not show a progress bar.")
 def run_command(spec: Path, output: Path, executor: str, workers: int | None,
-                scheduler: str | None, no_progress: bool) -> None:
+                scheduler: str | None, no_progress: bool, engine: str | None = None) -> None:
     """Run the study in SPEC; rerunning an interrupted study resumes it."""
     from sdkit.sensitivity import load_spec, run_sensitivity
     from sdkit.sensitivity.result import summary_markdown
@@ -63,7 +65,7 @@ def run_command(spec: Path, output: Path, executor: str, workers: int | None,
     if scheduler and executor != "dask":
         executor = "dask"
     result = run_sensitivity(loaded, output_dir=output, executor=executor, workers=workers,
-                             scheduler=scheduler, progress=not no_progress)
+                             scheduler=scheduler, progress=not no_progress, engine=engine)
     click.echo(f"Wrote {output}")
     click.echo(summary_markdown(result))
 

@@ -309,3 +309,20 @@ def test_a_damaged_manifest_is_an_input_file_error(tmp_path: Path, text: str) ->
     (tmp_path / "manifest.json").write_text(text, encoding="utf-8")
     with pytest.raises(sdkit.errors.InputFileError, match="manifest.json"):
         load_result(tmp_path)
+
+
+def test_the_engine_argument_overrides_the_spec_and_gives_the_same_study(folder: Path) -> None:
+    spec = write_spec(folder, spec_text("morris", samples=4, chunk_size=8), "engine.toml")
+    assert load_spec(spec).engine == "auto"
+    pysd = run_sensitivity(spec, engine="pysd", progress=False)
+    auto = run_sensitivity(spec, progress=False)
+    assert pysd.manifest["evaluator"] == "pysd" and auto.manifest["evaluator"] != "pysd"
+    pd.testing.assert_frame_equal(pysd.outputs, auto.outputs)
+    with pytest.raises(sdkit.errors.ParameterValueError, match="valid engines"):
+        run_sensitivity(spec, engine="fast", progress=False)
+    done = CliRunner().invoke(main, ["sensitivity", "run", str(spec), "-o",
+                                     str(folder / "engine-out"), "--engine", "pysd",
+                                     "--no-progress"])
+    assert done.exit_code == 0, done.output
+    manifest = json.loads((folder / "engine-out" / "manifest.json").read_text("utf-8"))
+    assert manifest["evaluator"] == "pysd"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from sdkit.batch import ENGINES
 from sdkit.errors import ParameterValueError, ResourceLimitError
 from sdkit.limits import check_limit, check_run_size, check_sample_size
 from sdkit.schema import toml_key
@@ -35,7 +36,6 @@ __all__ = ["SensitivitySpecValidator"]
 
 _NEVER_KEYS = ("never", "penalty")
 _METHOD_KEYS = ("name", "samples", "seed", "levels", "resamples", "conf_level")
-_ENGINES = ("auto", "pysd", "ensemble")
 
 
 class SensitivitySpecValidator(StudyValidator):
@@ -91,9 +91,9 @@ class SensitivitySpecValidator(StudyValidator):
             table = self.keys(value, ["chunk_size", "engine"], "execution")
             with self.collect():
                 chunk = self.integer(table.get("chunk_size", 8), "execution.chunk_size", 1)
-            if table.get("engine", "auto") not in _ENGINES:
+            if table.get("engine", "auto") not in ENGINES:
                 raise self.error("execution.engine", f"{table['engine']!r} is not an engine; "
-                                 f"valid engines: {list(_ENGINES)}.")
+                                 f"valid engines: {list(ENGINES)}.")
             engine = table.get("engine", "auto")
         return chunk, engine
 

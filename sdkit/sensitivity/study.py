@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from sdkit import __version__
+from sdkit.batch import check_engine
 from sdkit.sensitivity import analyze
 from sdkit.sensitivity.evaluate import make_evaluator
 from sdkit.sensitivity.execute import make_executor, run_chunks
@@ -58,7 +59,7 @@ def run_sensitivity(spec_or_path: SensitivitySpec | str | os.PathLike[str], *,
                     output_dir: str | os.PathLike[str] | None = None,
                     executor: Any = "serial", workers: int | None = None,
                     scheduler: str | None = None, progress: bool = True,
-                    evaluator: Any = None) -> SensitivityResult:
+                    evaluator: Any = None, engine: str | None = None) -> SensitivityResult:
     """Run a sensitivity study.
 
     Parameters
@@ -80,6 +81,10 @@ def run_sensitivity(spec_or_path: SensitivitySpec | str | os.PathLike[str], *,
         Show a progress bar on a terminal.
     evaluator : Evaluator, optional
         Replaces the spec's evaluator (see :mod:`~sdkit.sensitivity.evaluate`).
+    engine : {"auto", "pysd", "ensemble"}, optional
+        Replaces the spec's ``execution.engine`` (the backend seam: ``auto`` runs the
+        ensemble engine where it accepts the model, PySD otherwise). The results are the
+        same for every engine, so a study folder is resumed whichever ran it.
 
     Returns
     -------
@@ -94,6 +99,8 @@ def run_sensitivity(spec_or_path: SensitivitySpec | str | os.PathLike[str], *,
     """
     spec = spec_or_path if isinstance(spec_or_path, SensitivitySpec) \
         else load_spec(spec_or_path)
+    if engine is not None:
+        spec = replace(spec, engine=check_engine(engine))
     runner = make_executor(executor, workers=workers, scheduler=scheduler)
     evaluator = evaluator or make_evaluator(spec)
     sample = build_sample(spec)
