@@ -35,7 +35,7 @@ from sdkit.calibration.fit import (
     start_walkers,
 )
 from sdkit.calibration.result import CalibrationResult, save_result, write_manifest
-from sdkit.calibration.spec import CalibrationSpec, load_calibration_spec
+from sdkit.calibration.spec import CalibrationSpec, load_calibration_spec, with_budget
 from sdkit.errors import InputFileError, SimulationError
 from sdkit.sensitivity.sampling import ppf
 from sdkit.store import previous_manifest
@@ -290,7 +290,8 @@ def _state(saved: dict[str, np.ndarray]) -> ChainState:
 
 def run_calibration(spec_or_path: CalibrationSpec | str | os.PathLike[str], *,
                     output_dir: str | os.PathLike[str] | None = None, progress: bool = True,
-                    model: Any = None, replace: bool = False) -> CalibrationResult:
+                    model: Any = None, replace: bool = False,
+                    engine: str | None = None) -> CalibrationResult:
     """Calibrate a model: the posterior mode, a posterior sample, bands and hindcast.
 
     Parameters
@@ -308,6 +309,8 @@ def run_calibration(spec_or_path: CalibrationSpec | str | os.PathLike[str], *,
         Replace a finished calibration of another spec or model in ``output_dir``
         (by default that is an error); a finished one of the same spec and model is
         always reused.
+    engine : {"auto", "pysd", "ensemble"}, optional
+        Replaces the spec's ``execution.engine`` (the backend seam).
 
     Returns
     -------
@@ -325,6 +328,8 @@ def run_calibration(spec_or_path: CalibrationSpec | str | os.PathLike[str], *,
 
     spec = spec_or_path if isinstance(spec_or_path, CalibrationSpec) \
         else load_calibration_spec(spec_or_path, model=model)
+    if engine is not None:
+        spec = with_budget(spec, engine=engine)
     model = model if model is not None and model.path == spec.model_path \
         else load_model(spec.model_path)
     folder = None if output_dir is None else Path(output_dir)

@@ -146,3 +146,6 @@ def test_pysd_gives_the_engine_result(folder: Path, logistic: sdkit.model.Model)
                                       **options), progress=False)
     assert engine.manifest["engine"] == "ensemble" and pysd.manifest["engine"] == "pysd"
     pd.testing.assert_frame_equal(pysd.posterior, engine.posterior)
+    overridden = run_calibration(write_spec(folder, **options), engine="pysd", progress=False)
+    assert overridden.manifest["engine"] == "pysd"
+    pd.testing.assert_frame_equal(overridden.posterior, engine.posterior)
