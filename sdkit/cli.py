@@ -52,7 +52,7 @@ class _Group(click.Group):
                 warnings.simplefilter("ignore", category)
             try:
                 result = super().invoke(ctx)
-            except SdkitError as err:
+            except (SdkitError, OSError) as err:  # OSError: a file the OS would not give us
                 message = " ".join(str(err).split())
                 click.echo(f"sdkit: error: {message}", err=True)
                 ctx.exit(2)

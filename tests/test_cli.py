@@ -204,3 +204,16 @@ def test_scenarios_compare_without_a_baseline_uses_the_first(tmp_path: Path, nam
     assert bad.exit_code == 2 and f"valid scenarios: {names}" in bad.stderr
     unknown = _invoke("scenarios", "compare", folder, "--variables", "Stok")
     assert unknown.exit_code == 2 and len(unknown.stderr.splitlines()) == 1
+
+
+def test_an_os_error_is_one_line_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error of the operating system (a file it will not give us) is one line, status 2."""
+    import sdkit.scenarios
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", "scenarios/a.toml")
+
+    monkeypatch.setattr(sdkit.scenarios, "load_scenarios", refuse)
+    done = CliRunner().invoke(main, ["scenarios", "validate", "scenarios"])
+    assert done.exit_code == 2, done.output
+    assert done.stderr == "sdkit: error: [Errno 13] Permission denied: 'scenarios/a.toml'\n"
