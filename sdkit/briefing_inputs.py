@@ -257,8 +257,10 @@ def collect_briefing(
     total = len(plan.scenarios)
     start = time.monotonic()
     say(f"running {total} scenario{'s' if total != 1 else ''} of {plan.model.path.name}")
-    results = run_scenarios(plan.scenarios, progress=lambda done, _, s: say(
-        f"  scenario {done}/{total} {s.name} ({time.monotonic() - start:.0f} s)"))
+    results = run_scenarios(plan.scenarios, models={plan.model.path: plan.model},
+                            progress=lambda done, _, s: say(
+                                f"  scenario {done}/{total} {s.name} "
+                                f"({time.monotonic() - start:.0f} s)"))
     result = _sensitivity(plan, work_dir, executor, say)
     loops, loop_names = _loop_scores(plan, results, say)
     card = plan.card

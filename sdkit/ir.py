@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from sdkit.errors import ModelFileNotFoundError, ModelParseError
-from sdkit.structure import doc_limit, doc_text
+from sdkit.structure import Variable, doc_text, element_doc
 
 __all__ = [
     "Num", "Ref", "BinOp", "UnaryOp", "Call", "LookupCall", "InlineLookup", "Opaque",
@@ -186,8 +186,10 @@ def references(expr: Expr | None) -> set[str]:
 
 # --------------------------------------------------------------------------- model parts
 @dataclass(frozen=True)
-class IRVariable:
-    """One model element.
+class IRVariable(Variable):
+    """One model element: its :class:`~sdkit.structure.Variable` metadata (the class
+    :attr:`sdkit.model.Model.variables` holds, read from the same parsed fields by
+    :func:`sdkit.structure.element_doc`) and its equation.
 
     ``kind`` is one of ``stock``, ``flow``, ``auxiliary``, ``constant``,
     ``lookup``, ``data``, ``control`` (as :attr:`sdkit.model.Variable.kind`).
@@ -197,12 +199,6 @@ class IRVariable:
     but the engine refuses them).
     """
 
-    name: str
-    py_name: str
-    kind: str
-    units: str
-    limits: tuple[float | None, float | None]
-    comment: str
     equation: Expr | None = None
     lookup: LookupTable | None = None
     subscripts: tuple[str, ...] = ()
@@ -528,12 +524,11 @@ def build_ir(model: Any) -> ModelIR:
                     kind = "constant"
         if py_name in CONTROL:
             kind = "control"
+        doc = element_doc(element)
         variables[py_name] = IRVariable(
-            name=element.name, py_name=py_name, kind=kind, units=doc_text(element.units),
-            limits=(doc_limit(element.limits[0]), doc_limit(element.limits[1]))
-            if element.limits else (None, None),
-            comment=doc_text(element.documentation), equation=equation, lookup=lookup,
-            subscripts=subscripts)
+            name=element.name, py_name=py_name, kind=kind, units=doc["units"],
+            limits=tuple(doc["limits"]), comment=doc["comment"], equation=equation,
+            lookup=lookup, subscripts=subscripts)
     terms = {structure.normalize_reference(t) for rate in rates
              for t in structure.flow_terms(rate)}
     for py_name, var in list(variables.items()):

@@ -15,7 +15,6 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,7 @@ from sdkit.errors import (
     UnknownVariableError,
 )
 from sdkit.names import close_matches, normalize_name
+from sdkit.structure import Variable
 from sdkit.translation import (
     PY_FILE,
     STRUCTURE_FILE,
@@ -58,35 +58,6 @@ KINDS = ("stock", "flow", "auxiliary", "constant", "lookup", "data", "control")
 #: Model file suffixes understood by :func:`load_model`, with their format.
 SUFFIXES = {".mdl": "vensim", ".xmile": "xmile", ".xml": "xmile", ".stmx": "xmile"}
 _CONTROL = ("initial_time", "final_time", "time_step", "saveper")
-
-
-@dataclass(frozen=True)
-class Variable:
-    """Metadata of one model variable, as documented in the model file.
-
-    Attributes
-    ----------
-    name : str
-        Real name, as written in the model file.
-    py_name : str
-        Python identifier PySD uses for the variable.
-    kind : str
-        One of ``"stock"``, ``"flow"``, ``"auxiliary"``, ``"constant"``,
-        ``"lookup"``, ``"data"``, ``"control"``.
-    units : str
-        Units, or ``""`` when none are given.
-    limits : tuple of (float or None, float or None)
-        Documented ``[min, max]`` range; ``None`` for an unbounded side or ``?``.
-    comment : str
-        Documentation comment, or ``""``.
-    """
-
-    name: str
-    py_name: str
-    kind: str
-    units: str
-    limits: tuple[float | None, float | None]
-    comment: str
 
 
 def _time_of(pysd_model: Any) -> str:
@@ -120,6 +91,10 @@ class Model:
     ir : ModelIR
         The model's IR (:func:`sdkit.ir.build_ir`), built from the file on first use
         and kept: loops, checks and the engine read the model's structure from it.
+        When :func:`load_model` translated the file, it is built from the same parse.
+    key : str
+        The translation key (:func:`translation_key`) of the bytes the model was
+        loaded from.
     programs : ProgramCache
         The engine programs compiled for this model (:mod:`sdkit.engine.progcache`).
     """
@@ -127,7 +102,8 @@ class Model:
     def __init__(
         self, path: Path, fmt: str, py_path: Path, variables: dict[str, Variable],
         times: dict[str, float], saveper_follows_time_step: bool,
-        dependencies: dict[str, frozenset[str]] | None = None,
+        dependencies: dict[str, frozenset[str]] | None = None, *,
+        ir: ModelIR | None = None,
     ) -> None:
         self.path = path
         self.format = fmt
@@ -139,7 +115,7 @@ class Model:
         self._py_path = py_path
         self.saveper_follows_time_step = saveper_follows_time_step
         self.dependencies = dependencies or {}
-        self._ir: ModelIR | None = None
+        self._ir = ir
         self._programs: ProgramCache | None = None
         self._by_key: dict[str, str] = {}
         for var in variables.values():
@@ -148,6 +124,11 @@ class Model:
 
     def __repr__(self) -> str:
         return f"<sdkit.Model {self.path.name!r}: {len(self.variables)} variables>"
+
+    @property
+    def key(self) -> str:
+        """The translation key of the bytes this model was loaded from."""
+        return self._py_path.parent.name
 
     @property
     def ir(self) -> ModelIR:
@@ -344,16 +325,15 @@ def load_model(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str
             f"Cannot read {source}: unknown model file suffix {source.suffix!r}; "
             f"expected one of {known}."
         )
-    import pysd
 
     try:
         data = source.read_bytes()
     except OSError as err:
         raise ModelParseError(f"Cannot read {source}: {_one_line(err)}") from err
-    key = cache.cache_key(data, pysd.__version__, f"{__version__}+guard{guard.REVISION}")
+    fresh: list[ModelIR | None] = []  # the IR of the parse, when translated here
     entry = cache.ensure_entry(
-        cache.cache_root(cache_dir), key, lambda workdir: translate(data, source, fmt, workdir)
-    )
+        cache.cache_root(cache_dir), translation_key(data),
+        lambda workdir: fresh.append(translate(data, source, fmt, workdir)))
     summary = json.loads((entry / STRUCTURE_FILE).read_text(encoding="utf-8"))
     pysd_model = load_translation(entry / PY_FILE, source)
     variables = {f['name']: Variable(**f)
@@ -369,7 +349,15 @@ def load_model(path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str
     real_names = {v.py_name: v.name for v in variables.values()}
     dependencies = structure.causal_dependencies(pysd_model.dependencies, real_names)
     return Model(source, fmt, entry / PY_FILE, variables, times,
-                 summary["saveper_follows_time_step"], dependencies)
+                 summary["saveper_follows_time_step"], dependencies,
+                 ir=fresh[0] if fresh else None)
+
+
+def translation_key(data: bytes) -> str:
+    """The cache key of a model file's translation: its bytes, PySD's and sdkit's versions."""
+    import pysd
+
+    return cache.cache_key(data, pysd.__version__, f"{__version__}+guard{guard.REVISION}")
 
 
 def run(model_or_path: Model | str | os.PathLike[str], params: Mapping[str, Any] | None = None,

@@ -3,15 +3,18 @@
 Each scenario is run from a fresh model state (:meth:`sdkit.model.Model.run`
 with ``engine="auto"`` by default: the ensemble engine where it accepts the run,
 else a fresh PySD model); a model file is translated and loaded
-once however many scenarios use it. The stage transitions of each run are found
+once however many scenarios use it, and not at all when the caller passes the
+loaded model (``models``, e.g. the one :func:`sdkit.scenarios.load_scenarios`
+loaded to check the scenarios). The stage transitions of each run are found
 with :func:`sdkit.stages.detect_stages` and the rules of the model's card
 (:mod:`sdkit.card`), when the model has one.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +96,7 @@ def run_scenarios(
     scenarios: Sequence[Scenario], *,
     progress: Callable[[int, int, Scenario], None] | None = None,
     card: ModelCard | None = None, engine: str = "auto",
+    models: Mapping[Path | None, Model] | None = None,
 ) -> ScenarioResults:
     """Run each scenario from a fresh model and collect the results.
 
@@ -109,6 +113,11 @@ def run_scenarios(
         What runs each scenario (:meth:`sdkit.model.Model.run`): ``"auto"`` is the
         ensemble engine (bitwise equal to PySD, compiled programs cached) and PySD
         where the engine refuses a scenario (e.g. one with time-varying inputs).
+    models : mapping, optional
+        Models already loaded (the ``models`` :func:`sdkit.scenarios.load_scenarios`
+        filled, or ``{model.path: model}``); a scenario of a model's file (by
+        :attr:`Model.path <sdkit.model.Model.path>`, the same file under another name
+        too) runs on it instead of loading the file again.
 
     Returns
     -------
@@ -126,16 +135,16 @@ def run_scenarios(
     if duplicates:
         raise ScenarioError(f"Scenario names must be unique; repeated: {duplicates}.",
                             key="name")
-    models: dict[Path, Model] = {}
+    loaded: dict[Path, Model] = {}
     cards: dict[Path, ModelCard | None] = {}
     long_tables, stage_tables = [], []
     engines: dict[str, str] = {}
     for done, scenario in enumerate(scenarios, start=1):
         path = scenario.model_path
-        if path not in models:
-            models[path] = load_model(path)
+        if path not in loaded:
+            loaded[path] = _given(path, models or {}) or load_model(path)
             cards[path] = card if card is not None else _card_of(path)
-        model = models[path]
+        model = loaded[path]
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=_SERIES_WARNING)
             settings: dict[str, Any] = dict(scenario.run_settings)
@@ -155,6 +164,20 @@ def run_scenarios(
     transitions = (pd.concat(stage_tables, ignore_index=True) if stage_tables
                    else pd.DataFrame(columns=TRANSITION_COLUMNS))
     return ScenarioResults(results, transitions, engines)
+
+
+def _given(path: Path, models: Mapping[Path | None, Model]) -> Model | None:
+    """The given model of the file ``path`` (the same file under another name too)."""
+    for model in models.values():
+        if model.path == path:
+            return model
+    for model in models.values():
+        try:
+            if os.path.samefile(model.path, path):
+                return model
+        except OSError:
+            continue
+    return None
 
 
 def _card_of(model_path: Path) -> ModelCard | None:

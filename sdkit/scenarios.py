@@ -181,11 +181,20 @@ def scenario_files(dir_or_files: str | os.PathLike[str] | Iterable[str | os.Path
     return files
 
 
-def load_scenarios(dir_or_files: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
-                   ) -> list[Scenario]:
+def load_scenarios(dir_or_files: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+                   *, models: dict[Path | None, Model] | None = None) -> list[Scenario]:
     """Read and validate several scenarios (see :func:`scenario_files`).
 
     Each model is loaded once. Names must be unique.
+
+    Parameters
+    ----------
+    dir_or_files : path-like or iterable of path-like
+        A folder of ``.toml`` files, or files.
+    models : dict, optional
+        Models already loaded, by path; the models loaded here are added, so the
+        caller can run the scenarios on them (``run_scenarios(..., models=models)``,
+        :func:`sdkit.runner.run_scenarios`) without loading them again.
 
     Returns
     -------
@@ -197,7 +206,7 @@ def load_scenarios(dir_or_files: str | os.PathLike[str] | Iterable[str | os.Path
     ScenarioError
         As :func:`load_scenario`, or for two files with the same name.
     """
-    models: dict[Path | None, Model] = {}
+    models = {} if models is None else models
     scenarios: list[Scenario] = []
     seen: dict[str, Path] = {}
     for path in scenario_files(dir_or_files):

@@ -9,7 +9,12 @@ XMILE alike) and reports:
 * the variables that appear directly as a term of some stock's net rate
   (``INTEG(inflow - outflow, ...)`` in Vensim; XMILE stocks list their inflows
   and outflows, which PySD turns into the same expression),
-* whether ``SAVEPER`` is defined as ``TIME STEP``.
+* whether ``SAVEPER`` is defined as ``TIME STEP``,
+* every variable's documentation (units, comment, limits) as written in the
+  model file (:func:`element_doc`), the one reading of those fields behind both
+  :attr:`sdkit.model.Model.variables` and :attr:`sdkit.model.Model.ir`; and
+  :class:`Variable`, the metadata both hold (:class:`sdkit.ir.IRVariable` is a
+  :class:`Variable` with its equation).
 
 Nothing here imports PySD: the functions only read attributes of the objects
 PySD produced, so the result can be stored as plain JSON next to the translation.
@@ -19,9 +24,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "Variable",
+    "element_doc",
     "normalize_reference",
     "summarize",
     "flow_terms",
@@ -32,6 +40,35 @@ __all__ = [
 ]
 
 _CONTROL = ("initial_time", "final_time", "time_step", "saveper")
+
+
+@dataclass(frozen=True)
+class Variable:
+    """Metadata of one model variable, as documented in the model file.
+
+    Attributes
+    ----------
+    name : str
+        Real name, as written in the model file.
+    py_name : str
+        Python identifier PySD uses for the variable.
+    kind : str
+        One of ``"stock"``, ``"flow"``, ``"auxiliary"``, ``"constant"``,
+        ``"lookup"``, ``"data"``, ``"control"``.
+    units : str
+        Units, or ``""`` when none are given.
+    limits : tuple of (float or None, float or None)
+        Documented ``[min, max]`` range; ``None`` for an unbounded side or ``?``.
+    comment : str
+        Documentation comment, or ``""``.
+    """
+
+    name: str
+    py_name: str
+    kind: str
+    units: str
+    limits: tuple[float | None, float | None]
+    comment: str
 #: Arithmetic operators that keep a reference a *direct* term of the net rate.
 _ADDITIVE = frozenset({"+", "-", "negative", "positive"})
 
@@ -115,8 +152,8 @@ def summarize(abstract_model: Any) -> dict[str, Any]:
         ``flows``: real names of variables that are direct terms of a stock's
         net rate, in model order; ``saveper_follows_time_step``: whether
         ``SAVEPER`` is defined as ``TIME STEP``; ``docs``: real name to the
-        ``units`` and ``comment`` as written in the model file (verbatim: PySD
-        only ever sees a made-inert copy of the comments).
+        :func:`element_doc` of each element (verbatim: PySD only ever sees a
+        made-inert copy of the comments).
     """
     section = abstract_model.sections[0]
     order: list[str] = []
@@ -133,10 +170,9 @@ def summarize(abstract_model: Any) -> dict[str, Any]:
     for element in section.elements:
         if normalize_reference(element.name) == "saveper":
             follows = any(_is_reference_to(c.ast, "time_step") for c in element.components)
-    docs: dict[str, dict[str, str]] = {}
+    docs: dict[str, dict[str, Any]] = {}
     for element in section.elements:
-        docs.setdefault(element.name, {"units": str(element.units or ""),
-                                       "comment": str(element.documentation or "")})
+        docs.setdefault(element.name, element_doc(element))
     return {"order": order, "flows": flows, "saveper_follows_time_step": follows,
             "docs": docs}
 
@@ -177,6 +213,20 @@ def causal_dependencies(
         return found
 
     return {real: frozenset(causes(py_name, {py_name})) for py_name, real in real_names.items()}
+
+
+def element_doc(element: Any) -> dict[str, Any]:
+    """The documentation of one element of PySD's abstract model, as JSON-ready data.
+
+    ``units`` and ``comment`` one line each (:func:`doc_text`) and ``limits`` as
+    ``[low, high]`` (:func:`doc_limit`; ``None`` for an open or ``?`` side), read
+    from the element as parsed, before :func:`sdkit.guard.make_inert` touches the
+    comment.  :func:`summarize` stores it for :attr:`sdkit.model.Model.variables`
+    and :func:`sdkit.ir.build_ir` reads it for the IR, so both show the same text.
+    """
+    limits = tuple(element.limits) if element.limits else (None, None)
+    return {"units": doc_text(element.units), "comment": doc_text(element.documentation),
+            "limits": [doc_limit(limits[0]), doc_limit(limits[1])]}
 
 
 def doc_text(value: Any) -> str:
@@ -231,12 +281,14 @@ def variable_fields(doc: Any, summary: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         name = str(row["Real Name"])
         key = normalize_reference(name)
-        limits = tuple(row["Limits"]) if isinstance(row["Limits"], tuple) else (None, None)
+        known = docs.get(name, {})
+        limits = known.get("limits") or (
+            tuple(row["Limits"]) if isinstance(row["Limits"], tuple) else (None, None))
         fields = {"name": name, "py_name": py_name,
                   "kind": _kind(py_name, row["Type"], row["Subtype"], key in flows),
-                  "units": doc_text(docs.get(name, {}).get("units", row["Units"])),
+                  "units": doc_text(known.get("units", row["Units"])),
                   "limits": (doc_limit(limits[0]), doc_limit(limits[1])),
-                  "comment": doc_text(docs.get(name, {}).get("comment", row["Comment"]))}
+                  "comment": doc_text(known.get("comment", row["Comment"]))}
         found.append((order.get(key, len(order)), name.lower(), fields))
     found.sort(key=lambda item: item[:2])
     return [fields for _, _, fields in found]

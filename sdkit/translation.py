@@ -14,10 +14,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdkit import cache, guard, structure
 from sdkit.errors import ModelParseError, UnsafeCacheError, UnsafeModelError
+
+if TYPE_CHECKING:
+    from sdkit.ir import ModelIR
 
 __all__ = ["read_abstract", "translate", "load_translation", "PY_FILE", "STRUCTURE_FILE",
            "one_line", "delay_problem", "PYSD_OBJECTS"]
@@ -190,11 +193,18 @@ def _unsafe_cause(err: BaseException | None) -> UnsafeModelError | None:
     return None
 
 
-def translate(data: bytes, source: Path, fmt: str, workdir: Path) -> None:
+def translate(data: bytes, source: Path, fmt: str, workdir: Path) -> ModelIR | None:
     """Translate model bytes with PySD inside ``workdir`` (a cache staging dir).
 
-    The abstract model is summarised (keeping comments and units verbatim), made
-    inert, built, and every generated module is audited before anything imports it.
+    The abstract model is summarised (keeping comments and units verbatim), its IR
+    built (:func:`sdkit.ir.build_ir`, from the same parse), made inert, built, and
+    every generated module is audited before anything imports it.
+
+    Returns
+    -------
+    ModelIR or None
+        The IR of the model (None if it cannot be built: :attr:`Model.ir
+        <sdkit.model.Model.ir>` then builds it again and raises the error).
     """
     from pysd.builders.python.python_model_builder import ModelBuilder
 
@@ -202,6 +212,7 @@ def translate(data: bytes, source: Path, fmt: str, workdir: Path) -> None:
     copy.write_bytes(data)
     abstract = read_abstract(copy, fmt, data=data, source=source)
     summary = structure.summarize(abstract)
+    ir = _ir_of(abstract, source, fmt)
     guard.make_inert(abstract)
     try:
         py_file = Path(ModelBuilder(abstract).build_model())
@@ -216,3 +227,16 @@ def translate(data: bytes, source: Path, fmt: str, workdir: Path) -> None:
     if py_file.name != PY_FILE:
         os.replace(py_file, workdir / PY_FILE)
     (workdir / STRUCTURE_FILE).write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    return ir
+
+
+def _ir_of(abstract: Any, source: Path, fmt: str) -> ModelIR | None:
+    """The IR of the abstract model before :func:`sdkit.guard.make_inert` changes it."""
+    from dataclasses import replace
+
+    from sdkit.ir import build_ir
+
+    try:
+        return replace(build_ir(abstract), path=source, format=fmt)
+    except Exception:  # noqa: BLE001 - raised again where the IR is used
+        return None

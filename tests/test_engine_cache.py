@@ -93,8 +93,7 @@ def _rewrite(entry: Path, doc: dict, *, reseal: bool = True, sign: bool = True) 
     """Write a changed program record as the cache's owner could: a valid HMAC (its key
     is no secret) and, with ``reseal``, a manifest that matches the new bytes."""
     if sign:
-        payload = {"meta": doc["meta"], "program": doc["program"]}
-        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        text = json.dumps(doc["payload"], sort_keys=True, separators=(",", ":"), ensure_ascii=True)
         doc["digest"] = hmac.new(doc["key"].encode(), text.encode(), hashlib.sha256).hexdigest()
     data = json.dumps(doc).encode()
     (entry / progcache.PROGRAM_FILE).write_bytes(data)
@@ -222,15 +221,16 @@ def test_a_tampered_program_with_a_payload_is_recompiled_not_run(
     marker = tmp_path / "MARKER"
     entry = _entry(root)
     doc = _document(entry)
-    head, body = doc["program"]["source"].split("\n", 1)
-    doc["program"]["source"] = head + "\n" + PAYLOADS[payload].format(marker=str(marker)) + body
+    head, body = doc["payload"]["program"]["source"].split("\n", 1)
+    program = doc["payload"]["program"]
+    program["source"] = head + "\n" + PAYLOADS[payload].format(marker=str(marker)) + body
     _rewrite(entry, doc)
     stateful.programs.clear()
     with pytest.warns(cache.CacheEntryRebuiltWarning, match="allow-list"):
         again = Ensemble(stateful, cache_dir=root)
     _assert_same(expected, again.run())
     assert not marker.exists()
-    assert _document(_entry(root))["program"]["source"] == again.program.source
+    assert _document(_entry(root))["payload"]["program"]["source"] == again.program.source
     assert payload not in again.program.source
 
 
@@ -239,7 +239,8 @@ def test_module_level_code_in_a_program_is_refused(stateful, root, tmp_path):
     marker = tmp_path / "MARKER"
     entry = _entry(root)
     doc = _document(entry)
-    doc["program"]["source"] = f"open({str(marker)!r}, 'w').close()\n" + doc["program"]["source"]
+    program = doc["payload"]["program"]
+    program["source"] = f"open({str(marker)!r}, 'w').close()\n" + program["source"]
     _rewrite(entry, doc)
     stateful.programs.clear()
     with pytest.warns(cache.CacheEntryRebuiltWarning, match="allow-list"):
@@ -253,11 +254,12 @@ def test_a_tampered_record_is_refused(stateful, root, change):
     entry = _entry(root)
     doc = _document(entry)
     if change == "table-name":   # a table object bound to a name the code trusts
-        doc["program"]["tables"]["np"] = next(iter(doc["program"]["tables"].values()))
+        tables = doc["payload"]["program"]["tables"]
+        tables["np"] = next(iter(tables.values()))
     elif change == "const-name":
-        doc["program"]["consts"]["_rt"] = "0" * 16
+        doc["payload"]["program"]["consts"]["_rt"] = "0" * 16
     elif change == "unsigned":
-        doc["program"]["source"] += "    pass\n"
+        doc["payload"]["program"]["source"] += "    pass\n"
     else:
         doc["key"] = "0" * 64
     _rewrite(entry, doc, sign=change != "unsigned")

@@ -1,4 +1,4 @@
-"""The loop-summary cache (sdkit.loops.summary, sdkit.loops.store): hits, misses, tampering."""
+"""The loop-summary cache (sdkit.loops.summary, sdkit.records): hits, misses, tampering."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import sdkit
 from sdkit import briefing_inputs, cache
 from sdkit.errors import UnsafeCacheError
 from sdkit.loops import loop_dominance, ltm
-from sdkit.loops.store import RECORD_FILE, frame_from_data, frame_to_data
 from sdkit.loops.summary import ENTRY_PREFIX, loop_summary, summarize
+from sdkit.records import RECORD_FILE, frame_from_data, frame_to_data
 
 
 @pytest.fixture()

@@ -150,7 +150,7 @@ def test_cli_export_on_a_full_disk_exits_2(tiny_path: Path, tmp_path: Path, full
 
 # --------------------------------------------------------------------------- one write path
 #: Files that write into a private staging folder that is renamed into place as a whole.
-STAGING = {"translation.py", "cache.py", "progcache.py"}
+STAGING = {"translation.py", "cache.py", "progcache.py", "records.py"}
 #: Known writes outside the helper, both to memory: a chunk serialised (then written with
 #: the helper) and a font subset (embedded in a page).
 KNOWN = {"sdkit/sensitivity/execute.py write_table", "sdkit/fonts.py save"}

@@ -216,6 +216,41 @@ def test_progress_and_duplicate_names(tmp_path, shipped_scenarios):
         run_scenarios(short * 2)
 
 
+def test_the_models_load_scenarios_loaded_run_the_scenarios(tmp_path, tiny_path, monkeypatch):
+    """One load of a model file for checking and running its scenarios: run_scenarios
+    takes the models load_scenarios filled (or the same file under another name), and
+    loads a file no given model is of."""
+    import sdkit.model
+    import sdkit.runner
+
+    for form, settings in TINY_INPUTS.items():
+        text = TINY_SCENARIO.format(form=form, model=tiny_path.as_posix(), settings=settings)
+        (tmp_path / f"tiny-{form}.toml").write_text(text, encoding="utf-8")
+    fresh = run_scenarios(load_scenarios(tmp_path))
+    loads: list[Path] = []
+    real = sdkit.model.load_model
+
+    def counted(path, **kwargs):
+        loads.append(Path(path))
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(sdkit.model, "load_model", counted)
+    monkeypatch.setattr(sdkit.runner, "load_model", counted)
+    models: dict = {}
+    scenarios = load_scenarios(tmp_path, models=models)
+    assert len(loads) == 1 and list(models) == [tiny_path]
+    shared = run_scenarios(scenarios, models=models)
+    link, copy = tmp_path / "link.mdl", tmp_path / "copy.mdl"
+    link.symlink_to(tiny_path)
+    copy.write_bytes(tiny_path.read_bytes())
+    by_other_name = run_scenarios(scenarios, models={link: real(link)})
+    assert len(loads) == 1
+    pd.testing.assert_frame_equal(shared.results, fresh.results, check_exact=True)
+    pd.testing.assert_frame_equal(by_other_name.results, fresh.results, check_exact=True)
+    run_scenarios(scenarios, models={copy: real(copy)})  # another file, the same text
+    assert loads == [tiny_path, tiny_path]  # no given model of that file: loaded
+
+
 # --- storage and tables ---------------------------------------------------------------
 
 

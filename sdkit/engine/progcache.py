@@ -1,7 +1,8 @@
 """The program cache: compiled ensembles kept in memory and on disk, verified before use.
 
 Compiling a model for the engine means parsing it with PySD's translator into the
-IR (most of the ~0.7 s) and generating its program; both depend only on the model's
+IR (most of the ~0.7 s; none when the model's own IR, :attr:`sdkit.model.Model.ir`,
+is of the same bytes) and generating its program; both depend only on the model's
 bytes, the tools' versions and the compile inputs (the parameters given per set and
 the outputs).  :func:`compiled_for` looks a compilation up by a key of exactly those
 (:func:`sdkit.cache.cache_key`, the translation cache's keying) in two places:
@@ -13,12 +14,13 @@ the outputs).  :func:`compiled_for` looks a compilation up by a key of exactly t
   (:func:`sdkit.cache.cache_root`: ``SDKIT_CACHE_DIR``, never beside the model),
   built in a private staging folder, moved into place atomically and sealed with
   the digest manifest of :func:`sdkit.cache.ensure_entry` (owner and mode checks
-  included).  The entry holds one JSON file with the program's source, its data
+  included).  The entry is a verified record of :mod:`sdkit.records` (the store the
+  loop summaries use too): one JSON file with the program's source, its data
   (lookup points and constants as IEEE-754 bits) and :class:`ModelMeta`.
 
 Nothing read from the disk is executed unless it is what sdkit generated: the file
 is read with :func:`sdkit.cache.read_verified` (digest of the bytes read), must
-carry an HMAC-SHA256 of its content keyed by the model key, must parse into the
+carry an HMAC-SHA256 of its payload keyed by the entry's name, must parse into the
 expected types, and its source must pass the same allow-list audit
 (:mod:`sdkit.engine.audit`) as freshly generated code before the audited tree is
 compiled.  An entry that fails any check is discarded and rebuilt from the model
@@ -31,28 +33,21 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import json
 import tempfile
 import threading
-import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sdkit import cache
+from sdkit import cache, records
 from sdkit import ir as I
 from sdkit.engine.assemble import generate, link_program
 from sdkit.engine.meta import ModelMeta
 from sdkit.engine.program import Program, program_from_data, program_to_data
-from sdkit.errors import (
-    ModelFileNotFoundError,
-    ParameterValueError,
-    SdkitError,
-    UnsafeCacheError,
-)
+from sdkit.errors import ModelFileNotFoundError, ParameterValueError
 
 __all__ = ["Compiled", "ProgramCache", "compile_ir", "compiled_for", "program_key",
            "ENTRY_PREFIX", "PROGRAM_FILE"]
@@ -62,9 +57,8 @@ ENTRY_PREFIX = "ensemble-"
 #: The file of a program entry.
 PROGRAM_FILE = "program.json"
 #: Raise when the content of an entry changes meaning; part of every key.
-REVISION = 1
-_FORMAT = "sdkit-ensemble-1"
-_FIELDS = {"format", "key", "meta", "program", "digest"}
+REVISION = 2
+_FORMAT = "sdkit-ensemble-2"
 #: Modules whose code decides what an entry holds; their source is part of the key.
 _GENERATOR = ("sdkit.ir", "sdkit.engine.compiler", "sdkit.engine.assemble",
               "sdkit.engine.meta", "sdkit.engine.program")
@@ -199,98 +193,52 @@ def compiled_for(model: Any, params: Sequence[str], outputs: Sequence[str] | Non
     order = list(model.variables)
     key = program_key(data, path.suffix, params, outputs)
     memory = model.programs if memory is None else memory
-    found = memory.get(key)
-    if found is not None:
-        return found
-    built: list[Compiled] = []
+    hit = memory.get(key)
+    if hit is not None:
+        return hit
 
-    def build(folder: Path) -> None:
-        built.append(_compile_bytes(data, path, params, outputs, order, folder))
-        text = json.dumps(_document(key, built[0]), ensure_ascii=True)
-        (folder / PROGRAM_FILE).write_text(text + "\n", encoding="ascii")
+    def build() -> tuple[Compiled, dict[str, Any]]:
+        compiled = _compile_bytes(model, data, path, params, outputs, order)
+        return compiled, _payload(compiled)
 
-    root = cache.cache_root(cache_dir)
-    try:
-        found = _load(root, key, build, built)
-    except UnsafeCacheError:
-        raise
-    except OSError:  # a read-only or full cache folder: compile in memory only
-        with tempfile.TemporaryDirectory(prefix="sdkit-ensemble-") as folder:
-            found = _compile_bytes(data, path, params, outputs, order, Path(folder))
+    found, _ = records.cached_record(
+        cache.cache_root(cache_dir), ENTRY_PREFIX + key, _FORMAT, build, _from_payload,
+        file=PROGRAM_FILE, what="ensemble program", stacklevel=2)
     memory.put(key, found)
     return found
 
 
-def _compile_bytes(data: bytes, path: Path, params: Sequence[str],
-                   outputs: Sequence[str] | None, order: list[str], folder: Path) -> Compiled:
-    """Compile the very bytes the key was made of (parsed from a copy in ``folder``)."""
-    from sdkit.model import SUFFIXES
+def _compile_bytes(model: Any, data: bytes, path: Path, params: Sequence[str],
+                   outputs: Sequence[str] | None, order: list[str]) -> Compiled:
+    """Compile the very bytes the key was made of: the model's own IR when the model
+    was loaded from them (:attr:`sdkit.model.Model.key`), else a parse of a private copy."""
+    from sdkit.model import SUFFIXES, translation_key
     from sdkit.translation import read_abstract
 
-    copy = folder / f"model{path.suffix}"
-    copy.write_bytes(data)
-    try:
+    if getattr(model, "key", None) == translation_key(data):
+        return compile_ir(model.ir, params, outputs, order)
+    with tempfile.TemporaryDirectory(prefix="sdkit-ensemble-") as folder:
+        copy = Path(folder) / f"model{path.suffix}"
+        copy.write_bytes(data)
         abstract = read_abstract(copy, SUFFIXES.get(path.suffix.lower(), ""), data=data,
                                  source=path)
-    finally:
-        copy.unlink()
     return compile_ir(I.build_ir(abstract), params, outputs, order)
 
 
-def _load(root: Path, key: str, build: Any, built: list[Compiled]) -> Compiled:
-    entry = cache.ensure_entry(root, ENTRY_PREFIX + key, build, stacklevel=5)
-    if built:
-        return built[0]
-    found, problem = _read(entry, key)
-    if found is not None:
-        return found
-    cache.discard_entry(entry)
-    warnings.warn(cache.CacheEntryRebuiltWarning(
-        f"Cached ensemble program {entry} failed verification ({problem}); discarded it and "
-        "compiled the model again."), stacklevel=4)
-    entry = cache.ensure_entry(root, ENTRY_PREFIX + key, build, stacklevel=5)
-    if built:
-        return built[0]
-    found, problem = _read(entry, key)  # another process rebuilt it first
-    if found is None:
-        raise UnsafeCacheError(
-            f"Cached ensemble program {entry} keeps failing verification ({problem}); "
-            "set SDKIT_CACHE_DIR to a private folder.")
-    return found
-
-
-def _document(key: str, compiled: Compiled) -> dict[str, Any]:
+def _payload(compiled: Compiled) -> dict[str, Any]:
     program = compiled.program.compiled
     if program is None:
         raise ValueError("a program without its compiled form cannot be cached")
-    payload = {"meta": compiled.meta.to_data(), "program": program_to_data(program)}
-    return {"format": _FORMAT, "key": key, **payload, "digest": _digest(key, payload)}
+    return {"meta": compiled.meta.to_data(), "program": program_to_data(program)}
 
 
-def _digest(key: str, payload: dict[str, Any]) -> str:
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hmac.new(key.encode("ascii"), text.encode("ascii"), hashlib.sha256).hexdigest()
-
-
-def _read(entry: Path, key: str) -> tuple[Compiled | None, str]:
-    """Read and check a program entry: ``(compilation, "")`` or ``(None, problem)``."""
-    raw = cache.read_verified(entry, PROGRAM_FILE)
-    if raw is None:
-        return None, f"{PROGRAM_FILE} does not match its digest"
-    try:
-        doc = json.loads(raw.decode("ascii"))
-        if not isinstance(doc, dict) or set(doc) != _FIELDS or doc["format"] != _FORMAT \
-                or doc["key"] != key:
-            return None, "the record is not a program of this model"
-        payload = {"meta": doc["meta"], "program": doc["program"]}
-        if not isinstance(doc["digest"], str) \
-                or not hmac.compare_digest(doc["digest"], _digest(key, payload)):
-            return None, "the record's HMAC does not match"
-        meta = ModelMeta.from_data(doc["meta"])
-        compiled = program_from_data(doc["program"])
-        names = (*compiled.params, *compiled.outputs)
-        if not all(name in meta.variables for name in names):
-            return None, "the program names variables the model does not have"
-        return Compiled(meta, link_program(compiled, refuse_unsafe=False)), ""
-    except (ValueError, TypeError, RecursionError, SdkitError) as err:
-        return None, " ".join(str(err).split())[:200] or type(err).__name__
+def _from_payload(payload: dict[str, Any]) -> Compiled:
+    """A stored program, its source audited before it is compiled (``ValueError``,
+    ``TypeError`` or an :class:`~sdkit.errors.SdkitError` for anything else)."""
+    if set(payload) != {"meta", "program"}:
+        raise ValueError("the record is not a program of this model")
+    meta = ModelMeta.from_data(payload["meta"])
+    compiled = program_from_data(payload["program"])
+    if not all(name in meta.variables for name in (*compiled.params, *compiled.outputs)):
+        raise ValueError("the program names variables the model does not have")
+    return Compiled(meta, link_program(compiled, refuse_unsafe=False))

@@ -6,12 +6,13 @@ result holds four (time steps x loops) tables, about 160 MB each, too large to
 store.  A :class:`LoopSummary` keeps what a chart of the run needs: the tidy
 shares of the loops that matter, the families' summed shares, those loops'
 descriptions and the coverage.  :func:`loop_summary` returns it from the cache when
-it can: a record (:mod:`sdkit.loops.store`, data only, verified on read) keyed by
+it can: a record (:mod:`sdkit.records`, data only, verified on read) keyed by
 
 * the model file's bytes, PySD's and sdkit's versions (with the guard's revision),
   the versions of numpy, pandas, networkx and sympy, and a digest of the source of
   the analysis (``sdkit/loops/``, :mod:`sdkit.ir`, :mod:`sdkit.stages`,
-  :mod:`sdkit.card`), so an edited analysis never reuses an old result;
+  :mod:`sdkit.card`, :mod:`sdkit.records`), so an edited analysis never reuses an
+  old result;
 * the run: a digest of ``results`` (columns, times and values), the parameters and
   the TIME STEP it was run with, and the window;
 * the card's named loops, loop families and stage rules.
@@ -34,7 +35,7 @@ import pandas as pd
 
 from sdkit import cache
 from sdkit.errors import ModelFileNotFoundError
-from sdkit.loops.store import cached_record, frame_from_data, frame_to_data
+from sdkit.records import cached_record, frame_from_data, frame_to_data
 
 if TYPE_CHECKING:
     from sdkit.card import ModelCard
@@ -47,7 +48,7 @@ ENTRY_PREFIX = "loops-"
 #: Raise when the content of a record changes meaning; part of every key.
 REVISION = 1
 _FORMAT = "sdkit-loops-summary-1"
-_ANALYSIS = ("sdkit.ir", "sdkit.stages", "sdkit.card", "sdkit.loops.store",
+_ANALYSIS = ("sdkit.ir", "sdkit.stages", "sdkit.card", "sdkit.records",
              "sdkit.loops.summary")
 _PACKAGES = ("numpy", "pandas", "networkx", "sympy")
 _FRAMES = ("relative", "families", "loops")
@@ -139,7 +140,7 @@ def _analysis_digest() -> str:
     digest = hashlib.sha256()
     folder = Path(__file__).resolve().parent
     paths = sorted(folder.glob("*.py")) + [
-        Path(str(importlib.import_module(name).__file__)) for name in _ANALYSIS[:3]]
+        Path(str(importlib.import_module(name).__file__)) for name in _ANALYSIS[:4]]
     for path in paths:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     for package in _PACKAGES:
@@ -245,5 +246,5 @@ def loop_summary(model: Any, results: pd.DataFrame, *, card: ModelCard | None = 
     key = summary_key(data, path.suffix, results, card=card, params=params,
                       time_step=time_step, window=window)
     summary, hit = cached_record(cache.cache_root(cache_dir), ENTRY_PREFIX + key, _FORMAT,
-                                 build, _from_data)
+                                 build, _from_data, what="loop summary", stacklevel=2)
     return replace(summary, cached=hit)

@@ -1,11 +1,16 @@
-"""Analysis results kept as verified JSON records in the cache folder.
+"""Verified records: results kept as JSON data in the cache folder, checked before use.
 
-A record is one JSON file in an entry of the translation cache's folder
-(:func:`sdkit.cache.cache_root`: ``SDKIT_CACHE_DIR``, never beside the model), built
-by :func:`sdkit.cache.ensure_entry` in a private staging folder, sealed with its
-digest manifest and moved into place atomically.  The file holds data only (numbers,
-strings, lists and objects, tables as :func:`frame_to_data` writes them): nothing in
-it is executed or unpickled.  Before a record is used (:func:`cached_record`):
+One store for every cached result that is not a translation: the loop-dominance
+summaries (:mod:`sdkit.loops.summary`) and the engine's compiled programs
+(:mod:`sdkit.engine.progcache`).  A record is one JSON file in an entry of the
+translation cache's folder (:func:`sdkit.cache.cache_root`: ``SDKIT_CACHE_DIR``,
+never beside the model), built by :func:`sdkit.cache.ensure_entry` in a private
+staging folder, sealed with its digest manifest and moved into place atomically.
+The file holds data only (numbers, strings, lists and objects, tables as
+:func:`frame_to_data` writes them): nothing in it is unpickled, and nothing in it is
+executed unless the caller's ``parse`` says so after its own checks (the program
+cache runs the engine's allow-list audit on a program's source).  Before a record is
+used (:func:`cached_record`):
 
 1. :func:`sdkit.cache.ensure_entry` checks owners, modes and the manifest of the entry;
 2. :func:`sdkit.cache.read_verified` hashes the very bytes it returns;
@@ -15,7 +20,8 @@ it is executed or unpickled.  Before a record is used (:func:`cached_record`):
 
 A record failing a check is discarded and computed again, with a
 :class:`~sdkit.cache.CacheEntryRebuiltWarning`; a cache folder that cannot be
-written leaves the result uncached.
+written leaves the result uncached.  The HMAC key is not a secret: like the
+manifest it detects corruption and mismatched entries (see docs/security.md).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ import pandas as pd
 from sdkit import cache
 from sdkit.errors import SdkitError, UnsafeCacheError
 
-__all__ = ["cached_record", "frame_to_data", "frame_from_data", "RECORD_FILE"]
+__all__ = ["cached_record", "frame_to_data", "frame_from_data", "record_digest", "RECORD_FILE"]
 
 #: The file of a record entry.
 RECORD_FILE = "record.json"
@@ -112,23 +118,25 @@ def frame_from_data(data: Any) -> pd.DataFrame:
     return frame
 
 
-def _digest(key: str, payload: Mapping[str, Any]) -> str:
+def record_digest(key: str, payload: Mapping[str, Any]) -> str:
+    """The HMAC-SHA256 of a payload's canonical JSON, keyed by the record's key."""
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hmac.new(key.encode("ascii"), text.encode("ascii"), hashlib.sha256).hexdigest()
 
 
-def _read(entry: Path, fmt: str, key: str, parse: Callable[[dict[str, Any]], T]
-          ) -> tuple[T | None, str]:
-    raw = cache.read_verified(entry, RECORD_FILE)
+def _read(entry: Path, file: str, fmt: str, key: str,
+          parse: Callable[[dict[str, Any]], T]) -> tuple[T | None, str]:
+    """Read and check a record: ``(value, "")`` or ``(None, problem)``."""
+    raw = cache.read_verified(entry, file)
     if raw is None:
-        return None, f"{RECORD_FILE} does not match its digest"
+        return None, f"{file} does not match its digest"
     try:
         doc = json.loads(raw.decode("ascii"))
         if not isinstance(doc, dict) or set(doc) != _FIELDS or doc["format"] != fmt \
                 or doc["key"] != key or not isinstance(doc["payload"], dict):
             return None, "the record is not one of this model and these inputs"
         if not isinstance(doc["digest"], str) \
-                or not hmac.compare_digest(doc["digest"], _digest(key, doc["payload"])):
+                or not hmac.compare_digest(doc["digest"], record_digest(key, doc["payload"])):
             return None, "the record's HMAC does not match"
         return parse(doc["payload"]), ""
     except (ValueError, TypeError, KeyError, RecursionError, SdkitError) as err:
@@ -137,7 +145,8 @@ def _read(entry: Path, fmt: str, key: str, parse: Callable[[dict[str, Any]], T]
 
 def cached_record(root: Path, name: str, fmt: str,
                   build: Callable[[], tuple[T, dict[str, Any]]],
-                  parse: Callable[[dict[str, Any]], T]) -> tuple[T, bool]:
+                  parse: Callable[[dict[str, Any]], T], *, file: str = RECORD_FILE,
+                  what: str = "record", stacklevel: int = 1) -> tuple[T, bool]:
     """A result from its verified record, or computed and stored.
 
     Parameters
@@ -152,8 +161,15 @@ def cached_record(root: Path, name: str, fmt: str,
     build : callable
         Computes the result: ``(value, payload)``, the payload JSON-ready data.
     parse : callable
-        Turns a stored payload back into the value; raises ``ValueError`` or
-        ``TypeError`` for anything it does not accept.
+        Turns a stored payload back into the value; raises ``ValueError``,
+        ``TypeError`` or an :class:`~sdkit.errors.SdkitError` for anything it does
+        not accept.
+    file : str
+        The record's file name in the entry.
+    what : str
+        What the record holds, for warnings and errors ("ensemble program").
+    stacklevel : int
+        Stack level of warnings: 1 names the caller of this function, 2 its caller.
 
     Returns
     -------
@@ -176,26 +192,26 @@ def cached_record(root: Path, name: str, fmt: str,
     def write(folder: Path) -> None:
         value, payload = build()
         built.append(value)
-        doc = {"format": fmt, "key": name, "payload": payload, "digest": _digest(name, payload)}
-        (folder / RECORD_FILE).write_text(json.dumps(doc, ensure_ascii=True) + "\n",
-                                          encoding="ascii")
+        doc = {"format": fmt, "key": name, "payload": payload,
+               "digest": record_digest(name, payload)}
+        (folder / file).write_text(json.dumps(doc, ensure_ascii=True) + "\n", encoding="ascii")
 
     try:
         for attempt in range(2):
-            entry = cache.ensure_entry(root, name, write, stacklevel=4)
+            entry = cache.ensure_entry(root, name, write, stacklevel=stacklevel + 2)
             if built:
                 return built[0], False
-            found, problem = _read(entry, fmt, name, parse)
+            found, problem = _read(entry, file, fmt, name, parse)
             if found is not None:
                 return found, True
             if attempt:
                 raise UnsafeCacheError(
-                    f"Cached record {entry} keeps failing verification ({problem}); "
+                    f"Cached {what} {entry} keeps failing verification ({problem}); "
                     "set SDKIT_CACHE_DIR to a private folder.")
             cache.discard_entry(entry)
             warnings.warn(cache.CacheEntryRebuiltWarning(
-                f"Cached record {entry} failed verification ({problem}); discarded it and "
-                "computed it again."), stacklevel=3)
+                f"Cached {what} {entry} failed verification ({problem}); discarded it and "
+                "computed it again."), stacklevel=stacklevel + 1)
     except UnsafeCacheError:
         raise
     except OSError:  # a read-only or full cache folder: compute without storing
