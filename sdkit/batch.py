@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,6 @@ __all__ = ["ENGINES", "BatchRunner", "check_engine", "run_on_engine", "try_engin
 log = logging.getLogger("sdkit")
 #: Engine choices: ``auto`` (the engine, PySD when it refuses), ``ensemble``, ``pysd``.
 ENGINES = ("auto", "ensemble", "pysd")
-_SERIES_WARNING = "Replacing a constant value with a time-dependent value"
 
 
 def check_engine(engine: str) -> str:
@@ -234,15 +232,13 @@ class BatchRunner:
         model = self.model()
         runs: list[pd.DataFrame | None] = []
         for row in table[self.params].to_dict("records"):
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=_SERIES_WARNING)
-                try:
-                    runs.append(model.run({**self.base_params, **row},
-                                          return_columns=self.variables, **self.settings))
-                except SimulationError:  # NaN or infinite results
-                    if not self.allow_nan:
-                        raise
-                    runs.append(None)
+            try:
+                runs.append(model.run({**self.base_params, **row},
+                                      return_columns=self.variables, **self.settings))
+            except SimulationError:  # NaN or infinite results
+                if not self.allow_nan:
+                    raise
+                runs.append(None)
         done = next((r for r in runs if r is not None), None)
         times = done.index.to_numpy(dtype=float) if done is not None else self._times(model)
         missing = np.full(len(times), np.nan)

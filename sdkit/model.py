@@ -43,6 +43,7 @@ from sdkit.validation import (
     check_saved_rows,
     check_time_settings,
     effective_times,
+    run_warnings,
 )
 
 if TYPE_CHECKING:
@@ -239,21 +240,21 @@ class Model:
             if isinstance(return_columns, str):
                 return_columns = [return_columns]
             wanted = [self.variable(name).name for name in return_columns]
-        if check_engine(engine) != "pysd":
-            done = run_on_engine(self, overrides, engine, times, wanted)
-            if done is not None:
-                return done
-        fresh = load_translation(self._py_path, self.path)
-        try:
-            result = fresh.run(params=overrides, return_columns=wanted, **times)
-        except SdkitError:
-            raise
-        except Exception as err:  # PySD raises many types mid-run (e.g. a DELAY N of order 0)
-            reason = delay_problem(fresh, self._name_of_py) or _one_line(err)
-            raise SimulationError(
-                f"The simulation of {self.path.name!r} failed at time {_time_of(fresh)}: "
-                f"{reason}"
-            ) from err
+        with run_warnings():  # PySD's and numpy's warnings in the model's words, counted
+            if check_engine(engine) != "pysd":
+                done = run_on_engine(self, overrides, engine, times, wanted)
+                if done is not None:
+                    return done
+            fresh = load_translation(self._py_path, self.path)
+            try:
+                result = fresh.run(params=overrides, return_columns=wanted, **times)
+            except SdkitError:
+                raise
+            except Exception as err:  # PySD raises many types mid-run (a DELAY N of order 0)
+                reason = delay_problem(fresh, self._name_of_py) or _one_line(err)
+                raise SimulationError(
+                    f"The simulation of {self.path.name!r} failed at time "
+                    f"{_time_of(fresh)}: {reason}") from err
         result = self._tidy(result, wanted)
         final, _, save = effective_times(self, times)
         check_saved_rows(repr(self.path.name), self.initial_time, final, save, len(result),

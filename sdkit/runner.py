@@ -13,7 +13,6 @@ with :func:`sdkit.stages.detect_stages` and the rules of the model's card
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,6 @@ RESULT_COLUMNS = ["scenario", "time", "variable", "value"]
 TRANSITION_COLUMNS = ["scenario", "stage", "stage_en", "stage_zh", "transition", "variable",
                       "threshold", "time", "reached", "duration"]
 # PySD warns each time a constant becomes a time series, which is what inputs are for.
-_SERIES_WARNING = "Replacing a constant value with a time-dependent value"
 
 
 @dataclass(frozen=True)
@@ -145,10 +143,8 @@ def run_scenarios(
             loaded[path] = _given(path, models or {}) or load_model(path)
             cards[path] = card if card is not None else _card_of(path)
         model = loaded[path]
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=_SERIES_WARNING)
-            settings: dict[str, Any] = dict(scenario.run_settings)
-            run = model.run(scenario.params(model), engine=engine, **settings)
+        settings: dict[str, Any] = dict(scenario.run_settings)
+        run = model.run(scenario.params(model), engine=engine, **settings)
         engines[scenario.name] = str(run.attrs.get("engine", "pysd"))
         long_tables.append(_long(scenario.name, run))
         scenario_card = cards[path]
