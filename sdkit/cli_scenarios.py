@@ -73,8 +73,9 @@ def scenarios_run(sources: tuple[Path, ...], output: Path, engine: str = "auto")
     def progress(done: int, total: int, scenario: Any) -> None:
         click.echo(f"[{done}/{total}] {scenario.name}", err=True)
 
-    results = run_scenarios(load_scenarios(sources or DEFAULT_SCENARIOS), progress=progress,
-                            engine=engine)
+    models: dict[Path | None, Any] = {}  # each model loaded once, for reading and running
+    scenarios = load_scenarios(sources or DEFAULT_SCENARIOS, models=models)
+    results = run_scenarios(scenarios, progress=progress, engine=engine, models=models)
     for path in save_scenario_results(results, output):
         click.echo(f"Wrote {path}")
     click.echo(transitions_text(results.transitions))

@@ -41,7 +41,7 @@ def constant_values(model: Model, baseline: pd.DataFrame | None = None
         return {}
     if baseline is None:
         baseline = model.run(
-            return_columns=names,
+            return_columns=names, engine="auto",
             final_time=model.initial_time + model.time_step,
             saveper=model.time_step,
             time_step=model.time_step,
