@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from sdkit.cli_options import FILE
+from sdkit.cli_options import ENGINE, ENGINE_HELP, FILE
 from sdkit.examples import help_epilog
 
 __all__ = ["check_command"]
@@ -33,8 +33,11 @@ __all__ = ["check_command"]
                    "compared (Mt and tonnes agree). Default: strict, as Vensim.")
 @click.option("--notes", is_flag=True, help="Also list what was not checked or was clipped.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--engine", type=ENGINE, default="auto", show_default=True,
+              help="What runs the extreme-conditions battery. " + ENGINE_HELP)
 def check_command(model: Path, no_units: bool, no_balance: bool, no_dt: bool,
-                  no_extremes: bool, lenient: bool, notes: bool, as_json: bool) -> None:
+                  no_extremes: bool, lenient: bool, notes: bool, as_json: bool,
+                  engine: str = "auto") -> None:
     """Check MODEL: units, stock mass balance, time step, extreme conditions."""
     from sdkit.checks import check_model
 
@@ -44,7 +47,7 @@ def check_command(model: Path, no_units: bool, no_balance: bool, no_dt: bool,
 
     report = check_model(model, units=not no_units, balance=not no_balance, dt=not no_dt,
                          extremes=not no_extremes, strict_units=not lenient,
-                         progress=None if as_json else progress)
+                         progress=None if as_json else progress, engine=engine)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=1, ensure_ascii=False))
     else:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from sdkit.cli_options import FILE, print_or_update
+from sdkit.cli_options import ENGINE, ENGINE_HELP, FILE, print_or_update
 from sdkit.examples import help_epilog
 
 __all__ = ["loops_command"]
@@ -31,8 +31,10 @@ __all__ = ["loops_command"]
               help="Add the loops found by the strongest-path search.")
 @click.option("--update", type=FILE, metavar="FILE.md",
               help="Write the result between the loops markers in FILE.md.")
+@click.option("--engine", type=ENGINE, default="auto", show_default=True, help=ENGINE_HELP)
 def loops_command(model: Path, scenario: Path | None, window: float, periods: int,
-                  max_length: int, discover: bool, update: Path | None) -> None:
+                  max_length: int, discover: bool, update: Path | None,
+                  engine: str = "auto") -> None:
     """Print MODEL's loops, their polarity and the dominant loops per stage or period.
 
     Loop scores are computed at every TIME STEP of the run, whatever SAVEPER is,
@@ -43,5 +45,5 @@ def loops_command(model: Path, scenario: Path | None, window: float, periods: in
     from sdkit.loops.study import loop_study
 
     text = loop_study(model, scenario=scenario, window=window, periods=periods,
-                      max_length=max_length, discover=discover)
+                      max_length=max_length, discover=discover, engine=engine)
     print_or_update(text, update, BLOCK)

@@ -18,6 +18,7 @@ from sdkit.checks.algebra import DMNL, parse_units
 from sdkit.checks.balance import check_balance, fine_run
 from sdkit.checks.units import check_units
 from sdkit.cli import main
+from sdkit.errors import ParameterValueError
 from sdkit.ir import build_ir
 from sdkit.model import load_model
 
@@ -211,7 +212,21 @@ def test_battery_engine_and_pysd_agree_on_a_planted_failure(tmp_path):
 
     model = load_model(write_model(tmp_path, "tank.mdl", mdl(NEGATIVE)))
     baseline = model.run()
-    fast, slow = run_battery(model, baseline), run_battery(model, baseline, engine=False)
+    fast, slow = run_battery(model, baseline), run_battery(model, baseline, engine="pysd")
     assert (fast.engine, slow.engine) == ("ensemble", "pysd")
     assert fast.failures and [f.split(":")[0] for f in fast.failures] == [
         f.split(":")[0] for f in slow.failures]
+
+
+def test_check_model_takes_the_engine_of_the_backend_seam(tmp_path):
+    """``engine=`` reaches the extreme battery; the verdicts are the same either way."""
+    path = write_model(tmp_path, "tank.mdl", mdl(NEGATIVE))
+    auto = check_model(path, units=False, balance=False, dt=False)
+    pysd = check_model(path, units=False, balance=False, dt=False, engine="pysd")
+    assert not auto.passed and not pysd.passed
+    assert auto.result("extremes").failures == pysd.result("extremes").failures
+    with pytest.raises(ParameterValueError, match="valid engines"):
+        check_model(path, engine="numba")
+    done = CliRunner().invoke(main, ["check", str(path), "--no-units", "--no-balance",
+                                     "--no-dt", "--engine", "pysd"])
+    assert done.exit_code == 1 and "extremes" in done.output

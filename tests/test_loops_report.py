@@ -127,3 +127,13 @@ def test_a_card_without_stages_names_loops_but_gives_no_verdict(folder):
     assert "| id | card | computed | links | partition | 0-50 | 50-100 |" in text
     assert "expected" not in text and "Verdict" not in text and verdict(dom, card) == ""
     assert "| R1 | reinforcing | reinforcing | 2 | 1 |" in text
+
+
+def test_the_loop_study_runs_through_the_backend_seam(folder):
+    """``auto`` (the engine, bitwise equal to PySD) and ``pysd`` give the same report."""
+    from sdkit.loops.study import loop_study
+
+    path = write(folder, "sir", SIR)
+    assert loop_study(path, engine="auto") == loop_study(path, engine="pysd")
+    with pytest.raises(sdkit.errors.ParameterValueError, match="valid engines"):
+        loop_study(path, engine="fast")

@@ -88,7 +88,8 @@ class CheckReport:
 def check_model(path: str | os.PathLike[str], *, units: bool = True, balance: bool = True,
                 dt: bool = True, extremes: bool = True, strict_units: bool = True,
                 cache_dir: str | None = None,
-                progress: Callable[[int, int, Any], None] | None = None) -> CheckReport:
+                progress: Callable[[int, int, Any], None] | None = None,
+                engine: str = "auto") -> CheckReport:
     """Run the model checks.
 
     Parameters
@@ -104,6 +105,10 @@ def check_model(path: str | os.PathLike[str], *, units: bool = True, balance: bo
         Translation cache (see :func:`sdkit.load_model`).
     progress : callable, optional
         Called as ``progress(done, total, case)`` during the extreme battery.
+    engine : {"auto", "ensemble", "pysd"}, default "auto"
+        What runs the extreme-conditions battery (the backend seam; the verdicts are the
+        same, the engine runs every case at once). The time-step and balance checks run
+        PySD, the reference.
 
     Returns
     -------
@@ -116,11 +121,13 @@ def check_model(path: str | os.PathLike[str], *, units: bool = True, balance: bo
     SimulationError
         The baseline run produces NaN or infinity (nothing else can be checked).
     """
+    from sdkit.batch import check_engine
     from sdkit.checks import balance as bal
     from sdkit.checks import battery
     from sdkit.checks.units import check_units
     from sdkit.model import load_model
 
+    check_engine(engine)
     model = load_model(path, cache_dir=cache_dir)
     report = CheckReport(str(path))
     ir = model.ir if units or balance else None
@@ -155,7 +162,7 @@ def check_model(path: str | os.PathLike[str], *, units: bool = True, balance: bo
             f"change {found_dt.largest:.3g}{where}", failures))
     if extremes:
         baseline = fine if model.saveper_follows_time_step else model.run()
-        found_x = battery.run_battery(model, baseline, progress=progress)
+        found_x = battery.run_battery(model, baseline, progress=progress, engine=engine)
         report.results.append(CheckResult(
             "extremes", not found_x.failures,
             f"{found_x.cases} runs, {len(found_x.failures)} failing, "

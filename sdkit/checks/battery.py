@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sdkit.errors import SdkitError, UnsupportedConstructError
+from sdkit.batch import check_engine
+from sdkit.errors import SdkitError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -147,9 +148,10 @@ def run_case(model: Model, case: ExtremeCase) -> str | None:
     return _negative_stock(model, result)
 
 
-def _ensemble_problems(model: Model, baseline: pd.DataFrame,
-                       cases: list[ExtremeCase]) -> list[str | None] | None:
-    """Every case in one ensemble run, or None when the engine cannot run the model.
+def _ensemble_problems(model: Model, baseline: pd.DataFrame, cases: list[ExtremeCase],
+                       engine: str) -> list[str | None] | None:
+    """Every case in one ensemble run, or None where the backend seam falls back to PySD
+    (:func:`sdkit.batch.try_engine`: ``auto`` and a refused model or missing engine).
 
     The ensemble engine's output equals PySD's bit for bit (tests/test_engine.py),
     so the battery's verdicts are the same; where PySD would raise on a division
@@ -158,20 +160,22 @@ def _ensemble_problems(model: Model, baseline: pd.DataFrame,
     """
     import pandas as pd
 
+    from sdkit.batch import try_engine
     from sdkit.validation import check_finite_results
 
-    try:
-        from sdkit.engine import Ensemble
-    except ImportError:
-        return None
     names = sorted({case.constant for case in cases})
     if not names:
         return []
     base = {name: float(baseline[name].iloc[0]) for name in names}
     rows = [{**base, case.constant: case.value} for case in cases]
-    try:
-        result = Ensemble(model, names).run(pd.DataFrame(rows, columns=names))
-    except UnsupportedConstructError:
+
+    def step() -> Any:
+        from sdkit.engine import Ensemble
+
+        return Ensemble(model, names).run(pd.DataFrame(rows, columns=names))
+
+    result, why = try_engine(engine, step)
+    if why is not None:
         return None
     problems: list[str | None] = []
     for i in range(len(cases)):
@@ -187,7 +191,7 @@ def _ensemble_problems(model: Model, baseline: pd.DataFrame,
 
 def run_battery(model: Model, baseline: pd.DataFrame, *,
                 progress: Callable[[int, int, ExtremeCase], None] | None = None,
-                engine: bool = True) -> BatteryResult:
+                engine: str = "auto") -> BatteryResult:
     """Run every extreme case of :func:`extreme_cases`.
 
     Parameters
@@ -198,9 +202,10 @@ def run_battery(model: Model, baseline: pd.DataFrame, *,
         Its baseline run.
     progress : callable, optional
         Called as ``progress(done, total, case)`` after each case.
-    engine : bool, default True
-        Run all cases at once with the ensemble engine when it accepts the model
-        (same results as PySD, seconds instead of minutes); else one PySD run each.
+    engine : {"auto", "ensemble", "pysd"}, default "auto"
+        The backend seam: run all cases at once with the ensemble engine (same results
+        as PySD, seconds instead of minutes) when it accepts the model (``auto``) or
+        always (``ensemble``); ``pysd``: one PySD run each.
 
     Returns
     -------
@@ -208,7 +213,8 @@ def run_battery(model: Model, baseline: pd.DataFrame, *,
     """
     cases, skipped = extreme_cases(model, baseline)
     out = BatteryResult(cases=len(cases), skipped=skipped)
-    problems = _ensemble_problems(model, baseline, cases) if engine else None
+    problems = None if check_engine(engine) == "pysd" else \
+        _ensemble_problems(model, baseline, cases, engine)
     out.engine = "ensemble" if problems is not None else "pysd"
     for number, case in enumerate(cases, start=1):
         if case.note:

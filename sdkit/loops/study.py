@@ -28,7 +28,7 @@ def _check(window: float, periods: int, max_length: int) -> None:
 
 def loop_study(model: str | os.PathLike[str], *, scenario: str | os.PathLike[str] | None = None,
                window: float = 1.0, periods: int = 4, max_length: int = 20,
-               discover: bool = True) -> str:
+               discover: bool = True, engine: str = "auto") -> str:
     """The loop report of ``model``'s baseline run, or of a scenario's run.
 
     Parameters
@@ -45,6 +45,8 @@ def loop_study(model: str | os.PathLike[str], *, scenario: str | os.PathLike[str
         Longest loop enumerated (links); longer strong loops are found by search.
     discover : bool, default True
         Add the loops found by the strongest-path search.
+    engine : {"auto", "ensemble", "pysd"}, default "auto"
+        What runs the model (the backend seam); loop scores are computed from the run.
 
     Returns
     -------
@@ -73,7 +75,7 @@ def loop_study(model: str | os.PathLike[str], *, scenario: str | os.PathLike[str
     step = settings.get("time_step", loaded.time_step)
     # A scenario's run settings are only final_time, time_step and saveper.
     results = loaded.run(params, final_time=settings.get("final_time"), time_step=step,
-                         saveper=step)
+                         saveper=step, engine=engine)
     card = load_card(Path(model)) if card_path(Path(model)).is_file() else None
     dominance = loop_dominance(loaded, results, card=card, window=window, max_length=max_length,
                                params=params, time_step=step, discover=discover)
