@@ -193,12 +193,15 @@ def plan_briefing(model: str | Path | None = None, scenarios: str | Path | None 
         For a card whose ``[briefing]`` or ``[names]`` names unknown variables, or a
         sensitivity spec file that does not exist.
     """
-    loaded = load_scenarios(scenarios) if scenarios is not None else None
+    models: dict[Path | None, Model] = {}  # each model file loaded once for the plan
+    loaded = load_scenarios(scenarios, models=models) if scenarios is not None else None
     if model is None:
         from sdkit import examples
 
         model = loaded[0].model_path if loaded else examples.model_path()
-    the_model = load_model(model)
+    the_model = next((m for m in models.values() if m.path.resolve() == Path(model).resolve()),
+                     None) or load_model(model)
+    models.setdefault(the_model.path, the_model)
     card = load_card(the_model.path) if card_path(the_model.path).is_file() else None
     sectors = model_sectors(the_model.path, the_model.variables)
     if card is not None:
@@ -207,7 +210,7 @@ def plan_briefing(model: str | Path | None = None, scenarios: str | Path | None 
     briefing = card.briefing if card is not None else None
     if loaded is None and briefing is not None and briefing.scenarios is not None:
         scenarios = briefing.scenarios
-        loaded = load_scenarios(scenarios)
+        loaded = load_scenarios(scenarios, models=models)
     chosen = loaded if loaded else [model_scenario(the_model)]
     _check_models(chosen, the_model)
     if spec is None and sensitivity and briefing is not None:
