@@ -12,6 +12,7 @@ specific to a model comes from its card.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import importlib
 import os
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from sdkit.calibration.result import CalibrationResult
 
 __all__ = ["load_run_sensitivity", "versions", "parameter_frame", "load_calibration",
-           "collect_briefing"]
+           "collect_briefing", "with_study_base"]
 
 _PACKAGES = ("sdkit", "pysd", "numpy", "pandas", "bokeh", "SALib", "jinja2")
 
@@ -271,7 +272,7 @@ def collect_briefing(
     if card is not None:
         title = {"en": card.title_en or title["en"], "zh": card.title_zh or title["zh"]}
     briefing = card.briefing if card is not None else None
-    return BriefingData(
+    data = BriefingData(
         results=results, scenarios=plan.scenarios, sensitivity=result,
         sensitivity_name=Path(plan.spec).stem if plan.spec is not None else "",
         evidence=_evidence(plan, results, reference),
@@ -287,3 +288,20 @@ def collect_briefing(
         if briefing is not None and plan.card_spec() else {},
         sector_names=dict(briefing.sectors) if briefing is not None else {},
     )
+    return with_study_base(data, say)
+
+
+def with_study_base(data: BriefingData, say: Callable[[str], None] | None = None
+                    ) -> BriefingData:
+    """The briefing's data with the sensitivity study's own base run, for the fan charts'
+    dashed line, when none of the briefing's scenarios is the study's base (a study of the
+    bare model, or of a scenario not shown)."""
+    from sdkit.briefing_charts import study_base
+    from sdkit.briefing_plan import study_base_run
+
+    if data.sensitivity is None or study_base(data, "en")[0] is not None:
+        return data
+    if say is not None:
+        say("running the sensitivity study's base")
+    run = study_base_run(data.sensitivity)
+    return data if run is None else dataclasses.replace(data, sensitivity_base=run)

@@ -6,7 +6,6 @@ Registered on the main group in :mod:`sdkit.cli`. Everything heavy
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from sdkit.cli_options import ANY_PATH, FILE, FOLDER
 from sdkit.examples import help_epilog
 
 __all__ = ["brief_command", "explore_command", "language_paths",
-           "default_scenarios", "default_spec", "default_model", "with_study_base"]
+           "default_scenarios", "default_spec", "default_model"]
 
 _LANG_METAVAR = "[en|zh]"
 
@@ -105,21 +104,6 @@ def language_paths(output: Path, langs: tuple[str, ...]) -> dict[str, Path]:
             for lang in langs}
 
 
-def with_study_base(data: Any, say: Any = None) -> Any:
-    """The briefing's data with the sensitivity study's own base run, for the fan charts'
-    dashed line, when none of the briefing's scenarios is the study's base (a study of the
-    bare model, or of a scenario not shown)."""
-    from sdkit.briefing_charts import study_base
-    from sdkit.briefing_plan import study_base_run
-
-    if data.sensitivity is None or study_base(data, "en")[0] is not None:
-        return data
-    if say is not None:
-        say("running the sensitivity study's base")
-    run = study_base_run(data.sensitivity)
-    return data if run is None else dataclasses.replace(data, sensitivity_base=run)
-
-
 @click.command("brief", epilog=_BRIEF_EXAMPLES)
 @click.argument("model", required=False, default=None,
                 type=FILE)
@@ -172,7 +156,6 @@ def brief_command(model: Path | None, output: Path, langs: tuple[str, ...], embe
                             work_dir=output.parent / "sensitivity-{spec}", command=command,
                             reference=reference, calibration=calibration, base=base,
                             show=show, sensitivity=not no_sensitivity, progress=say)
-    data = with_study_base(data, say)
     paths = language_paths(output, langs)
     for lang, path in paths.items():
         others = [p for other, p in paths.items() if other != lang]

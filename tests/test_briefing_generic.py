@@ -20,11 +20,10 @@ from conftest import REPO
 from generic_model import write_sir
 
 from sdkit.briefing import BriefingData, briefing_charts, findings, render_briefing
-from sdkit.briefing_inputs import collect_briefing
+from sdkit.briefing_inputs import collect_briefing, with_study_base
 from sdkit.briefing_plan import default_variables, plan_briefing
 from sdkit.card import load_card
 from sdkit.cli import main
-from sdkit.cli_brief import with_study_base
 from sdkit.errors import InputFileError, ScenarioError, UnknownVariableError
 from sdkit.findings import Voice, band_finding, sensitivity_finding
 from sdkit.fonts import FONT_FAMILY, embed_in_svg, font_chars, font_face_css
