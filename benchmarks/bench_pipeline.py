@@ -19,7 +19,12 @@ Baselines measured the same way before the program cache and the backend seam (d
 engine.md, "Speed where users feel it"): one engine run 0.7-0.9 s (slower than PySD's
 0.9-1.4 s), a slider move 0.2-0.6 s, ``make briefing`` 33 s warm and 2.5 min cold;
 before the loop-summary cache (:mod:`sdkit.loops.summary`) ``sdkit brief`` took
-43.4 s warm and 57.6 s cold.
+43.4 s warm and 57.6 s cold; before the page writer's changes (one Bokeh document per
+page collected once, font subsets cached) 23.2 s warm on an idle machine.
+
+Every line ends with the 1-minute load average when it was measured (``os.getloadavg``):
+on a shared machine, compare numbers measured at similar loads. ``--briefing-only``
+measures the briefing alone.
 """
 
 from __future__ import annotations
@@ -108,25 +113,38 @@ def sobol(work: Path, samples: int) -> float:
                   "--no-progress"], env, REPO)
 
 
+def load() -> str:
+    """The 1-minute load average, to print beside a measurement."""
+    try:
+        return f"[load {os.getloadavg()[0]:.1f}]"
+    except OSError:  # not available on this system
+        return ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--samples", type=int, default=1024, help="Sobol base sample N")
     parser.add_argument("--skip-sobol", action="store_true")
+    parser.add_argument("--briefing-only", action="store_true",
+                        help="measure only sdkit brief (cold and warm)")
     args = parser.parse_args()
-    pysd, auto = single_runs(args.repeat)
-    print(f"single run: PySD {pysd * 1000:.0f} ms, auto {auto * 1000:.1f} ms: "
-          f"{pysd / auto:.0f}x (target >= 50x)")
-    print(f"explorer slider move: median {slider(args.repeat) * 1000:.1f} ms (target < 50 ms)")
+    if not args.briefing_only:
+        pysd, auto = single_runs(args.repeat)
+        print(f"single run: PySD {pysd * 1000:.0f} ms, auto {auto * 1000:.1f} ms: "
+              f"{pysd / auto:.0f}x (target >= 50x) {load()}")
+        print(f"explorer slider move: median {slider(args.repeat) * 1000:.1f} ms "
+              f"(target < 50 ms) {load()}")
     with tempfile.TemporaryDirectory(prefix="sdkit-bench-") as folder:
         work = Path(folder)
+        before = load()
         cold, warm = briefing(work)
         print(f"sdkit brief (en + zh, scenarios, Morris): cold {cold:.1f} s (target < 60 s), "
-              f"warm {warm:.1f} s (target < 20 s)")
-        if not args.skip_sobol:
+              f"warm {warm:.1f} s (target < 20 s) {before} {load()}")
+        if not (args.skip_sobol or args.briefing_only):
             seconds = sobol(work, args.samples)
             print(f"Sobol N={args.samples} on the talent levers, 2 processes: {seconds:.0f} s "
-                  "(target < 120 s)")
+                  f"(target < 120 s) {load()}")
 
 
 if __name__ == "__main__":

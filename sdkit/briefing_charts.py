@@ -124,7 +124,7 @@ def _comparisons(data: BriefingData, lang: str) -> dict[str, Any]:
 
     labels = scenario_labels(data.scenarios, lang)
     long = data.results.results
-    present = set(long["variable"])
+    present = set(long["variable"].unique())
     charts: dict[str, Any] = {}
     for panel in data.shown_panels():
         variables = [v for v in panel.variables if v in present]

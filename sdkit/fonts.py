@@ -25,7 +25,9 @@ holds Bokeh's embedding back until the font is loaded.
 
 ``$SDKIT_CJK_FONT`` names another OpenType or TrueType file to embed instead, for
 characters outside the shipped subset; :func:`font_face_css` logs a warning naming the
-Chinese (wide) characters the font lacks (:func:`missing_chars`).
+Chinese (wide) characters the font lacks (:func:`missing_chars`). Subsets are kept in
+the cache folder (:func:`sdkit.cache.cache_root`) as verified data records, so a page
+written again with the same characters reuses its subset (:func:`subset_font`).
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,12 @@ FONT_WAIT_SCRIPT = """\
   };
 })();"""
 _SHIPPED = "SdkitSansSC-Regular.otf"
+#: Cached subsets: entry name prefix, record format, and the revision of
+#: :func:`subset_in_place`'s options (bump it when they change).
+_SUBSET_PREFIX = "font-"
+_SUBSET_FORMAT = "sdkit-font-subset-1"
+_SUBSET_REVISION = 1
+_FONT_MAGIC = (b"OTTO", b"\x00\x01\x00\x00", b"true")
 #: A page Bokeh renders (``file_html``, ``Document.template``): the font in the head.
 _TEMPLATE = """\
 {% block preamble %}<style>{{ sdkit_css }}</style>{% endblock %}
@@ -109,30 +116,29 @@ def font_chars(text: str) -> set[str]:
     ``text`` has Chinese (wide) characters, its printable ASCII and space too (so Latin
     text on a Chinese page matches its Chinese). Empty when ``text`` has no character
     past Latin-1."""
-    wide = {c for c in text if ord(c) > 0xFF and not c.isspace()}
+    present = set(text)  # each distinct character once (a page is megabytes long)
+    wide = {c for c in present if ord(c) > 0xFF and not c.isspace()}
     if any(_is_wide(c) for c in wide):
-        wide |= {c for c in text if 0x20 <= ord(c) < 0x7F}
+        wide |= {c for c in present if 0x20 <= ord(c) < 0x7F}
     return wide
 
 
-@lru_cache(maxsize=4)
-def _codepoints(path: str, stamp: float) -> frozenset[int]:
-    """The characters the font at ``path`` has (``stamp``: its modification time)."""
+def _font_codepoints(path: Path) -> frozenset[int]:
+    """The characters the font at ``path`` has."""
     from fontTools.ttLib import TTFont
 
-    with TTFont(path, fontNumber=0, lazy=True) as font:
+    with TTFont(str(path), fontNumber=0, lazy=True) as font:
         return frozenset(font.getBestCmap() or {})
 
 
-def _font_codepoints(path: Path) -> frozenset[int]:
-    return _codepoints(str(path), path.stat().st_mtime)
+def _missing(chars: Iterable[str], have: frozenset[int]) -> set[str]:
+    return {c for c in chars if _is_wide(c) and ord(c) not in have}
 
 
 def missing_chars(text: str, path: Path | None = None) -> set[str]:
     """The Chinese (wide) characters of ``text`` the font to embed lacks: where the reader
     has no Chinese font, they show as boxes."""
-    have = _font_codepoints(path or font_path())
-    return {c for c in font_chars(text) if _is_wide(c) and ord(c) not in have}
+    return _missing(font_chars(text), _font_codepoints(path or font_path()))
 
 
 def subset_in_place(font: Any, codepoints: Iterable[int]) -> None:
@@ -150,30 +156,102 @@ def subset_in_place(font: Any, codepoints: Iterable[int]) -> None:
     subsetter.subset(font)
 
 
-@lru_cache(maxsize=16)
-def _subset(codepoints: frozenset[int], path: str, stamp: float) -> bytes:
+def _subset(codepoints: frozenset[int], path: Path) -> bytes:
     from fontTools.ttLib import TTFont
 
-    with TTFont(path, fontNumber=0, lazy=False) as font:
+    with TTFont(str(path), fontNumber=0, lazy=False) as font:
         subset_in_place(font, codepoints)
         out = io.BytesIO()
         font.save(out)
     return out.getvalue()
 
 
-def subset_font(chars: Iterable[str], path: Path | None = None) -> bytes | None:
+def subset_font(chars: Iterable[str], path: Path | None = None, *,
+                cache_dir: str | os.PathLike[str] | None = None,
+                use_cache: bool = True) -> bytes | None:
     """The font subset to ``chars`` (those it has), as OpenType bytes.
+
+    Subsets are kept as verified records in the cache folder (:mod:`sdkit.records`),
+    keyed by the font's bytes, the subsetter's version and the characters, and read back
+    only after their checks pass (fontTools takes seconds for a page's subset).
+
+    Parameters
+    ----------
+    chars : iterable of str
+    path : Path, optional
+        The font (default :func:`font_path`).
+    cache_dir : path-like, optional
+        Cache root (default :func:`sdkit.cache.cache_root`).
+    use_cache : bool, default True
+        False: subset afresh and store nothing.
 
     Returns
     -------
     bytes or None
         ``None`` when the font has none of the characters.
+
+    Raises
+    ------
+    UnsafeCacheError
+        The cache folder or entry belongs to another user or is open to others.
     """
     source = path or font_path()
-    wanted = frozenset(ord(c) for c in chars) & _font_codepoints(source)
+    return _subset_of(frozenset(ord(c) for c in chars) & _font_codepoints(source), source,
+                      cache_dir, use_cache)
+
+
+def _subset_of(wanted: frozenset[int], source: Path,
+               cache_dir: str | os.PathLike[str] | None, use_cache: bool) -> bytes | None:
     if not wanted:
         return None
-    return _subset(wanted, str(source), source.stat().st_mtime)
+    if not use_cache:
+        return _subset(wanted, source)
+    return _cached_subset(source, wanted, cache_dir)
+
+
+def _subset_key(source: Path, wanted: frozenset[int]) -> str:
+    """The cache key of a subset: the font's bytes, the subsetter's and sdkit's versions,
+    the subsetting options' revision and the characters."""
+    import fontTools
+
+    from sdkit import __version__, cache
+
+    return cache.cache_key(source.read_bytes(), f"fonttools {fontTools.version}",
+                           f"sdkit {__version__}", f"subset {_SUBSET_REVISION}",
+                           ",".join(map(str, sorted(wanted))))
+
+
+def _cached_subset(source: Path, wanted: frozenset[int],
+                   cache_dir: str | os.PathLike[str] | None) -> bytes:
+    """The subset from its verified record in the cache folder, or made and stored.
+
+    The record is data (the font's bytes in base64 and the characters): it is checked
+    like every record (:func:`sdkit.records.cached_record`: manifest digest, HMAC, the
+    fields' types), and the bytes must decode and start like an OpenType or TrueType
+    font; they are only ever embedded in a page, never executed.
+    """
+    from sdkit import cache
+    from sdkit.records import cached_record
+
+    points = sorted(wanted)
+
+    def build() -> tuple[bytes, dict[str, Any]]:
+        data = _subset(wanted, source)
+        return data, {"font": base64.b64encode(data).decode("ascii"), "codepoints": points}
+
+    def parse(payload: dict[str, Any]) -> bytes:
+        if set(payload) != {"font", "codepoints"} or payload["codepoints"] != points \
+                or not isinstance(payload["font"], str):
+            raise ValueError("the record is not a font subset of these characters")
+        data = base64.b64decode(payload["font"].encode("ascii"), validate=True)
+        if data[:4] not in _FONT_MAGIC:
+            raise ValueError("the record's bytes are not an OpenType or TrueType font")
+        return data
+
+    data, _ = cached_record(cache.cache_root(cache_dir),
+                            _SUBSET_PREFIX + _subset_key(source, wanted), _SUBSET_FORMAT,
+                            build, parse, what="font subset", stacklevel=3)
+    return data
 
 
 def _unicode_range(codepoints: Iterable[int]) -> str:
@@ -187,10 +265,17 @@ def _unicode_range(codepoints: Iterable[int]) -> str:
     return ", ".join(f"U+{a:X}" if a == b else f"U+{a:X}-{b:X}" for a, b in spans)
 
 
-def font_face_css(text: str) -> str:
+def font_face_css(text: str, *, cache_dir: str | os.PathLike[str] | None = None,
+                  use_cache: bool = True) -> str:
     """An ``@font-face`` rule embedding the font subset to the characters of ``text``.
 
     Logs a warning naming the Chinese characters of ``text`` the font lacks.
+
+    Parameters
+    ----------
+    text : str
+    cache_dir, use_cache
+        Where subsets are kept, and whether (:func:`subset_font`).
 
     Returns
     -------
@@ -198,17 +283,18 @@ def font_face_css(text: str) -> str:
         ``""`` when ``text`` needs no glyph of the font.
     """
     source = font_path()
-    missing = missing_chars(text, source)
+    have = _font_codepoints(source)
+    chars = font_chars(text)
+    missing = _missing(chars, have)
     if missing:
         log.warning("The embedded font %s lacks %d characters of the text (%s): they show "
                     "as boxes where the reader has no Chinese font. Set $SDKIT_CJK_FONT to a "
                     "font that has them.", source.name, len(missing),
                     "".join(sorted(missing)[:20]))
-    chars = font_chars(text)
-    data = subset_font(chars, source)
+    kept = frozenset(ord(c) for c in chars) & have
+    data = _subset_of(kept, source, cache_dir, use_cache)
     if data is None:
         return ""
-    kept = {ord(c) for c in chars} & _font_codepoints(source)
     kind = "opentype" if data[:4] == b"OTTO" else "truetype"
     encoded = base64.b64encode(data).decode("ascii")
     return (f'@font-face {{ font-family: "{FONT_FAMILY}"; font-style: normal; '

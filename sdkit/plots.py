@@ -133,13 +133,13 @@ def scenario_comparison(
         If a variable is not in ``results``.
     """
     check_columns(results, ["scenario", "time", "variable", "value"], "results")
-    present = set(results["variable"])
+    present = set(results["variable"].unique())
     for variable in variables:
         if variable not in present:
             raise UnknownVariableError(variable, close_matches(variable, present),
                                        "the results")
     results = results[results["variable"].isin(variables)]
-    scenarios = list(dict.fromkeys(results["scenario"]))
+    scenarios = [str(s) for s in results["scenario"].unique()]  # in order of appearance
     labels = dict(labels or {})
     units = dict(units or {})
     palette = dict(zip(scenarios, colors(len(scenarios)), strict=True))
