@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import sdkit
-from sdkit.explore import Runner, explorer_choice, levers
-from sdkit.modeldoc import constant_values
+from sdkit.report.explore import Runner, explorer_choice, levers
+from sdkit.report.modeldoc import constant_values
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / "empowerment.mdl"
 

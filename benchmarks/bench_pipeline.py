@@ -1,12 +1,12 @@
 """Benchmark: what users wait for, end to end, against issue 15's targets.
 
 Run with ``python benchmarks/bench_pipeline.py`` or ``make bench``. Every number is
-measured in this run, in fresh processes (``python -m sdkit.cli ...``), on the
+measured in this run, in fresh processes (``python -m sdkit.cli.app ...``), on the
 empowerment model:
 
 * ``Model.run`` with ``engine="auto"`` (the cached ensemble engine) vs ``"pysd"``: one
   run of the model, in one process after the first compile (target >= 50x);
-* a slider move of the explorer (``sdkit.explore.Runner``, the card's levers; target
+* a slider move of the explorer (``sdkit.report.explore.Runner``, the card's levers; target
   < 50 ms);
 * ``sdkit brief`` (both languages, the card's scenarios and Morris study; the
   calibration section is left out: ``make calibration`` is measured by
@@ -73,8 +73,8 @@ def single_runs(repeat: int) -> tuple[float, float]:
 def slider(repeat: int) -> float:
     """Median seconds of an explorer re-run."""
     import sdkit
-    from sdkit.explore import Runner, explorer_choice, levers
-    from sdkit.modeldoc import constant_values
+    from sdkit.report.explore import Runner, explorer_choice, levers
+    from sdkit.report.modeldoc import constant_values
 
     model = sdkit.load_model(REPO / "models" / "empowerment.mdl")
     chosen, shown = explorer_choice(model)
@@ -93,7 +93,7 @@ def slider(repeat: int) -> float:
 def briefing(work: Path) -> tuple[float, float]:
     """``sdkit brief`` cold (empty cache and output) and warm, in seconds."""
     env = {**os.environ, "SDKIT_CACHE_DIR": str(work / "cache")}
-    command = [sys.executable, "-m", "sdkit.cli", "brief", "models/empowerment.mdl", "-o",
+    command = [sys.executable, "-m", "sdkit.cli.app", "brief", "models/empowerment.mdl", "-o",
                str(work / "out" / "briefing.html"), "--lang", "en", "--lang", "zh"]
     return timed(command, env, REPO), timed(command, env, REPO)
 
@@ -108,7 +108,7 @@ def sobol(work: Path, samples: int) -> float:
     path = work / "sobol.toml"
     path.write_text(spec, encoding="utf-8")
     env = {**os.environ, "SDKIT_CACHE_DIR": str(work / "cache")}
-    return timed([sys.executable, "-m", "sdkit.cli", "sensitivity", str(path), "-o",
+    return timed([sys.executable, "-m", "sdkit.cli.app", "sensitivity", str(path), "-o",
                   str(work / "sobol"), "--executor", "processes", "--workers", "2",
                   "--no-progress"], env, REPO)
 

@@ -15,19 +15,24 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from sdkit.util import moved as _moved
+
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "errors", "load_model", "run", "Scenario", "load_scenarios",
            "run_scenarios", "detect_stages", "sensitivity", "find_loops", "loop_dominance",
            "check_model", "export_xmile", "render_briefing", "calibrate", "calibration"]
 
-_LAZY = {"load_model": "sdkit.model", "run": "sdkit.model", "errors": None,
-         "Scenario": "sdkit.scenarios", "load_scenarios": "sdkit.scenarios",
-         "run_scenarios": "sdkit.runner", "detect_stages": "sdkit.stages", "sensitivity": None,
+_LAZY = {"load_model": "sdkit.model.core", "run": "sdkit.model.core", "errors": None,
+         "Scenario": "sdkit.scenarios.spec", "load_scenarios": "sdkit.scenarios.spec",
+         "run_scenarios": "sdkit.scenarios.runner", "detect_stages": "sdkit.analysis.stages",
+         "sensitivity": None,
          "find_loops": "sdkit.loops", "loop_dominance": "sdkit.loops",
-         "check_model": "sdkit.checks", "export_xmile": "sdkit.xmile",
-         "render_briefing": "sdkit.briefing", "examples": None,
+         "check_model": "sdkit.checks", "export_xmile": "sdkit.xmile.writer",
+         "render_briefing": "sdkit.report.briefing.page", "examples": None,
          "calibrate": "sdkit.calibration", "calibration": None}
+
+_moved.install()
 
 
 def __getattr__(name: str) -> Any:

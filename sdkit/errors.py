@@ -171,7 +171,7 @@ class LoopLimitError(SdkitError, ValueError):
 class WorkerError(SdkitError, RuntimeError):
     """A unit of work (a chunk of runs) failed in every attempt, or its worker died each time.
 
-    Raised by :mod:`sdkit.faults` after the retries are used up; ``__cause__`` is
+    Raised by :mod:`sdkit.engine.faults` after the retries are used up; ``__cause__`` is
     the last failure.
     """
 

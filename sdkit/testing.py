@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from sdkit.model import Model
+    from sdkit.model.core import Model
 
 __all__ = [
     "shared_root",
@@ -183,7 +183,7 @@ def random_parameter_sets(model: Model, n: int, *, seed: int = 0) -> pd.DataFram
 
     Parameters
     ----------
-    model : sdkit.model.Model
+    model : sdkit.model.core.Model
     n : int
         Number of parameter sets (rows).
     seed : int

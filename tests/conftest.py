@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import sdkit
-from sdkit.card import ModelCard, load_card
-from sdkit.stages import detect_stages
+from sdkit.analysis.stages import detect_stages
+from sdkit.model.card import ModelCard, load_card
 from sdkit.testing import conformance_root
 from sdkit.testing import reference_modes_path as find_reference_modes
 
@@ -130,7 +130,7 @@ def sdkit_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
     Under pytest-xdist the workers of one run share one folder (beside their own
     temporary folders), so a model is translated once per run rather than once per
-    worker; the cache is safe for concurrent builders and readers (:mod:`sdkit.cache`).
+    worker; the cache is safe for concurrent builders and readers (:mod:`sdkit.model.cache`).
     """
     if os.environ.get("PYTEST_XDIST_WORKER"):
         path = tmp_path_factory.getbasetemp().parent / "sdkit-cache"
@@ -149,9 +149,9 @@ def sdkit_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 #: Test modules that share an expensive session fixture, run as one unit on one xdist
 #: worker (``scenario_results`` runs every shipped scenario: about 20 s).
 SHARED_UNITS = {
-    "tests/test_briefing.py": "scenario-results",
-    "tests/test_browser.py": "scenario-results",
-    "tests/test_runner.py": "scenario-results",
+    "tests/report/test_briefing.py": "scenario-results",
+    "tests/report/test_browser.py": "scenario-results",
+    "tests/scenarios/test_runner.py": "scenario-results",
 }
 
 
@@ -227,7 +227,7 @@ def shared_reference_modes_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def empowerment() -> sdkit.model.Model:
+def empowerment() -> sdkit.model.core.Model:
     """The empowerment model, loaded once for the session."""
     return sdkit.load_model(EMPOWERMENT_MDL)
 
@@ -248,7 +248,7 @@ def stage_time(empowerment_card: ModelCard) -> Callable[[pd.DataFrame, int], flo
 
 
 @pytest.fixture(scope="session")
-def baseline(empowerment: sdkit.model.Model):
+def baseline(empowerment: sdkit.model.core.Model):
     """The baseline run (every variable), computed once for the session."""
     return empowerment.run()
 
@@ -259,7 +259,7 @@ def teacup_path(conformance: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def teacup(teacup_path: Path) -> sdkit.model.Model:
+def teacup(teacup_path: Path) -> sdkit.model.core.Model:
     return sdkit.load_model(teacup_path)
 
 
@@ -276,7 +276,7 @@ def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny(tiny_path: Path) -> sdkit.model.Model:
+def tiny(tiny_path: Path) -> sdkit.model.core.Model:
     return sdkit.load_model(tiny_path)
 
 
@@ -299,9 +299,9 @@ SCENARIOS_DIR = REPO / "scenarios"
 
 
 @pytest.fixture(scope="session")
-def shipped_scenarios(empowerment: sdkit.model.Model) -> list:
+def shipped_scenarios(empowerment: sdkit.model.core.Model) -> list:
     """The scenarios in scenarios/, validated once for the session."""
-    from sdkit.scenarios import load_scenarios
+    from sdkit.scenarios.spec import load_scenarios
 
     return load_scenarios(SCENARIOS_DIR)
 
@@ -309,6 +309,6 @@ def shipped_scenarios(empowerment: sdkit.model.Model) -> list:
 @pytest.fixture(scope="session")
 def scenario_results(shipped_scenarios: list):
     """Every shipped scenario run once for the session (a ScenarioResults)."""
-    from sdkit.runner import run_scenarios
+    from sdkit.scenarios.runner import run_scenarios
 
     return run_scenarios(shipped_scenarios)

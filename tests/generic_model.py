@@ -1,7 +1,7 @@
 """A small epidemic (SIR) model in days, with scenarios and a Latin hypercube study.
 
 Not the empowerment model: no card, no stages, no reference modes; for the tests that
-a briefing works for any scalar model (tests/test_briefing_generic.py, test_browser.py).
+a briefing works for any scalar model (tests/report/test_briefing_generic.py, test_browser.py).
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ def test_results_match_reference_output(conformance: Path, relative: str) -> Non
     assert_matches_reference(result, read_reference_output(path.parent))
 
 
-def test_mismatch_is_reported_with_variable_and_time(teacup: sdkit.model.Model,
+def test_mismatch_is_reported_with_variable_and_time(teacup: sdkit.model.core.Model,
                                                      conformance: Path) -> None:
     reference = read_reference_output(conformance / "samples" / "teacup")
     result = teacup.run()
@@ -84,7 +84,7 @@ def test_reference_reader_fills_constants_and_handles_cr_line_ends(tmp_path: Pat
     assert list(reference["Stock"]) == [1.0, 1.5, 2.0]
 
 
-def test_results_use_real_names_and_a_time_index(teacup: sdkit.model.Model) -> None:
+def test_results_use_real_names_and_a_time_index(teacup: sdkit.model.core.Model) -> None:
     result = teacup.run()
     assert result.index.name == "time"
     assert list(result.columns) == [
@@ -92,7 +92,7 @@ def test_results_use_real_names_and_a_time_index(teacup: sdkit.model.Model) -> N
     assert result.index[0] == teacup.initial_time and result.index[-1] == teacup.final_time
 
 
-def test_runs_start_from_a_fresh_model(teacup: sdkit.model.Model) -> None:
+def test_runs_start_from_a_fresh_model(teacup: sdkit.model.core.Model) -> None:
     first = teacup.run({"Room Temperature": 60})
     other = teacup.run({"characteristic_time": 5}, final_time=10)
     again = teacup.run({"Room Temperature": 60})
@@ -105,14 +105,14 @@ def test_runs_start_from_a_fresh_model(teacup: sdkit.model.Model) -> None:
     assert (default["Characteristic Time"] == 10).all()
 
 
-def test_parameter_override_changes_results(tiny: sdkit.model.Model) -> None:
+def test_parameter_override_changes_results(tiny: sdkit.model.core.Model) -> None:
     base = tiny.run()
     more = tiny.run({"birth_rate": 0.05})
     assert (more["Population"].iloc[1:] > base["Population"].iloc[1:]).all()
     assert (more["birth rate"] == 0.05).all()
 
 
-def test_time_varying_input(teacup: sdkit.model.Model) -> None:
+def test_time_varying_input(teacup: sdkit.model.core.Model) -> None:
     room = pd.Series([70.0, 90.0], index=[0.0, 30.0])
     result = teacup.run({"Room Temperature": room})
     base = teacup.run()
@@ -123,19 +123,19 @@ def test_time_varying_input(teacup: sdkit.model.Model) -> None:
     np.testing.assert_allclose(result["Heat Loss to Room"], heat_loss)
 
 
-def test_time_settings_apply_to_one_run(tiny: sdkit.model.Model) -> None:
+def test_time_settings_apply_to_one_run(tiny: sdkit.model.core.Model) -> None:
     result = tiny.run(final_time=5, time_step=0.5, saveper=1)
     assert list(result.index) == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
     assert list(tiny.run(time_step=0.5).index[:3]) == [0.0, 0.5, 1.0]
 
 
-def test_return_columns(tiny: sdkit.model.Model) -> None:
+def test_return_columns(tiny: sdkit.model.core.Model) -> None:
     result = tiny.run(return_columns=["population", "Births"])
     assert list(result.columns) == ["Population", "births"]
     with pytest.raises(UnknownVariableError):
         tiny.run(return_columns=["Populaton"])
 
 
-def test_run_accepts_a_path(tiny_path: Path, tiny: sdkit.model.Model) -> None:
+def test_run_accepts_a_path(tiny_path: Path, tiny: sdkit.model.core.Model) -> None:
     pd.testing.assert_frame_equal(sdkit.run(tiny_path, {"lifetime": 50}),
                                   tiny.run({"lifetime": 50}))

@@ -16,6 +16,20 @@ from conftest import REPO
 
 #: The public subpackages and their ``__all__``.
 SUBPACKAGES = {
+    "sdkit.util": [],
+    "sdkit.model": ["KINDS", "Model", "SUFFIXES", "Variable", "load_model", "run"],
+    "sdkit.ir": ["BinOp", "CONTROL", "Call", "Expr", "HiddenStock", "IRVariable",
+                 "InlineLookup", "LookupCall", "LookupTable", "ModelIR", "Num", "Opaque",
+                 "Ref", "Stock", "UnaryOp", "build_ir", "references", "walk"],
+    "sdkit.scenarios": ["SCHEMA", "Scenario", "ScenarioValidator", "load_scenario",
+                        "load_scenarios", "scenario_files"],
+    "sdkit.analysis": ["compare_with_reference", "decompose", "detect_stages"],
+    "sdkit.report": ["evidence_table", "format_number", "info_json", "info_text",
+                     "render_briefing", "render_table", "short_table", "stock_summary",
+                     "summary_times", "write_csv", "write_text"],
+    "sdkit.report.briefing": ["BriefingData", "render_briefing"],
+    "sdkit.xmile": ["NAMESPACE", "export_xmile", "xmile_document"],
+    "sdkit.cli": ["main", "plain_warning"],
     "sdkit.engine": ["Ensemble", "EnsembleResult", "run_ensemble", "run_model"],
     "sdkit.loops": ["Link", "Loop", "LoopDominance", "LoopSet", "causal_graph", "find_loops",
                     "loop_dominance"],

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from sdkit.validation import ModelWarning, run_warnings
+from sdkit.util.validation import ModelWarning, run_warnings
 
 README = REPO / "README.md"
 BRIEFING = REPO / "docs" / "briefing.md"

@@ -95,8 +95,9 @@ def test_wheel_works_outside_the_repository(tmp_path: Path) -> None:
     sdist, wheel = _build(tmp_path)
     assert sdist.name.startswith(f"sdkit-{sdkit.__version__}")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for shipped in ("sdkit/py.typed", "sdkit/templates/briefing.html",
-                    "sdkit/fontdata/SdkitSansSC-Regular.otf", "sdkit/fontdata/OFL.txt",
+    for shipped in ("sdkit/py.typed", "sdkit/report/briefing/templates/briefing.html",
+                    "sdkit/report/fontdata/SdkitSansSC-Regular.otf",
+                    "sdkit/report/fontdata/OFL.txt",
                     "sdkit/examples/models/empowerment.mdl",
                     "sdkit/examples/models/empowerment.toml",
                     "sdkit/examples/models/empowerment-reference-modes.csv",

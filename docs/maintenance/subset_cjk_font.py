@@ -1,4 +1,4 @@
-"""Make sdkit/fontdata/SdkitSansSC-Regular.otf: the CJK font the briefing embeds.
+"""Make sdkit/report/fontdata/SdkitSansSC-Regular.otf: the CJK font the briefing embeds.
 
 The source is Noto Sans SC Regular 2.004 (SIL Open Font License 1.1, by Adobe for
 Google; upstream https://github.com/notofonts/noto-cjk), as shipped unchanged in the
@@ -10,10 +10,10 @@ PyPI package ``pylopdf-fonts-zh-cn`` 0.1.1 (``pylopdf_fonts_zh_cn/NotoSansSC-Reg
 
 The subset keeps printable ASCII, the 6,763 hanzi and the symbols of GB 2312, CJK and
 full-width punctuation, and every character of sdkit's message catalogue and of the
-shipped model, card and scenarios. ``tests/test_fonts.py`` fails when a new message or
+shipped model, card and scenarios. ``tests/report/test_fonts.py`` fails when a new message or
 card text has a Chinese character outside it: run this script again then. Pages subset
 it again to the characters they show; a character of a reader's model outside it is
-named in a warning (``sdkit.fonts.missing_chars``; ``$SDKIT_CJK_FONT`` embeds a fuller
+named in a warning (``sdkit.report.fonts.missing_chars``; ``$SDKIT_CJK_FONT`` embeds a fuller
 font instead), rather than shipping the whole font, several times larger. It is renamed
 "Sdkit Sans SC" (a Modified Version under the OFL keeps no Reserved Font Name).
 """
@@ -27,9 +27,9 @@ from fontTools.ttLib import TTFont
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from sdkit.fonts import subset_in_place  # noqa: E402  (the one set of subsetting options)
+from sdkit.report.fonts import subset_in_place  # noqa: E402  (the one set of subsetting options)
 
-OUT = ROOT / "sdkit" / "fontdata" / "SdkitSansSC-Regular.otf"
+OUT = ROOT / "sdkit" / "report" / "fontdata" / "SdkitSansSC-Regular.otf"
 FAMILY = "Sdkit Sans SC"
 
 
@@ -47,9 +47,10 @@ def gb2312() -> set[str]:
 
 def shipped_text() -> str:
     """The text of sdkit's sources (every subpackage, the page template) and the shipped
-    model, card, evidence and scenarios: the same files tests/test_fonts.py checks the
+    model, card, evidence and scenarios: the same files tests/report/test_fonts.py checks the
     font against."""
-    files = [*(ROOT / "sdkit").rglob("*.py"), *(ROOT / "sdkit" / "templates").glob("*"),
+    templates = ROOT / "sdkit" / "report" / "briefing" / "templates"
+    files = [*(ROOT / "sdkit").rglob("*.py"), *templates.glob("*"),
              *(ROOT / "models").glob("*.toml"), *(ROOT / "models").glob("*.mdl"),
              *(ROOT / "models").glob("*.csv"), *(ROOT / "scenarios").rglob("*.toml")]
     return "".join(f.read_text(encoding="utf-8", errors="replace") for f in files

@@ -19,8 +19,8 @@ from typing import Any, cast
 
 import numpy as np
 
-from sdkit.faults import one_line
-from sdkit.store import write_bytes_atomic, write_text_atomic
+from sdkit.engine.faults import one_line
+from sdkit.util.files import write_bytes_atomic, write_text_atomic
 
 __all__ = ["save_arrays", "load_arrays", "work_hash"]
 

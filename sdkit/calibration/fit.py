@@ -23,9 +23,9 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from sdkit.batch import BatchRunner
 from sdkit.calibration.likelihood import Predictor, log_likelihood, log_prior, transform
 from sdkit.calibration.observations import Observation
+from sdkit.engine.batch import BatchRunner
 from sdkit.errors import SdkitError, SimulationError
 from sdkit.sensitivity.sampling import Distribution
 

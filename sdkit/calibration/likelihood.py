@@ -79,7 +79,7 @@ def _weighted(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 def crossing_times(values: np.ndarray, times: np.ndarray, level: float) -> np.ndarray:
     """First upward crossing of ``level`` by each row, interpolated linearly.
 
-    The rule of :func:`sdkit.stages.crossing_time`, for ``(N, T)`` rows at once:
+    The rule of :func:`sdkit.analysis.stages.crossing_time`, for ``(N, T)`` rows at once:
     the first time if a row starts at or above the level, the end of the run if
     it never reaches it (see :meth:`Predictor.predict`).
     """

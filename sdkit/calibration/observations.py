@@ -34,7 +34,7 @@ A ratio divides like by like: two period integrals (``end`` and ``base_end``
 both given) or two levels (neither).
 Levels, flows and ratios are linear in the saved trajectory at every time step,
 so each is a weight vector (:meth:`Observation.weights`); events interpolate the
-first upward crossing linearly, like :func:`sdkit.stages.crossing_time`.
+first upward crossing linearly, like :func:`sdkit.analysis.stages.crossing_time`.
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ import numpy as np
 import pandas as pd
 
 from sdkit.errors import InputFileError, UnknownVariableError
-from sdkit.names import close_matches
-from sdkit.schema import combine_problems
-from sdkit.study_spec import subscripted_variables
+from sdkit.util.names import close_matches
+from sdkit.util.schema import combine_problems
+from sdkit.util.study_spec import subscripted_variables
 
 __all__ = ["KINDS", "Z90", "MAX_LOG_SD", "Observation", "load_observations",
            "read_observations_csv"]
@@ -256,7 +256,7 @@ def load_observations(path: str | Path, model: Any = None) -> tuple[Observation,
     ----------
     path : path-like
         The CSV file (schema in the module docstring).
-    model : sdkit.model.Model, optional
+    model : sdkit.model.core.Model, optional
         When given, every ``variable`` must be one of its variables (an unknown
         name is an error that lists close matches), and names are made real.
 

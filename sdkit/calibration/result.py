@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sdkit.errors import InputFileError
-from sdkit.store import MANIFEST, atomic_write, finished_manifest, write_text_atomic
+from sdkit.util.files import MANIFEST, atomic_write, finished_manifest, write_text_atomic
 
 __all__ = ["CalibrationResult", "save_result", "load_result", "write_manifest",
            "report_markdown", "report_data", "MANIFEST"]

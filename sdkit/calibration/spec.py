@@ -18,14 +18,14 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdkit.batch import ENGINES
 from sdkit.calibration.observations import Observation
+from sdkit.engine.batch import ENGINES
 from sdkit.errors import ParameterValueError, ResourceLimitError, ScenarioError
-from sdkit.limits import check_sample_size
 from sdkit.sensitivity.sampling import Distribution
+from sdkit.util.limits import check_sample_size
 
 if TYPE_CHECKING:
-    from sdkit.model import Model
+    from sdkit.model.core import Model
 
 __all__ = ["CalibrationSpecError", "CalibrationSpec", "Estimated", "Optimizer", "Sampler",
            "load_calibration_spec", "with_budget", "check_runs", "CALIBRATION_SCHEMA",
@@ -184,7 +184,7 @@ def check_runs(spec: CalibrationSpec) -> None:
     The optimiser runs ``popsize x parameters`` sets per generation for ``maxiter + 1``
     generations (the first population included); the sampler runs
     ``walkers x steps`` sets (:attr:`CalibrationSpec.walkers`, the real count); the
-    bands ``draws`` sets. Each is checked with :func:`sdkit.limits.check_sample_size`.
+    bands ``draws`` sets. Each is checked with :func:`sdkit.util.limits.check_sample_size`.
 
     Raises
     ------

@@ -2,9 +2,9 @@
 
 It checks a spec against :data:`~sdkit.calibration.spec.CALIBRATION_SCHEMA`, its
 model and its observations with the accessors of
-:class:`~sdkit.study_spec.StudyValidator`, reporting every problem of the file
+:class:`~sdkit.util.study_spec.StudyValidator`, reporting every problem of the file
 (each parameter, observation, weight, optimiser, sampler and report setting) in
-one :class:`~sdkit.calibration.spec.CalibrationSpecError` (:mod:`sdkit.schema`).
+one :class:`~sdkit.calibration.spec.CalibrationSpecError` (:mod:`sdkit.util.schema`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdkit.batch import ENGINES
 from sdkit.calibration.observations import Observation, load_observations
 from sdkit.calibration.spec import (
     CALIBRATION_SCHEMA,
@@ -26,12 +25,13 @@ from sdkit.calibration.spec import (
     Sampler,
     check_runs,
 )
+from sdkit.engine.batch import ENGINES
 from sdkit.errors import InputFileError
-from sdkit.schema import combine_problems, toml_key
-from sdkit.study_spec import StudyValidator, subscripted_variables
+from sdkit.util.schema import combine_problems, toml_key
+from sdkit.util.study_spec import StudyValidator, subscripted_variables
 
 if TYPE_CHECKING:
-    from sdkit.model import Model
+    from sdkit.model.core import Model
 
 __all__ = ["CalibrationSpecValidator"]
 

@@ -5,7 +5,7 @@ interrupted calibration resumes where it stopped (same spec, same seed, same
 result): the posterior mode (``optimum.npz``), then the sampler's chain every
 ``sampler.checkpoint`` steps (``chain/chunk-NNNNN.npz``), then the result files
 (:mod:`sdkit.calibration.result`). Every model evaluation is a batch run
-(:class:`~sdkit.batch.BatchRunner`): one engine call per population.
+(:class:`~sdkit.engine.batch.BatchRunner`): one engine call per population.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from sdkit import __version__
-from sdkit.batch import BatchRunner
 from sdkit.calibration import summary
 from sdkit.calibration.checkpoint import load_arrays, save_arrays, work_hash
 from sdkit.calibration.fit import (
@@ -36,9 +35,10 @@ from sdkit.calibration.fit import (
 )
 from sdkit.calibration.result import CalibrationResult, save_result, write_manifest
 from sdkit.calibration.spec import CalibrationSpec, load_calibration_spec, with_budget
+from sdkit.engine.batch import BatchRunner
 from sdkit.errors import InputFileError, SimulationError
 from sdkit.sensitivity.sampling import ppf
-from sdkit.store import previous_manifest
+from sdkit.util.files import previous_manifest
 
 __all__ = ["run_calibration", "training_mask", "calibration_horizon", "plan_text"]
 
@@ -303,7 +303,7 @@ def run_calibration(spec_or_path: CalibrationSpec | str | os.PathLike[str], *,
         calibration resumes) and the result files written at the end.
     progress : bool
         Show a progress bar on a terminal.
-    model : sdkit.model.Model, optional
+    model : sdkit.model.core.Model, optional
         The loaded model (saves loading it again).
     replace : bool, default False
         Replace a finished calibration of another spec or model in ``output_dir``
@@ -324,7 +324,7 @@ def run_calibration(spec_or_path: CalibrationSpec | str | os.PathLike[str], *,
         A file could not be written to ``output_dir`` (files already there are left
         intact and a rerun resumes).
     """
-    from sdkit.model import load_model
+    from sdkit.model.core import load_model
 
     spec = spec_or_path if isinstance(spec_or_path, CalibrationSpec) \
         else load_calibration_spec(spec_or_path, model=model)

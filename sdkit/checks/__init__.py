@@ -121,11 +121,11 @@ def check_model(path: str | os.PathLike[str], *, units: bool = True, balance: bo
     SimulationError
         The baseline run produces NaN or infinity (nothing else can be checked).
     """
-    from sdkit.batch import check_engine
     from sdkit.checks import balance as bal
     from sdkit.checks import battery
     from sdkit.checks.units import check_units
-    from sdkit.model import load_model
+    from sdkit.engine.batch import check_engine
+    from sdkit.model.core import load_model
 
     check_engine(engine)
     model = load_model(path, cache_dir=cache_dir)

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sdkit.ir import BinOp, Call, Expr, ModelIR, Num, Ref, UnaryOp
+from sdkit.ir.core import BinOp, Call, Expr, ModelIR, Num, Ref, UnaryOp
 
 if TYPE_CHECKING:
-    from sdkit.model import Model
+    from sdkit.model.core import Model
 
 __all__ = ["BalanceResult", "DtResult", "check_balance", "check_time_step", "fine_run"]
 

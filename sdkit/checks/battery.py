@@ -4,7 +4,7 @@ Each constant is set, one at a time, to 0 and to 10x its baseline value; a
 value outside the constant's documented range is clipped to the range, and the
 case says so. Every case is a fresh run; it fails when the run produces NaN or
 an infinity (reported with the first time and variable, see
-:func:`sdkit.validation.check_finite_results`), when a stock goes negative
+:func:`sdkit.util.validation.check_finite_results`), when a stock goes negative
 (unless its documented minimum is negative), or when the run raises.
 """
 
@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sdkit.batch import check_engine
+from sdkit.engine.batch import check_engine
 from sdkit.errors import SdkitError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sdkit.model import Model, Variable
+    from sdkit.model.core import Model, Variable
 
 __all__ = ["ExtremeCase", "BatteryResult", "extreme_cases", "run_battery"]
 
@@ -151,17 +151,17 @@ def run_case(model: Model, case: ExtremeCase) -> str | None:
 def _ensemble_problems(model: Model, baseline: pd.DataFrame, cases: list[ExtremeCase],
                        engine: str) -> list[str | None] | None:
     """Every case in one ensemble run, or None where the backend seam falls back to PySD
-    (:func:`sdkit.batch.try_engine`: ``auto`` and a refused model or missing engine).
+    (:func:`sdkit.engine.batch.try_engine`: ``auto`` and a refused model or missing engine).
 
-    The ensemble engine's output equals PySD's bit for bit (tests/test_engine.py),
+    The ensemble engine's output equals PySD's bit for bit (tests/engine/test_engine.py),
     so the battery's verdicts are the same; where PySD would raise on a division
     by zero the engine yields an infinity or NaN, which the check reports the same
     way (first time and variable).
     """
     import pandas as pd
 
-    from sdkit.batch import try_engine
-    from sdkit.validation import check_finite_results
+    from sdkit.engine.batch import try_engine
+    from sdkit.util.validation import check_finite_results
 
     names = sorted({case.constant for case in cases})
     if not names:

@@ -1,7 +1,7 @@
 """A model's equations as IR, evaluated at every time step of a run (numpy, no model text run).
 
 :func:`read_parts` reads every definition of a model (subscripts of references kept,
-hidden stocks named as :func:`sdkit.ir.build_ir` names them); :class:`Evaluator`
+hidden stocks named as :func:`sdkit.ir.core.build_ir` names them); :class:`Evaluator`
 re-evaluates a definition at every step from a run's saved values with numpy and
 PySD's function semantics (:mod:`sdkit.engine.runtime`), recording what each
 ``MIN``, ``MAX``, ``IF THEN ELSE`` and lookup selects, and tells how an expression
@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sdkit import ir as I
 from sdkit.engine import runtime
 from sdkit.errors import SdkitError
+from sdkit.ir import core as I
 
 if TYPE_CHECKING:
-    from sdkit.model import Model
+    from sdkit.model.core import Model
 
 __all__ = ["Evaluator", "Parts", "expand_elements", "read_parts", "render"]
 
@@ -70,7 +70,7 @@ class Parts:
 def read_parts(model: Model) -> Parts:
     """The definitions of ``model`` as IR (a stock's rate stands for the stock), its kinds
     (``auxiliary``, ``stock``, ``lookup``, ``data``), tables, hidden stocks and ranges."""
-    from sdkit.translation import read_abstract
+    from sdkit.model.translation import read_abstract
 
     abstract = read_abstract(Path(model.path), model.format)
     section = abstract.sections[0]

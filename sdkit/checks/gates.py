@@ -48,8 +48,8 @@ from sdkit.errors import ParameterValueError, ScenarioError, SdkitError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sdkit.model import Model
-    from sdkit.scenarios import Scenario
+    from sdkit.model.core import Model
+    from sdkit.scenarios.spec import Scenario
 
 __all__ = ["Gate", "GateReport", "SaturatedFactor", "gate_report", "render"]
 
@@ -161,8 +161,8 @@ def _scenario(scenario: Scenario | str | os.PathLike[str] | None, model: Model
               ) -> Scenario | None:
     """A scenario object, ``.toml`` file, or name (in ``./scenarios`` or ``../scenarios``
     beside the model), validated against ``model``; ``ScenarioError`` if unknown."""
-    from sdkit.limits import read_toml
-    from sdkit.scenarios import Scenario, load_scenario
+    from sdkit.scenarios.spec import Scenario, load_scenario
+    from sdkit.util.limits import read_toml
 
     if scenario is None or isinstance(scenario, Scenario):
         return scenario
@@ -242,7 +242,7 @@ def gate_report(model: Model | str | os.PathLike[str], *,
         The run fails or produces NaN or infinity.
     """
     from sdkit.engine.compiler import time_grid
-    from sdkit.model import Model, load_model
+    from sdkit.model.core import Model, load_model
 
     if not (math.isfinite(tolerance) and 0 <= tolerance < 0.5):
         raise ParameterValueError(

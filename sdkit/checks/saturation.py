@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from sdkit.model import Model, Variable
+    from sdkit.model.core import Model, Variable
 
 __all__ = ["SaturatedFactor", "find_factors", "saturated_longer_than", "section", "years_text"]
 

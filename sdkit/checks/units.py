@@ -3,7 +3,7 @@
 Units are parsed and combined with :mod:`sdkit.checks.algebra` (synonyms such
 as ``Year``/``years`` and ``people``/``person`` folded, ``Dmnl``/``1``
 dimensionless, ``Mt`` = 10^6 ``tonne``); the expressions are the IR's trees
-(:mod:`sdkit.ir`), so nothing re-parses model text.
+(:mod:`sdkit.ir.core`), so nothing re-parses model text.
 
 Rules in both modes: ``+ - MIN MAX IF THEN ELSE`` and comparisons need equal
 units on their operands; ``* /`` combine; ``^`` needs a dimensionless
@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 from sdkit.checks.algebra import DEFAULT_TABLE, UnitTable
 from sdkit.checks.units_infer import LITERAL, UnitsInference
-from sdkit.ir import ModelIR
+from sdkit.ir.core import ModelIR
 
 __all__ = ["UnitsResult", "check_units", "LITERAL"]
 
@@ -131,7 +131,7 @@ def check_units(ir: ModelIR, *, strict: bool = True,
     Parameters
     ----------
     ir : ModelIR
-        From :func:`sdkit.ir.build_ir`.
+        From :func:`sdkit.ir.core.build_ir`.
     strict : bool, optional
         Vensim's rules (default): a number in ``*`` or ``/`` is dimensionless
         and scales are compared (a number factor may carry the exact scale

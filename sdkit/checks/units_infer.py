@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from sdkit.checks.algebra import DMNL, Unit, UnitTable, parse_units
-from sdkit.ir import (
+from sdkit.ir.core import (
     BinOp,
     Call,
     Expr,

@@ -1,6 +1,6 @@
 """The ensemble engine: integrate N parameter sets of a model at once.
 
-The engine compiles the model's IR (:mod:`sdkit.ir`) to one Python function over
+The engine compiles the model's IR (:mod:`sdkit.ir.core`) to one Python function over
 numpy arrays of shape ``(N,)`` and integrates with PySD's Euler semantics, so
 that for every parameter set the saved values are bitwise equal
 (``np.array_equal``) to ``Model.run`` of that set.  A construct it cannot run
@@ -33,13 +33,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sdkit import ir as I
 from sdkit.engine import progcache
 from sdkit.engine.compiler import TimeGrid, refuse, time_grid
+from sdkit.engine.faults import one_line
 from sdkit.engine.program import Program, run_single
 from sdkit.errors import ParameterValueError, SdkitError, SimulationError
-from sdkit.faults import one_line
-from sdkit.limits import check_run_size
+from sdkit.ir import core as I
+from sdkit.util.limits import check_run_size
 
 __all__ = ["Ensemble", "EnsembleResult", "run_ensemble", "run_model"]
 
@@ -89,7 +89,7 @@ class Ensemble:
 
     Parameters
     ----------
-    model : sdkit.model.Model or path-like or ModelIR
+    model : sdkit.model.core.Model or path-like or ModelIR
     params : sequence of str
         Constants that vary between parameter sets (real or py names).
     outputs : sequence of str, optional
@@ -104,7 +104,7 @@ class Ensemble:
     def __init__(self, model: Any, params: Sequence[str] = (),
                  outputs: Sequence[str] | None = None, *, cache: bool = True,
                  cache_dir: str | os.PathLike[str] | None = None) -> None:
-        from sdkit.model import Model, load_model
+        from sdkit.model.core import Model, load_model
 
         if isinstance(model, str | os.PathLike):
             model = load_model(model, cache_dir=cache_dir)
@@ -148,10 +148,10 @@ class Ensemble:
         """The time grid of a run saving ``n_sets`` parameter sets, with PySD's arithmetic.
 
         Raises ``ParameterValueError`` (unusable settings) or ``ResourceLimitError``
-        (a run larger than the limits of :mod:`sdkit.limits`) before building it.
+        (a run larger than the limits of :mod:`sdkit.util.limits`) before building it.
         """
         if self.model is not None and (final_time, time_step, saveper) != (None, None, None):
-            from sdkit.validation import check_time_settings
+            from sdkit.util.validation import check_time_settings
 
             check_time_settings(self.model, final_time, time_step, saveper)
         label, params, setting = self._label(), self.param_names, self.meta.setting
@@ -269,12 +269,12 @@ def run_ensemble(model: Any, params: pd.DataFrame | None = None, *,
 
     Parameters
     ----------
-    model : sdkit.model.Model or path-like
+    model : sdkit.model.core.Model or path-like
     params : pandas.DataFrame, optional
         N rows, one column per constant (real or py name); ``None`` runs the
         model's own values once.
     final_time, time_step, saveper : float, optional
-        Time settings for this run, as in :meth:`sdkit.model.Model.run`.
+        Time settings for this run, as in :meth:`sdkit.model.core.Model.run`.
     outputs : sequence of str, optional
         Variables to save (default: all but lookups and control variables).
     reducer : callable, optional
@@ -305,8 +305,8 @@ def run_model(model: Any, params: dict[str, Any] | None = None, **times: Any) ->
     :class:`~sdkit.errors.SimulationError` on NaN or infinite results, like
     ``Model.run``.
     """
-    from sdkit.model import Model, load_model
-    from sdkit.validation import check_finite_results, check_params
+    from sdkit.model.core import Model, load_model
+    from sdkit.util.validation import check_finite_results, check_params
 
     if not isinstance(model, Model):
         model = load_model(model)

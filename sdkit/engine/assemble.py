@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from sdkit import ir as I
 from sdkit.engine.audit import ProgramAuditError
 from sdkit.engine.compiler import ExprGenerator, hidden_inputs, refuse
 from sdkit.engine.program import CompiledProgram, Program, link
+from sdkit.ir import core as I
 
 _SKIP_KINDS = ("lookup",)
 #: Functions that read the model time (PySD passes them ``__data['time']``).

@@ -1,4 +1,4 @@
-"""Compile a :class:`sdkit.ir.ModelIR` to one Python function over numpy arrays.
+"""Compile a :class:`sdkit.ir.core.ModelIR` to one Python function over numpy arrays.
 
 The generated function integrates ``N`` parameter sets at once.  Every value is
 a numpy array of shape ``(N,)`` (or a Python scalar when it is the same for all
@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from sdkit import ir as I
 from sdkit.engine import runtime
 from sdkit.errors import UnsupportedConstructError
-from sdkit.validation import check_saved_rows
+from sdkit.ir import core as I
+from sdkit.util.validation import check_saved_rows
 
 _FUNCS = {
     "abs": "np.abs", "exp": "np.exp", "sin": "np.sin", "cos": "np.cos", "tan": "np.tan",

@@ -1,6 +1,6 @@
 """Check the ensemble engine against PySD on the SDXorg test-models suite.
 
-Used by ``tests/test_engine.py`` and to regenerate the list in docs/engine.md::
+Used by ``tests/engine/test_engine.py`` and to regenerate the list in docs/engine.md::
 
     python -m sdkit.engine.conformance [--markdown]
 """
@@ -49,8 +49,8 @@ def check_model(path: Path, root: Path) -> Outcome:
     """
     from sdkit.engine import Ensemble
     from sdkit.errors import UnsupportedConstructError
-    from sdkit.model import load_model
-    from sdkit.translation import load_translation
+    from sdkit.model.core import load_model
+    from sdkit.model.translation import load_translation
 
     name = path.relative_to(root).as_posix()
     with warnings.catch_warnings():

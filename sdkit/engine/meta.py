@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sdkit import ir as I
 from sdkit.engine.compiler import refuse
 from sdkit.engine.program import bits_to_float, float_to_bits
 from sdkit.errors import ParameterValueError, UnknownVariableError
-from sdkit.names import close_matches, normalize_name
+from sdkit.ir import core as I
+from sdkit.util.names import close_matches, normalize_name
 
 __all__ = ["VarInfo", "ModelMeta"]
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from sdkit import ir as I
 from sdkit.engine.assemble import Orderer, static_order
 from sdkit.engine.compiler import ExprGenerator, refuse
+from sdkit.ir import core as I
 
 __all__ = ["NumbaKernel"]
 

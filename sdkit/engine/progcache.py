@@ -1,30 +1,30 @@
 """The program cache: compiled ensembles kept in memory and on disk, verified before use.
 
 Compiling a model for the engine means parsing it with PySD's translator into the
-IR (most of the ~0.7 s; none when the model's own IR, :attr:`sdkit.model.Model.ir`,
+IR (most of the ~0.7 s; none when the model's own IR, :attr:`sdkit.model.core.Model.ir`,
 is of the same bytes) and generating its program; both depend only on the model's
 bytes, the tools' versions and the compile inputs (the parameters given per set and
 the outputs).  :func:`compiled_for` looks a compilation up by a key of exactly those
-(:func:`sdkit.cache.cache_key`, the translation cache's keying) in two places:
+(:func:`sdkit.model.cache.cache_key`, the translation cache's keying) in two places:
 
 * **in memory**: a small least-recently-used table held by the model
-  (:attr:`sdkit.model.Model.programs`, a :class:`ProgramCache`), holding linked
+  (:attr:`sdkit.model.core.Model.programs`, a :class:`ProgramCache`), holding linked
   programs; a hit costs reading and hashing the model file;
 * **on disk**: an entry ``ensemble-<key>`` in the translation cache's folder
-  (:func:`sdkit.cache.cache_root`: ``SDKIT_CACHE_DIR``, never beside the model),
+  (:func:`sdkit.model.cache.cache_root`: ``SDKIT_CACHE_DIR``, never beside the model),
   built in a private staging folder, moved into place atomically and sealed with
-  the digest manifest of :func:`sdkit.cache.ensure_entry` (owner and mode checks
-  included).  The entry is a verified record of :mod:`sdkit.records` (the store the
+  the digest manifest of :func:`sdkit.model.cache.ensure_entry` (owner and mode checks
+  included).  The entry is a verified record of :mod:`sdkit.util.records` (the store the
   loop summaries use too): one JSON file with the program's source, its data
   (lookup points and constants as IEEE-754 bits) and :class:`ModelMeta`.
 
 Nothing read from the disk is executed unless it is what sdkit generated: the file
-is read with :func:`sdkit.cache.read_verified` (digest of the bytes read), must
+is read with :func:`sdkit.model.cache.read_verified` (digest of the bytes read), must
 carry an HMAC-SHA256 of its payload keyed by the entry's name, must parse into the
 expected types, and its source must pass the same allow-list audit
 (:mod:`sdkit.engine.audit`) as freshly generated code before the audited tree is
 compiled.  An entry that fails any check is discarded and rebuilt from the model
-with a :class:`~sdkit.cache.CacheEntryRebuiltWarning`.  The HMAC key is not a
+with a :class:`~sdkit.model.cache.CacheEntryRebuiltWarning`.  The HMAC key is not a
 secret: like the manifest it detects corruption and a mismatched entry, and the
 audit is what keeps code out (see docs/security.md and docs/engine.md).
 """
@@ -42,12 +42,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sdkit import cache, records
-from sdkit import ir as I
 from sdkit.engine.assemble import generate, link_program
 from sdkit.engine.meta import ModelMeta
 from sdkit.engine.program import Program, program_from_data, program_to_data
 from sdkit.errors import ModelFileNotFoundError, ParameterValueError
+from sdkit.ir import core as I
+from sdkit.model import cache
+from sdkit.util import records
 
 __all__ = ["Compiled", "ProgramCache", "compile_ir", "compiled_for", "program_key",
            "ENTRY_PREFIX", "PROGRAM_FILE"]
@@ -60,7 +61,7 @@ PROGRAM_FILE = "program.json"
 REVISION = 2
 _FORMAT = "sdkit-ensemble-2"
 #: Modules whose code decides what an entry holds; their source is part of the key.
-_GENERATOR = ("sdkit.ir", "sdkit.engine.compiler", "sdkit.engine.assemble",
+_GENERATOR = ("sdkit.ir.core", "sdkit.engine.compiler", "sdkit.engine.assemble",
               "sdkit.engine.meta", "sdkit.engine.program")
 
 
@@ -152,7 +153,8 @@ def program_key(data: bytes, suffix: str, params: Sequence[str],
     """
     import pysd
 
-    from sdkit import __version__, guard
+    from sdkit import __version__
+    from sdkit.model import guard
 
     inputs = json.dumps([suffix.lower(), list(params), None if outputs is None else
                          list(outputs)], ensure_ascii=True)
@@ -166,14 +168,14 @@ def compiled_for(model: Any, params: Sequence[str], outputs: Sequence[str] | Non
 
     Parameters
     ----------
-    model : sdkit.model.Model
+    model : sdkit.model.core.Model
     params, outputs
         As :func:`compile_ir`.
     cache_dir : path-like, optional
-        Cache root (default :func:`sdkit.cache.cache_root`).
+        Cache root (default :func:`sdkit.model.cache.cache_root`).
     memory : ProgramCache, optional
         The in-memory table to look in and fill (default the model's own,
-        :attr:`sdkit.model.Model.programs`).
+        :attr:`sdkit.model.core.Model.programs`).
 
     Raises
     ------
@@ -211,9 +213,9 @@ def compiled_for(model: Any, params: Sequence[str], outputs: Sequence[str] | Non
 def _compile_bytes(model: Any, data: bytes, path: Path, params: Sequence[str],
                    outputs: Sequence[str] | None, order: list[str]) -> Compiled:
     """Compile the very bytes the key was made of: the model's own IR when the model
-    was loaded from them (:attr:`sdkit.model.Model.key`), else a parse of a private copy."""
-    from sdkit.model import SUFFIXES, translation_key
-    from sdkit.translation import read_abstract
+    was loaded from them (:attr:`sdkit.model.core.Model.key`), else a parse of a private copy."""
+    from sdkit.model.core import SUFFIXES, translation_key
+    from sdkit.model.translation import read_abstract
 
     if getattr(model, "key", None) == translation_key(data):
         return compile_ir(model.ir, params, outputs, order)

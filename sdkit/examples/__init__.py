@@ -139,7 +139,7 @@ def help_epilog(*commands: str) -> str:
     """Format ``commands`` as the "Examples:" epilog of a command's ``--help``.
 
     The commands run as written from the top of the repository (where ``models/``
-    and ``scenarios/`` are); ``tests/test_help_examples.py`` runs every one.  A long
+    and ``scenarios/`` are); ``tests/cli/test_help_examples.py`` runs every one.  A long
     command is wrapped with shell line continuations (`` \\``).
     """
     lines = []

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from sdkit.errors import UnsupportedConstructError
-from sdkit.ir import (
+from sdkit.ir.core import (
     BinOp,
     Call,
     Expr,

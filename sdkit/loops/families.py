@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 
 from sdkit.errors import InputFileError, UnknownVariableError
-from sdkit.names import close_matches, normalize_name
+from sdkit.util.names import close_matches, normalize_name
 
 if TYPE_CHECKING:
-    from sdkit.card import FamilySpec
     from sdkit.loops.graph import LoopSet
+    from sdkit.model.card import FamilySpec
 
 __all__ = ["OTHER", "resolve_families", "assign_families", "passing", "family_frame",
            "family_table", "family_markdown"]

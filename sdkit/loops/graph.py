@@ -1,6 +1,6 @@
 """The causal graph of a model, its feedback loops, their polarity and names.
 
-The graph is read from the IR (:mod:`sdkit.ir`), never from model text: an
+The graph is read from the IR (:mod:`sdkit.ir.core`), never from model text: an
 edge ``x -> z`` for every variable x referenced in z's equation (for a stock,
 in its net rate).  :func:`find_loops` first writes out the stocks of SMOOTH,
 DELAY, TREND and FORECAST (:mod:`sdkit.loops.hidden`), so loops pass through them.
@@ -30,13 +30,13 @@ import networkx as nx
 import pandas as pd
 
 from sdkit.errors import LoopLimitError
-from sdkit.ir import ModelIR, build_ir
+from sdkit.ir.core import ModelIR, build_ir
 from sdkit.loops.hidden import expand
 from sdkit.loops.polarity import link_polarity, loop_polarity
 
 if TYPE_CHECKING:
-    from sdkit.card import ModelCard
-    from sdkit.model import Model
+    from sdkit.model.card import ModelCard
+    from sdkit.model.core import Model
 
 __all__ = ["Link", "Loop", "LoopSet", "causal_graph", "find_loops", "add_loops", "model_ir",
            "DEFAULT_MAX_LENGTH", "DEFAULT_MAX_LOOPS", "FOUND_ENUMERATED", "FOUND_CARD",
@@ -157,7 +157,7 @@ class LoopSet:
 
 
 def model_ir(model: Any) -> ModelIR:
-    """The IR of a model (the :class:`~sdkit.model.Model`'s own, built once) or model file."""
+    """The IR of a model (the :class:`~sdkit.model.core.Model`'s own, built once) or model file."""
     found = getattr(model, "ir", None)
     return found if isinstance(found, ModelIR) else build_ir(model)
 
@@ -170,7 +170,7 @@ def _label(ir: ModelIR, py_name: str) -> str:
 def causal_graph(ir: ModelIR) -> nx.DiGraph:
     """The causal graph: real names as nodes; edges carry ``kind`` and ``py`` names.
 
-    The edges are :meth:`sdkit.ir.ModelIR.dependencies` (hidden stocks included)
+    The edges are :meth:`sdkit.ir.core.ModelIR.dependencies` (hidden stocks included)
     without constants, lookups, control variables and ``time``."""
     graph = nx.DiGraph()
     skip = {py for py, v in ir.variables.items() if v.kind in _SKIP_KINDS} | {"time"}
@@ -213,7 +213,7 @@ def _enumerate(graph: nx.DiGraph, max_length: int | None, max_loops: int) -> lis
 def _results(model: Any, results: pd.DataFrame | None) -> pd.DataFrame:
     if results is not None:
         return results
-    from sdkit.model import Model, load_model
+    from sdkit.model.core import Model, load_model
 
     loaded = model if isinstance(model, Model) else load_model(model)
     return loaded.run()
@@ -369,7 +369,7 @@ def _pairs(cycle: tuple[str, ...]) -> list[tuple[str, str]]:
 def card_for(model: Any, card: ModelCard | None) -> ModelCard | None:
     if card is not None:
         return card
-    from sdkit.card import card_path, load_card
+    from sdkit.model.card import card_path, load_card
 
     path = card_path(Path(getattr(model, "path", model)))
     return load_card(path) if path.is_file() else None

@@ -1,6 +1,6 @@
 """SMOOTH, DELAY, TREND and FORECAST as the stocks they are, for loop analysis.
 
-A stateful function inside an equation (:class:`~sdkit.ir.HiddenStock`) holds
+A stateful function inside an equation (:class:`~sdkit.ir.core.HiddenStock`) holds
 stocks that the model's equations do not name.  Loops That Matter scores links
 into and out of stocks, so :func:`expand` writes each function's stocks and
 output into a copy of the IR (:class:`LoopIR`) as ordinary stocks and
@@ -41,7 +41,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path  # noqa: F401  (in the annotations LoopIR inherits from ModelIR)
 
-from sdkit.ir import BinOp, Call, Expr, HiddenStock, IRVariable, ModelIR, Num, Ref, Stock
+from sdkit.ir.core import BinOp, Call, Expr, HiddenStock, IRVariable, ModelIR, Num, Ref, Stock
 
 __all__ = ["Structure", "LoopIR", "expand", "refusal", "STATUS", "SMOOTH", "DELAY",
            "AVERAGE", "TIME"]
@@ -87,7 +87,7 @@ class Structure:
         The function's py name (``_delay_arrivals``): its output, which the owner's
         equation references.
     kind : str
-        :attr:`~sdkit.ir.HiddenStock.kind`.
+        :attr:`~sdkit.ir.core.HiddenStock.kind`.
     construct : str
         As written in Vensim: ``"DELAY3"``, ``"SMOOTH N"``...
     label : str
@@ -103,7 +103,7 @@ class Structure:
     refused : str
         Why no loop through it can be scored (empty: it can).
     args : dict of str to Expr
-        The function's arguments (:attr:`~sdkit.ir.HiddenStock.args`).
+        The function's arguments (:attr:`~sdkit.ir.core.HiddenStock.args`).
     """
 
     py_name: str
@@ -120,7 +120,7 @@ class Structure:
 
 @dataclass
 class LoopIR(ModelIR):
-    """A :class:`~sdkit.ir.ModelIR` whose stateful functions are written out.
+    """A :class:`~sdkit.ir.core.ModelIR` whose stateful functions are written out.
 
     ``hidden`` is empty; every function is a :class:`Structure` in ``structures``
     (by its py name) with its stocks in ``stocks`` and its output in ``variables``.

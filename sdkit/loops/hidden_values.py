@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from sdkit.errors import UnsupportedConstructError
-from sdkit.ir import BinOp, Expr, ModelIR, Num, Ref, UnaryOp, references
+from sdkit.ir.core import BinOp, Expr, ModelIR, Num, Ref, UnaryOp, references
 from sdkit.loops.evaluate import evaluate
 from sdkit.loops.hidden import AVERAGE, DELAY, SMOOTH, TIME, LoopIR, Structure
 

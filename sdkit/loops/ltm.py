@@ -59,8 +59,8 @@ from sdkit.loops.scores import (
 )
 
 if TYPE_CHECKING:
-    from sdkit.card import FamilySpec, ModelCard
-    from sdkit.stages import StageReport
+    from sdkit.analysis.stages import StageReport
+    from sdkit.model.card import FamilySpec, ModelCard
 
 __all__ = ["LoopDominance", "link_scores", "loop_scores", "relative_scores",
            "dominant_sets", "window_average", "loop_dominance"]
@@ -314,9 +314,9 @@ def loop_dominance(model: Any, results: pd.DataFrame, *, card: ModelCard | None 
     ParameterValueError
         A re-run saved every step does not reproduce ``results``.
     """
+    from sdkit.analysis.stages import detect_stages
     from sdkit.loops.graph import card_for
-    from sdkit.model import Model, load_model
-    from sdkit.stages import detect_stages
+    from sdkit.model.core import Model, load_model
 
     model = model if isinstance(model, Model) else load_model(model)
     card = card_for(model, card)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from sdkit.errors import UnsupportedConstructError
-from sdkit.ir import Expr, ModelIR
+from sdkit.ir.core import Expr, ModelIR
 from sdkit.loops.evaluate import SYMPY_MODULES, evaluate, to_sympy
 
 __all__ = ["link_polarity", "loop_polarity", "sign_of", "POLARITY_NAMES"]

@@ -56,7 +56,7 @@ from sdkit.loops.tables import (
 )
 
 if TYPE_CHECKING:
-    from sdkit.card import ModelCard
+    from sdkit.model.card import ModelCard
 
 __all__ = ["stage_table", "coverage_table", "coverage_bound_table", "families_table",
            "verdict", "loops_markdown", "BLOCK", "NO_LOOPS", "NO_ANALYSED", "DEFAULT_PERIODS"]

@@ -58,17 +58,17 @@ def loop_study(model: str | os.PathLike[str], *, scenario: str | os.PathLike[str
     ParameterValueError
         For a negative window or maximum length, or fewer than one period.
     """
-    from sdkit.card import card_path, load_card
     from sdkit.loops.ltm import loop_dominance
     from sdkit.loops.report import loops_markdown
-    from sdkit.model import load_model
+    from sdkit.model.card import card_path, load_card
+    from sdkit.model.core import load_model
 
     _check(window, periods, max_length)
     loaded = load_model(model)
     params: dict[str, Any] | None = None
     settings: dict[str, float] = {}
     if scenario is not None:
-        from sdkit.scenarios import load_scenario
+        from sdkit.scenarios.spec import load_scenario
 
         chosen = load_scenario(scenario, model=loaded)
         params, settings = chosen.params(loaded), dict(chosen.run_settings)

@@ -6,12 +6,12 @@ result holds four (time steps x loops) tables, about 160 MB each, too large to
 store.  A :class:`LoopSummary` keeps what a chart of the run needs: the tidy
 shares of the loops that matter, the families' summed shares, those loops'
 descriptions and the coverage.  :func:`loop_summary` returns it from the cache when
-it can: a record (:mod:`sdkit.records`, data only, verified on read) keyed by
+it can: a record (:mod:`sdkit.util.records`, data only, verified on read) keyed by
 
 * the model file's bytes, PySD's and sdkit's versions (with the guard's revision),
   the versions of numpy, pandas, networkx and sympy, and a digest of the source of
-  the analysis (``sdkit/loops/``, :mod:`sdkit.ir`, :mod:`sdkit.stages`,
-  :mod:`sdkit.card`, :mod:`sdkit.records`), so an edited analysis never reuses an
+  the analysis (``sdkit/loops/``, :mod:`sdkit.ir.core`, :mod:`sdkit.analysis.stages`,
+  :mod:`sdkit.model.card`, :mod:`sdkit.util.records`), so an edited analysis never reuses an
   old result;
 * the run: a digest of ``results`` (columns, times and values), the parameters and
   the TIME STEP it was run with, and the window;
@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sdkit import cache
 from sdkit.errors import ModelFileNotFoundError
-from sdkit.records import cached_record, frame_from_data, frame_to_data
+from sdkit.model import cache
+from sdkit.util.records import cached_record, frame_from_data, frame_to_data
 
 if TYPE_CHECKING:
-    from sdkit.card import ModelCard
     from sdkit.loops.ltm import LoopDominance
+    from sdkit.model.card import ModelCard
 
 __all__ = ["LoopSummary", "summarize", "loop_summary", "summary_key", "ENTRY_PREFIX"]
 
@@ -48,7 +48,7 @@ ENTRY_PREFIX = "loops-"
 #: Raise when the content of a record changes meaning; part of every key.
 REVISION = 1
 _FORMAT = "sdkit-loops-summary-1"
-_ANALYSIS = ("sdkit.ir", "sdkit.stages", "sdkit.card", "sdkit.records",
+_ANALYSIS = ("sdkit.ir.core", "sdkit.analysis.stages", "sdkit.model.card", "sdkit.util.records",
              "sdkit.loops.summary")
 _PACKAGES = ("numpy", "pandas", "networkx", "sympy")
 _FRAMES = ("relative", "families", "loops")
@@ -178,7 +178,8 @@ def summary_key(data: bytes, suffix: str, results: pd.DataFrame, *,
     """The cache key of a loop summary (see the module docstring)."""
     import pysd
 
-    from sdkit import __version__, guard
+    from sdkit import __version__
+    from sdkit.model import guard
 
     card_part = None if card is None else repr((card.loops, card.loop_families,
                                                 card.transitions))
@@ -206,7 +207,7 @@ def loop_summary(model: Any, results: pd.DataFrame, *, card: ModelCard | None = 
     cache_results : bool, default True
         False: compute afresh and store nothing.
     cache_dir : path-like, optional
-        Cache root (default :func:`sdkit.cache.cache_root`).
+        Cache root (default :func:`sdkit.model.cache.cache_root`).
 
     Returns
     -------
@@ -226,7 +227,7 @@ def loop_summary(model: Any, results: pd.DataFrame, *, card: ModelCard | None = 
     """
     from sdkit.loops.graph import card_for
     from sdkit.loops.ltm import loop_dominance
-    from sdkit.model import Model, load_model
+    from sdkit.model.core import Model, load_model
 
     model = model if isinstance(model, Model) else load_model(model)
     card = card_for(model, card)

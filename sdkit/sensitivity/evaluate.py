@@ -7,10 +7,10 @@ band columns of :func:`~sdkit.sensitivity.metrics.series_column`. Evaluators mus
 be picklable (they travel to worker processes and Dask workers) and
 deterministic.
 
-Both evaluators run the chunk through :class:`sdkit.batch.BatchRunner`, the one
+Both evaluators run the chunk through :class:`sdkit.engine.batch.BatchRunner`, the one
 seam between analyses and the run engines:
 
-* :class:`PysdEvaluator` runs :meth:`sdkit.model.Model.run` once per row (about
+* :class:`PysdEvaluator` runs :meth:`sdkit.model.core.Model.run` once per row (about
   two seconds per run of the empowerment model).
 * :class:`EnsembleEvaluator` integrates the whole chunk in one call of the
   vectorised engine (``sdkit.engine``), falling back to PySD (with a logged
@@ -26,7 +26,7 @@ from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
-from sdkit.batch import BatchRunner
+from sdkit.engine.batch import BatchRunner
 from sdkit.sensitivity.metrics import compute_outputs
 from sdkit.sensitivity.spec import SensitivitySpec
 
@@ -58,7 +58,7 @@ class PysdEvaluator:
     """
 
     name = "pysd"
-    #: The :class:`~sdkit.batch.BatchRunner` engine.
+    #: The :class:`~sdkit.engine.batch.BatchRunner` engine.
     engine = "pysd"
 
     def __init__(self, spec: SensitivitySpec) -> None:
@@ -78,7 +78,7 @@ class EnsembleEvaluator(PysdEvaluator):
 
     Falls back to PySD runs (logging a warning, once) when the engine cannot be
     imported, refuses the model (``UnsupportedConstructError``) or the base has
-    time-varying inputs (:class:`~sdkit.batch.BatchRunner`).
+    time-varying inputs (:class:`~sdkit.engine.batch.BatchRunner`).
     """
 
     name = "ensemble"

@@ -31,9 +31,9 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from sdkit.engine.faults import one_line
 from sdkit.errors import ParameterValueError
-from sdkit.faults import one_line
-from sdkit.store import write_bytes_atomic, write_text_atomic
+from sdkit.util.files import write_bytes_atomic, write_text_atomic
 
 __all__ = ["SerialExecutor", "ProcessExecutor", "DaskExecutor", "make_executor", "run_chunks",
            "chunk_hash", "CHUNKS_DIR", "EXECUTORS"]
@@ -73,7 +73,7 @@ class ProcessExecutor:
 
     A chunk whose worker dies (or that raises something other than an
     :class:`~sdkit.errors.SdkitError`) is retried up to ``retries`` times in a
-    new pool, each retry logged on ``sdkit.faults`` (see :mod:`sdkit.faults`).
+    new pool, each retry logged on ``sdkit.engine.faults`` (see :mod:`sdkit.engine.faults`).
     """
 
     workers: int | None = None
@@ -83,7 +83,7 @@ class ProcessExecutor:
     def map(self, evaluator: Any, chunks: Sequence[Chunk]) -> Iterator[tuple[int, pd.DataFrame]]:
         from functools import partial
 
-        from sdkit.faults import map_with_retries
+        from sdkit.engine.faults import map_with_retries
 
         yield from map_with_retries(partial(_evaluate, evaluator), chunks,
                                     workers=self.workers, retries=self.retries)

@@ -15,7 +15,7 @@ after "at the very end"; a value greater than the final time therefore always
 means "not reached".
 
 Crossing times are interpolated linearly between saved points, exactly as
-:func:`sdkit.stages.crossing_time` does.
+:func:`sdkit.analysis.stages.crossing_time` does.
 """
 
 from __future__ import annotations

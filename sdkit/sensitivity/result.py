@@ -32,7 +32,7 @@ import pandas as pd
 
 from sdkit.errors import InputFileError
 from sdkit.sensitivity.analyze import BAND_COLUMNS, INDEX_COLUMNS
-from sdkit.store import MANIFEST, atomic_write, finished_manifest, write_text_atomic
+from sdkit.util.files import MANIFEST, atomic_write, finished_manifest, write_text_atomic
 
 __all__ = ["SensitivityResult", "save_result", "load_result", "findings_markdown",
            "summary_markdown", "importance", "MEASURES"]
@@ -114,7 +114,7 @@ def save_result(result: SensitivityResult, folder: str | os.PathLike[str]) -> li
 
 
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> Path:
-    """Write ``manifest.json`` atomically (see :func:`sdkit.store.write_text_atomic`)."""
+    """Write ``manifest.json`` atomically (see :func:`sdkit.util.files.write_text_atomic`)."""
     return write_text_atomic(folder / MANIFEST, json.dumps(manifest, indent=1) + "\n")
 
 

@@ -22,7 +22,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from sdkit.limits import check_sample_size
+from sdkit.util.limits import check_sample_size
 
 __all__ = ["DISTRIBUTIONS", "METHODS", "Distribution", "Sample", "ppf", "logpdf", "unit_problem",
            "make_sample", "run_count"]
@@ -181,7 +181,7 @@ def make_sample(method: str, distributions: Mapping[str, Distribution], *, sampl
     ------
     ResourceLimitError
         More runs (or runs x parameters values) than the limits of
-        :mod:`sdkit.limits`, checked before anything is drawn.
+        :mod:`sdkit.util.limits`, checked before anything is drawn.
     """
     names = list(distributions)
     k = len(names)

@@ -27,7 +27,7 @@ from sdkit.sensitivity.sampling import Distribution, run_count
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sdkit.model import Model
+    from sdkit.model.core import Model
 
 __all__ = ["SensitivitySpecError", "Parameter", "Output", "Method", "SensitivitySpec",
            "load_spec", "SPEC_SCHEMA", "OUTPUT_KINDS"]
@@ -111,7 +111,7 @@ class SensitivitySpec:
     """A validated sensitivity spec (see :func:`load_spec`).
 
     ``base_params`` are the base scenario's parameters for
-    :meth:`Model.run <sdkit.model.Model.run>` (numbers, and ``pandas.Series`` for
+    :meth:`Model.run <sdkit.model.core.Model.run>` (numbers, and ``pandas.Series`` for
     time-varying inputs); a varied parameter replaces the base's value.
     """
 

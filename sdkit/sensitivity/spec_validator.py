@@ -1,9 +1,9 @@
 """The validator of sensitivity specs (:func:`sdkit.sensitivity.spec.load_spec`).
 
 It checks the spec against :data:`~sdkit.sensitivity.spec.SPEC_SCHEMA` and the
-model with the accessors of :class:`~sdkit.study_spec.StudyValidator`, reporting
+model with the accessors of :class:`~sdkit.util.study_spec.StudyValidator`, reporting
 every problem of the file in one :class:`~sdkit.sensitivity.spec.SensitivitySpecError`
-(:mod:`sdkit.schema`).
+(:mod:`sdkit.util.schema`).
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from sdkit.batch import ENGINES
+from sdkit.engine.batch import ENGINES
 from sdkit.errors import ParameterValueError, ResourceLimitError
-from sdkit.limits import check_limit, check_run_size, check_sample_size
-from sdkit.schema import toml_key
 from sdkit.sensitivity.sampling import METHODS, run_count
 from sdkit.sensitivity.spec import (
     DEFAULT_PENALTY,
@@ -26,11 +24,13 @@ from sdkit.sensitivity.spec import (
     SensitivitySpec,
     SensitivitySpecError,
 )
-from sdkit.study_spec import StudyValidator
-from sdkit.validation import effective_times
+from sdkit.util.limits import check_limit, check_run_size, check_sample_size
+from sdkit.util.schema import toml_key
+from sdkit.util.study_spec import StudyValidator
+from sdkit.util.validation import effective_times
 
 if TYPE_CHECKING:
-    from sdkit.model import Model
+    from sdkit.model.core import Model
 
 __all__ = ["SensitivitySpecValidator"]
 
@@ -244,7 +244,7 @@ class SensitivitySpecValidator(StudyValidator):
         return out
 
     def rule(self, stage: int, key: str, model: Model) -> Any:
-        from sdkit.card import card_path, load_card
+        from sdkit.model.card import card_path, load_card
 
         if not card_path(model.path).is_file():
             raise self.error(key, f"model {model.path.name!r} has no card "

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sdkit import __version__
-from sdkit.batch import check_engine
+from sdkit.engine.batch import check_engine
 from sdkit.sensitivity import analyze
 from sdkit.sensitivity.evaluate import make_evaluator
 from sdkit.sensitivity.execute import make_executor, run_chunks
@@ -17,7 +17,7 @@ from sdkit.sensitivity.metrics import split_bands
 from sdkit.sensitivity.result import SensitivityResult, save_result, write_manifest
 from sdkit.sensitivity.sampling import make_sample
 from sdkit.sensitivity.spec import SensitivitySpec, base_values, load_spec
-from sdkit.store import previous_manifest
+from sdkit.util.files import previous_manifest
 
 __all__ = ["run_sensitivity", "build_sample"]
 
@@ -28,7 +28,7 @@ def build_sample(spec: SensitivitySpec, model: Any = None) -> Any:
     """The spec's sample (a :class:`~sdkit.sensitivity.sampling.Sample`)."""
     base = None
     if spec.method.name == "oat":
-        from sdkit.model import load_model
+        from sdkit.model.core import load_model
 
         base = base_values(spec, model or load_model(spec.model_path))
     return make_sample(spec.method.name, spec.distributions, samples=spec.method.samples,
@@ -36,7 +36,7 @@ def build_sample(spec: SensitivitySpec, model: Any = None) -> Any:
 
 
 def _manifest(spec: SensitivitySpec, evaluator: Any, runs: int, complete: bool) -> dict:
-    from sdkit.model import load_model
+    from sdkit.model.core import load_model
 
     model = load_model(spec.model_path)
     return {

@@ -17,7 +17,7 @@ def logistic_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def logistic(logistic_folder: Path) -> sdkit.model.Model:
+def logistic(logistic_folder: Path) -> sdkit.model.core.Model:
     return sdkit.load_model(logistic_folder / "logistic.mdl")
 
 

@@ -71,14 +71,14 @@ def write_logistic(folder: Path) -> Path:
     return path
 
 
-def true_population(model: sdkit.model.Model, times: Sequence[float]) -> np.ndarray:
+def true_population(model: sdkit.model.core.Model, times: Sequence[float]) -> np.ndarray:
     """Population of the true parameters at ``times`` (engine run, saved every step)."""
     params = pd.DataFrame({k: [v] for k, v in TRUTH.items()})
     result = run_ensemble(model, params, saveper=0.125, outputs=["Population"])
     return np.interp(times, result.times, result["Population"][0])
 
 
-def noisy_levels(model: sdkit.model.Model, seed: int,
+def noisy_levels(model: sdkit.model.core.Model, seed: int,
                  times: Sequence[float] = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10),
                  sd: float = 0.1) -> list[str]:
     """Observation rows: Population at ``times`` with log-normal noise of ``sd``."""

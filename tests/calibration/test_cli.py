@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import sdkit
-from sdkit.cli import main
+from sdkit.cli.app import main
 
 from .helpers import noisy_levels, write_observations, write_spec
 
@@ -19,7 +19,7 @@ def _invoke(*args: str):
 
 
 @pytest.fixture()
-def spec(folder: Path, logistic: sdkit.model.Model) -> Path:
+def spec(folder: Path, logistic: sdkit.model.core.Model) -> Path:
     write_observations(folder, noisy_levels(logistic, 1) + [
         "late,level,Population,12,,,,,1000,0.1,,,log,animals,synthetic"])
     return write_spec(folder, seed=1, steps=40, maxiter=5, train_until=10.5)

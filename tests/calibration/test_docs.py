@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sdkit.calibration import load_calibration_spec
 from sdkit.calibration.study import training_mask
-from sdkit.markers import extract_block
-from sdkit.model import load_model
+from sdkit.model.core import load_model
+from sdkit.util.markers import extract_block
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "scenarios" / "calibration" / "empowerment-2019.toml"

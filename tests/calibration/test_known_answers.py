@@ -21,13 +21,13 @@ from .helpers import TRUTH, noisy_levels, true_population, write_observations, w
 SEEDS = range(10)
 
 
-def _calibrate(folder: Path, logistic: sdkit.model.Model, seed: int, **options: object):
+def _calibrate(folder: Path, logistic: sdkit.model.core.Model, seed: int, **options: object):
     write_observations(folder, noisy_levels(logistic, seed))
     return run_calibration(write_spec(folder, seed=seed, **options), progress=False)
 
 
 @pytest.fixture(scope="module")
-def recoveries(tmp_path_factory: pytest.TempPathFactory, logistic: sdkit.model.Model
+def recoveries(tmp_path_factory: pytest.TempPathFactory, logistic: sdkit.model.core.Model
                ) -> pd.DataFrame:
     from .helpers import write_logistic
 
@@ -62,7 +62,7 @@ def test_true_parameters_fall_inside_their_90_percent_intervals(recoveries: pd.D
 
 @pytest.mark.slow
 def test_the_posterior_matches_a_brute_force_grid(folder: Path,
-                                                  logistic: sdkit.model.Model) -> None:
+                                                  logistic: sdkit.model.core.Model) -> None:
     """The sampled 5/50/95% quantiles against the exact posterior on a 241 x 241 grid."""
     from sdkit.calibration import load_calibration_spec
     from sdkit.calibration.study import Study
@@ -92,7 +92,7 @@ def test_a_parameter_the_data_cannot_see_is_not_identified(recoveries: pd.DataFr
 
 @pytest.mark.slow
 def test_the_hindcast_flags_a_held_out_point_far_outside(folder: Path,
-                                                          logistic: sdkit.model.Model) -> None:
+                                                          logistic: sdkit.model.core.Model) -> None:
     truth = true_population(logistic, [11.0, 12.0])
     rows = noisy_levels(logistic, 3) + [
         f"p11,level,Population,11,,,,,{truth[0]:.6g},0.1,,,log,animals,synthetic",
@@ -108,7 +108,7 @@ def test_the_hindcast_flags_a_held_out_point_far_outside(folder: Path,
 
 @pytest.mark.slow
 def test_an_interrupted_calibration_resumes_to_the_same_result(
-        folder: Path, logistic: sdkit.model.Model, monkeypatch: pytest.MonkeyPatch) -> None:
+        folder: Path, logistic: sdkit.model.core.Model, monkeypatch: pytest.MonkeyPatch) -> None:
     write_observations(folder, noisy_levels(logistic, 5))
     spec = write_spec(folder, seed=5, steps=200, maxiter=10)
     whole = run_calibration(spec, output_dir=folder / "whole", progress=False)
@@ -137,7 +137,7 @@ def test_an_interrupted_calibration_resumes_to_the_same_result(
 
 
 @pytest.mark.slow
-def test_pysd_gives_the_engine_result(folder: Path, logistic: sdkit.model.Model) -> None:
+def test_pysd_gives_the_engine_result(folder: Path, logistic: sdkit.model.core.Model) -> None:
     """Same seed, same evaluations: the PySD fallback reproduces the engine's calibration."""
     write_observations(folder, noisy_levels(logistic, 2))
     options = {"seed": 2, "steps": 6, "maxiter": 2}

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 import sdkit
+from sdkit.analysis.stages import crossing_time
 from sdkit.calibration import load_observations
 from sdkit.calibration.likelihood import Predictor, crossing_times
 from sdkit.calibration.observations import Z90, Observation
 from sdkit.engine import run_ensemble
 from sdkit.errors import InputFileError
-from sdkit.stages import crossing_time
 
 from .helpers import HEADER, write_observations
 
@@ -42,7 +42,7 @@ GOOD = "g,flow,growth,2,3,,,,100,,60,160,linear,animals,synthetic"
     ("a,level,growht,2,,,,,1,1,,,,,s", "unknown variable 'growht' in model 'logistic.mdl'. "
      "Did you mean 'growth'"),
 ])
-def test_a_bad_row_names_file_row_and_column(folder: Path, logistic: sdkit.model.Model,
+def test_a_bad_row_names_file_row_and_column(folder: Path, logistic: sdkit.model.core.Model,
                                              row: str, message: str) -> None:
     path = write_observations(folder, [GOOD, row])
     with pytest.raises(InputFileError) as info:
@@ -70,7 +70,7 @@ def test_file_level_errors(folder: Path) -> None:
         load_observations(twice)
 
 
-def test_every_bad_row_is_reported_at_once(folder: Path, logistic: sdkit.model.Model) -> None:
+def test_every_bad_row_is_reported_at_once(folder: Path, logistic: sdkit.model.core.Model) -> None:
     """Each row is checked on its own: one error lists the first problem of each bad row."""
     rows = [GOOD, "a,level,growht,2,,,,,1,1,,,,,s", "b,level,growth,2,,,,,1,,,,,,s", GOOD]
     path = write_observations(folder, rows)
@@ -91,13 +91,13 @@ def test_a_band_is_a_90_percent_interval_on_its_scale(folder: Path) -> None:
     assert level.sd == pytest.approx((np.log(200) - np.log(50)) / (2 * Z90))
 
 
-def _stock_and_rate(model: sdkit.model.Model) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def _stock_and_rate(model: sdkit.model.core.Model) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     params = pd.DataFrame({"growth rate": [0.8]})
     result = run_ensemble(model, params, saveper=0.125, outputs=["Population", "growth"])
     return result.times, {"Population": result["Population"], "growth": result["growth"]}
 
 
-def test_a_flow_is_compared_with_its_period_integral(logistic: sdkit.model.Model) -> None:
+def test_a_flow_is_compared_with_its_period_integral(logistic: sdkit.model.core.Model) -> None:
     """A year's flow equals the change of the stock it feeds over that year (Euler), and
     differs from the rate at either end of the year (the instantaneous reading)."""
     times, runs = _stock_and_rate(logistic)
@@ -112,7 +112,7 @@ def test_a_flow_is_compared_with_its_period_integral(logistic: sdkit.model.Model
         assert abs(rate[times == instant][0] - predicted) > 0.02 * predicted
 
 
-def test_a_period_off_the_grid_takes_partial_steps(logistic: sdkit.model.Model) -> None:
+def test_a_period_off_the_grid_takes_partial_steps(logistic: sdkit.model.core.Model) -> None:
     times, runs = _stock_and_rate(logistic)
     rate = runs["growth"][0]
     flow = Observation("g", "flow", "growth", 1.0, 1.0, time=3.05, end=3.3)
@@ -121,7 +121,7 @@ def test_a_period_off_the_grid_takes_partial_steps(logistic: sdkit.model.Model) 
     assert Predictor([flow], times).predict(runs)[0, 0] == pytest.approx(by_hand, rel=1e-12)
 
 
-def test_levels_ratios_and_events(logistic: sdkit.model.Model) -> None:
+def test_levels_ratios_and_events(logistic: sdkit.model.core.Model) -> None:
     times, runs = _stock_and_rate(logistic)
     stock = pd.Series(runs["Population"][0], index=times)
     observations = [
@@ -185,7 +185,7 @@ def _write_text(folder: Path, text: str) -> Path:
     return path
 
 
-def _one_line_error(path: Path, model: sdkit.model.Model | None = None) -> str:
+def _one_line_error(path: Path, model: sdkit.model.core.Model | None = None) -> str:
     with pytest.raises(InputFileError) as info:
         load_observations(path, model)
     text = str(info.value)
@@ -307,7 +307,7 @@ TIME STEP = 0.125
 
 
 @pytest.fixture(scope="module")
-def subscripted(tmp_path_factory: pytest.TempPathFactory) -> sdkit.model.Model:
+def subscripted(tmp_path_factory: pytest.TempPathFactory) -> sdkit.model.core.Model:
     """A model with array variables (``Population[region]``) and a scalar ``total``."""
     path = tmp_path_factory.mktemp("subscripted") / "regions.mdl"
     path.write_text(SUBSCRIPTED_MDL, encoding="utf-8")
@@ -315,7 +315,7 @@ def subscripted(tmp_path_factory: pytest.TempPathFactory) -> sdkit.model.Model:
 
 
 def test_a_subscripted_variable_is_refused(folder: Path,
-                                           subscripted: sdkit.model.Model) -> None:
+                                           subscripted: sdkit.model.core.Model) -> None:
     """The predictions read one column per variable: an array variable has one per
     element (``Population[north]``...), so it cannot be observed as a whole."""
     path = write_observations(folder, ["a,level,total,2,,,,,30,1,,,,,s",

@@ -13,7 +13,7 @@ from .helpers import noisy_levels, write_observations, write_spec
 
 
 @pytest.fixture()
-def ready(folder: Path, logistic: sdkit.model.Model) -> Path:
+def ready(folder: Path, logistic: sdkit.model.core.Model) -> Path:
     write_observations(folder, noisy_levels(logistic, 0))
     return folder
 
@@ -82,7 +82,7 @@ def test_a_bad_observations_file_is_reported_under_its_key(ready: Path) -> None:
         load_calibration_spec(write_spec(ready, observations="bad.csv"))
 
 
-def test_the_model_can_come_from_the_caller(ready: Path, logistic: sdkit.model.Model) -> None:
+def test_the_model_can_come_from_the_caller(ready: Path, logistic: sdkit.model.core.Model) -> None:
     path = write_spec(ready)
     path.write_text(path.read_text().replace('model = "logistic.mdl"\n', ""))
     assert load_calibration_spec(path, model=logistic).model_path == logistic.path
@@ -90,7 +90,7 @@ def test_the_model_can_come_from_the_caller(ready: Path, logistic: sdkit.model.M
         load_calibration_spec(path)
 
 
-def _error(path: Path, model: sdkit.model.Model | None = None) -> str:
+def _error(path: Path, model: sdkit.model.core.Model | None = None) -> str:
     with pytest.raises(CalibrationSpecError) as info:
         load_calibration_spec(path, model=model)
     text = str(info.value)
@@ -148,7 +148,7 @@ def test_the_final_time_of_the_base_scenario_bounds_the_observations(ready: Path
 
 
 def test_the_model_given_must_be_the_one_the_spec_names(
-        ready: Path, logistic: sdkit.model.Model) -> None:
+        ready: Path, logistic: sdkit.model.core.Model) -> None:
     """``sdkit calibrate MODEL SPEC`` ignored the spec's model key: a spec written for
     one model was validated and fitted against another."""
     assert logistic.path.parent != ready  # the same text in another folder: another file
@@ -169,7 +169,7 @@ def test_the_model_given_must_be_the_one_the_spec_names(
 
 
 def test_the_given_model_rule_holds_for_sensitivity_specs(
-        ready: Path, logistic: sdkit.model.Model) -> None:
+        ready: Path, logistic: sdkit.model.core.Model) -> None:
     from sdkit.sensitivity import SensitivitySpecError, load_spec
 
     path = ready / "sens.toml"
@@ -222,7 +222,7 @@ def test_runs_are_counted_with_the_real_walkers_and_the_optimiser(ready: Path) -
     """17 walkers run as 18 (an even number); the optimiser runs popsize x parameters
     x (maxiter + 1) sets; both are held to max_runs, and so is a new budget."""
     from sdkit.calibration.spec import with_budget
-    from sdkit.limits import override_limits
+    from sdkit.util.limits import override_limits
 
     path = write_spec(ready)  # 3 parameters, 16 walkers x 300 steps, maxiter 40
     path.write_text(path.read_text().replace("walkers = 16", "walkers = 17"))
@@ -315,7 +315,7 @@ def test_the_bad_rows_of_the_observations_are_problems_of_the_spec(ready: Path) 
 def test_validate_prints_every_problem_on_one_line(ready: Path) -> None:
     from click.testing import CliRunner
 
-    from sdkit.cli import main
+    from sdkit.cli.app import main
 
     path = write_spec(ready, **SEVERAL)
     result = CliRunner().invoke(main, ["calibrate", "validate", str(ready / "logistic.mdl"),

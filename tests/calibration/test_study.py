@@ -17,7 +17,7 @@ from .helpers import noisy_levels, write_observations, write_spec
 
 
 @pytest.fixture()
-def spec(folder: Path, logistic: sdkit.model.Model) -> Path:
+def spec(folder: Path, logistic: sdkit.model.core.Model) -> Path:
     write_observations(folder, noisy_levels(logistic, 4))
     return write_spec(folder, seed=4, steps=40, maxiter=4)
 
@@ -91,7 +91,7 @@ def test_no_usable_prediction_is_one_clear_error(folder: Path) -> None:
 
 
 def test_a_zero_weight_leaves_an_observation_out(folder: Path,
-                                                 logistic: sdkit.model.Model) -> None:
+                                                 logistic: sdkit.model.core.Model) -> None:
     write_observations(folder, noisy_levels(logistic, 4) + [
         "r,ratio,side effect,5,,0,,,3,0.5,,,,dmnl,synthetic"])
     result = run_calibration(write_spec(folder, steps=10, maxiter=3,
@@ -102,7 +102,7 @@ def test_a_zero_weight_leaves_an_observation_out(folder: Path,
 
 
 def test_an_estimate_pressed_against_a_bound_is_flagged(folder: Path,
-                                                        logistic: sdkit.model.Model) -> None:
+                                                        logistic: sdkit.model.core.Model) -> None:
     write_observations(folder, noisy_levels(logistic, 4))
     tight = '"growth rate" = { low = 0.2, high = 0.5 }\ncapacity = { low = 300, high = 3000 }\n'
     result = run_calibration(write_spec(folder, parameters=tight, steps=40, maxiter=10),
@@ -122,7 +122,7 @@ def test_a_level_at_the_initial_time_is_fitted(folder: Path) -> None:
 
 
 def test_a_very_short_chain_still_reports_from_its_folder(folder: Path,
-                                                          logistic: sdkit.model.Model) -> None:
+                                                          logistic: sdkit.model.core.Model) -> None:
     from sdkit.calibration import load_result
     from sdkit.calibration.result import report_markdown
 

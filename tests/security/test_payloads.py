@@ -11,7 +11,7 @@ Two halves, independent of how sdkit's guard is written:
    subprocesses start when this module's first test runs and work while the sdkit
    tests run; their tests come last in the file.
 2. *sdkit refuses or neutralises them.* For every attack, :func:`sdkit.load_model`
-   (then :meth:`~sdkit.model.Model.run` when it loads), :func:`sdkit.ir.build_ir`
+   (then :meth:`~sdkit.model.core.Model.run` when it loads), :func:`sdkit.ir.core.build_ir`
    and the XMILE export (and loading what it exported) either raise an sdkit error
    (``ModelParseError`` or its subclass ``UnsafeModelError`` for loading) or
    succeed, and the marker never appears. Each runs with the marker's folder as
@@ -124,7 +124,7 @@ def test_load_model_never_runs_the_attack(case: PayloadCase, tmp_path: Path,
 @pytest.mark.parametrize("case", ATTACKS, ids=_ids(ATTACKS))
 def test_build_ir_never_runs_the_attack(case: PayloadCase, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from sdkit.ir import build_ir
+    from sdkit.ir.core import build_ir
 
     path, marker = _planted(case, tmp_path, monkeypatch)
     _, error = _attempt(lambda: build_ir(path))
@@ -136,7 +136,7 @@ def test_build_ir_never_runs_the_attack(case: PayloadCase, tmp_path: Path,
 @pytest.mark.parametrize("case", ATTACKS, ids=_ids(ATTACKS))
 def test_xmile_export_never_runs_the_attack(case: PayloadCase, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from sdkit.xmile import export_xmile
+    from sdkit.xmile.writer import export_xmile
 
     path, marker = _planted(case, tmp_path, monkeypatch)
     out = tmp_path / "exported.xmile"
@@ -290,7 +290,7 @@ def _assert_clean_exit(result: Result, command: str) -> None:
 def test_command_never_runs_the_attack(case_id: str, command: str,
                                        cli_files: dict[str, CliFiles], tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from sdkit.cli import main
+    from sdkit.cli.app import main
 
     files = cli_files[case_id]
     files.marker.unlink(missing_ok=True)
@@ -310,7 +310,7 @@ def test_explorer_never_runs_the_attack(case_id: str, cli_files: dict[str, CliFi
     """``sdkit explore`` without a server: make_server's app builds one document."""
     import bokeh.server.server
 
-    from sdkit import explore
+    from sdkit.report import explore
 
     apps: dict[str, Any] = {}
 
@@ -349,7 +349,7 @@ def _toml(text: str) -> str:
 
 
 def test_card_strings_are_data(tmp_path: Path) -> None:
-    from sdkit.card import load_card
+    from sdkit.model.card import load_card
 
     marker = tmp_path / MARKER_NAME
     texts = _code_strings(marker)
@@ -378,7 +378,7 @@ def _benign_model(folder: Path) -> Path:
 
 
 def test_scenario_strings_are_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sdkit.scenarios import load_scenario
+    from sdkit.scenarios.spec import load_scenario
 
     monkeypatch.setenv("SDKIT_CACHE_DIR", str(tmp_path / "cache"))
     marker = tmp_path / MARKER_NAME

@@ -19,8 +19,8 @@ from __future__ import annotations
 import pytest
 
 import sdkit
-from sdkit.audit import audit_source
 from sdkit.errors import SdkitError, UnsafeModelError
+from sdkit.model.audit import audit_source
 
 _CONTROL = """INITIAL TIME = 0 ~~|
 FINAL TIME = 2 ~~|

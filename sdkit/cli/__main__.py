@@ -1,0 +1,6 @@
+"""``python -m sdkit.cli``: the ``sdkit`` command."""
+
+from sdkit.cli.app import main
+
+if __name__ == "__main__":
+    main()

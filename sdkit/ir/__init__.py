@@ -1,0 +1,20 @@
+"""The sdkit intermediate representation (IR): one representation of a model.
+
+* :mod:`sdkit.ir.core`: variables, expression trees, stocks, hidden stocks, lookups,
+  built once from PySD's abstract model (:func:`build_ir`).
+* :mod:`sdkit.ir.structure`: the model structure read from PySD's abstract model.
+
+The XMILE writer, the ensemble engine, loop analysis and the units check all read the IR.
+``sdkit.ir`` was a module in sdkit 0.1; its public names are still here.
+"""
+
+from __future__ import annotations
+
+from sdkit.util.moved import package_exports
+
+__all__ = ["Num", "Ref", "BinOp", "UnaryOp", "Call", "LookupCall", "InlineLookup", "Opaque",
+           "Expr", "LookupTable", "IRVariable", "Stock", "HiddenStock", "ModelIR",
+           "build_ir", "walk", "references", "CONTROL"]
+
+__getattr__, __dir__ = package_exports(__name__, {"sdkit.ir.core": __all__},
+                                       legacy="sdkit.ir.core")
