@@ -81,3 +81,54 @@ def test_the_check_sees_a_private_import(tmp_path: Path) -> None:
     assert _private_imports(planted, tmp_path) == [
         "planted.py: from sdkit.engine.assemble import _scalar_pow",
         "planted.py: import sdkit._hidden"]
+
+
+#: The pipeline's layers (docs/architecture.md): a module imports sdkit modules of its own
+#: layer or of earlier ones only (imports for type checking aside).
+LAYERS = ({"errors", "util"}, {"model", "ir", "engine"},
+          {"scenarios", "analysis", "loops", "checks", "sensitivity", "calibration"},
+          {"xmile"}, {"report"}, {"cli"})
+#: The one exception, argued in docs/architecture.md: the model card holds stage rules.
+LAYER_EXCEPTIONS = {("sdkit.model.card", "sdkit.analysis.stages")}
+
+
+def _layer(module: str) -> int | None:
+    parts = module.split(".")
+    return next((i for i, names in enumerate(LAYERS) if len(parts) > 1 and parts[1] in names),
+                None)
+
+
+def _imports(tree: ast.Module) -> list[tuple[int, str]]:
+    typing_only = {id(sub) for node in ast.walk(tree) if isinstance(node, ast.If)
+                   and "TYPE_CHECKING" in ast.unparse(node.test) for sub in ast.walk(node)}
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sdkit"):
+            found += [(node.lineno, node.module if node.module != "sdkit" else f"sdkit.{a.name}")
+                      for a in node.names]
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if a.name.startswith("sdkit")]
+    return found
+
+
+def test_no_module_imports_a_later_step_of_the_pipeline() -> None:
+    wrong = []
+    for path in sorted((REPO / "sdkit").rglob("*.py")):
+        module = ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(
+            ".__init__")
+        own = _layer(module)
+        for line, name in _imports(ast.parse(path.read_text(encoding="utf-8"))) \
+                if own is not None else []:
+            other = _layer(name)
+            if other is not None and other > own and (module, name) not in LAYER_EXCEPTIONS:
+                wrong.append(f"{path.relative_to(REPO)}:{line}: {module} -> {name}")
+    assert wrong == []
+
+
+def test_the_layer_test_sees_a_wrong_import(tmp_path: Path) -> None:
+    tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                     "    from sdkit.report import text\nfrom sdkit.cli import app\n")
+    assert [name for _, name in _imports(tree)] == ["sdkit.cli"]
+    assert _layer("sdkit.util.files") < _layer("sdkit.model.core") < _layer("sdkit.cli.app")

@@ -50,9 +50,9 @@ import numpy as np
 import pandas as pd
 
 from sdkit.errors import InputFileError, UnknownVariableError
+from sdkit.sensitivity.study_spec import subscripted_variables
 from sdkit.util.names import close_matches
 from sdkit.util.schema import combine_problems
-from sdkit.util.study_spec import subscripted_variables
 
 __all__ = ["KINDS", "Z90", "MAX_LOG_SD", "Observation", "load_observations",
            "read_observations_csv"]

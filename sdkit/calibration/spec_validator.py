@@ -2,7 +2,7 @@
 
 It checks a spec against :data:`~sdkit.calibration.spec.CALIBRATION_SCHEMA`, its
 model and its observations with the accessors of
-:class:`~sdkit.util.study_spec.StudyValidator`, reporting every problem of the file
+:class:`~sdkit.sensitivity.study_spec.StudyValidator`, reporting every problem of the file
 (each parameter, observation, weight, optimiser, sampler and report setting) in
 one :class:`~sdkit.calibration.spec.CalibrationSpecError` (:mod:`sdkit.util.schema`).
 """
@@ -27,8 +27,8 @@ from sdkit.calibration.spec import (
 )
 from sdkit.engine.batch import ENGINES
 from sdkit.errors import InputFileError
+from sdkit.sensitivity.study_spec import StudyValidator, subscripted_variables
 from sdkit.util.schema import combine_problems, toml_key
-from sdkit.util.study_spec import StudyValidator, subscripted_variables
 
 if TYPE_CHECKING:
     from sdkit.model.core import Model

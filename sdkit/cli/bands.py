@@ -30,13 +30,13 @@ __all__ = ["bands_command"]
 def bands_command(sources: tuple[Path, ...], spec: Path, base: str, output: Path | None,
                   update: Path | None) -> None:
     """Monte Carlo bands of the scenarios in SOURCES (folders or files; default: scenarios)."""
-    from sdkit.scenarios import report as sr
-    from sdkit.scenarios.bands import compute_bands, load_band_spec, save_bands
+    from sdkit.report import scenarios as sr
+    from sdkit.scenarios.bands import compute_bands, load_band_spec
     from sdkit.scenarios.spec import load_scenarios
 
     scenarios = load_scenarios(sources or "scenarios")
     results = compute_bands(load_band_spec(spec), scenarios, base=base)
-    for path in save_bands(results, output) if output is not None else []:
+    for path in sr.save_bands(results, output) if output is not None else []:
         click.echo(f"Wrote {path}")
     text = sr.bands_text(results)
     print_or_update(text, update, {sr.QUESTIONS_BLOCK: sr.scenario_questions(scenarios),

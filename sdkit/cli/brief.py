@@ -16,7 +16,7 @@ import click
 from sdkit.cli.options import ANY_PATH, FILE, FOLDER
 from sdkit.examples import help_epilog
 
-__all__ = ["brief_command", "explore_command", "language_paths",
+__all__ = ["brief_command", "explore_command", "register", "language_paths",
            "default_scenarios", "default_spec", "default_model"]
 
 _LANG_METAVAR = "[en|zh]"
@@ -218,3 +218,14 @@ def explore_command(model: Path | None, port: int, address: str, lang: str,
         server.io_loop.start()
     except KeyboardInterrupt:
         server.stop()
+
+
+def register(group: click.Group) -> None:
+    """Deprecated: ``brief`` and ``explore`` are registered with every other command in
+    :data:`sdkit.cli.app.COMMANDS`. Adds them to ``group``."""
+    import warnings
+
+    warnings.warn("sdkit.cli.brief.register is deprecated: the commands are registered in "
+                  "sdkit.cli.app.COMMANDS.", DeprecationWarning, stacklevel=2)
+    group.add_command(brief_command)
+    group.add_command(explore_command)

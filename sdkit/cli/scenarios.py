@@ -1,7 +1,7 @@
 """``sdkit scenarios``: list, validate, run, compare and tabulate scenario files.
 
 Thin commands over :mod:`sdkit.scenarios.spec`, :mod:`sdkit.scenarios.runner` and
-:mod:`sdkit.scenarios.report`; ``sdkit scenarios bands`` is in :mod:`sdkit.cli.bands`.
+:mod:`sdkit.report.scenarios`; ``sdkit scenarios bands`` is in :mod:`sdkit.cli.bands`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def scenarios_group() -> None:
 @click.argument("folder", required=False, default=DEFAULT_SCENARIOS, type=ANY_PATH)
 def scenarios_list(folder: Path) -> None:
     """List the scenarios in FOLDER (default: scenarios)."""
-    from sdkit.scenarios.report import scenario_list
+    from sdkit.report.scenarios import scenario_list
     from sdkit.scenarios.spec import load_scenarios
 
     click.echo(scenario_list(load_scenarios(folder)))
@@ -65,7 +65,7 @@ def scenarios_validate(files: tuple[Path, ...]) -> None:
 @click.option("--engine", type=ENGINE, default="auto", show_default=True, help=ENGINE_HELP)
 def scenarios_run(sources: tuple[Path, ...], output: Path, engine: str = "auto") -> None:
     """Run the scenarios in SOURCES (folders or files; default: scenarios)."""
-    from sdkit.scenarios.report import transitions_text
+    from sdkit.report.scenarios import transitions_text
     from sdkit.scenarios.runner import run_scenarios
     from sdkit.scenarios.spec import load_scenarios
     from sdkit.scenarios.store import save_scenario_results
@@ -96,7 +96,7 @@ def scenarios_run(sources: tuple[Path, ...], output: Path, engine: str = "auto")
 def scenarios_compare(folder: Path, variables: tuple[str, ...], years: tuple[str, ...],
                       base: str | None, markdown: bool) -> None:
     """Compare the scenario results in FOLDER with the base scenario."""
-    from sdkit.scenarios import report as sr
+    from sdkit.report import scenarios as sr
     from sdkit.scenarios.store import load_scenario_results
 
     results = load_scenario_results(folder)
@@ -119,7 +119,7 @@ def scenarios_compare(folder: Path, variables: tuple[str, ...], years: tuple[str
               help="Write the Markdown table between the transitions markers in FILE.md.")
 def scenarios_table(folder: Path, markdown: bool, update: Path | None) -> None:
     """Print the transition times and stage durations of the results in FOLDER."""
-    from sdkit.scenarios.report import TABLE_BLOCK, transitions_text
+    from sdkit.report.scenarios import TABLE_BLOCK, transitions_text
     from sdkit.scenarios.store import load_scenario_results
 
     transitions = load_scenario_results(folder).transitions

@@ -14,7 +14,7 @@ the outputs).  :func:`compiled_for` looks a compilation up by a key of exactly t
   (:func:`sdkit.model.cache.cache_root`: ``SDKIT_CACHE_DIR``, never beside the model),
   built in a private staging folder, moved into place atomically and sealed with
   the digest manifest of :func:`sdkit.model.cache.ensure_entry` (owner and mode checks
-  included).  The entry is a verified record of :mod:`sdkit.util.records` (the store the
+  included).  The entry is a verified record of :mod:`sdkit.model.records` (the store the
   loop summaries use too): one JSON file with the program's source, its data
   (lookup points and constants as IEEE-754 bits) and :class:`ModelMeta`.
 
@@ -47,8 +47,7 @@ from sdkit.engine.meta import ModelMeta
 from sdkit.engine.program import Program, program_from_data, program_to_data
 from sdkit.errors import ModelFileNotFoundError, ParameterValueError
 from sdkit.ir import core as I
-from sdkit.model import cache
-from sdkit.util import records
+from sdkit.model import cache, records
 
 __all__ = ["Compiled", "ProgramCache", "compile_ir", "compiled_for", "program_key",
            "ENTRY_PREFIX", "PROGRAM_FILE"]

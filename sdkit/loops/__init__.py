@@ -18,7 +18,7 @@
 * :mod:`sdkit.loops.report`: the Markdown report (in the model's time unit), the verdict.
 * :mod:`sdkit.loops.study`: one study of a model file, the library side of ``sdkit loops``.
 * :mod:`sdkit.loops.summary`: what a chart shows of a dominance, cached between calls
-  (:func:`~sdkit.loops.summary.loop_summary`; records of :mod:`sdkit.util.records`).
+  (:func:`~sdkit.loops.summary.loop_summary`; records of :mod:`sdkit.model.records`).
 
 Importing this package imports networkx, numpy and pandas, not PySD or sympy.
 """

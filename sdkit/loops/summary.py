@@ -6,12 +6,12 @@ result holds four (time steps x loops) tables, about 160 MB each, too large to
 store.  A :class:`LoopSummary` keeps what a chart of the run needs: the tidy
 shares of the loops that matter, the families' summed shares, those loops'
 descriptions and the coverage.  :func:`loop_summary` returns it from the cache when
-it can: a record (:mod:`sdkit.util.records`, data only, verified on read) keyed by
+it can: a record (:mod:`sdkit.model.records`, data only, verified on read) keyed by
 
 * the model file's bytes, PySD's and sdkit's versions (with the guard's revision),
   the versions of numpy, pandas, networkx and sympy, and a digest of the source of
   the analysis (``sdkit/loops/``, :mod:`sdkit.ir.core`, :mod:`sdkit.analysis.stages`,
-  :mod:`sdkit.model.card`, :mod:`sdkit.util.records`), so an edited analysis never reuses an
+  :mod:`sdkit.model.card`, :mod:`sdkit.model.records`), so an edited analysis never reuses an
   old result;
 * the run: a digest of ``results`` (columns, times and values), the parameters and
   the TIME STEP it was run with, and the window;
@@ -35,7 +35,7 @@ import pandas as pd
 
 from sdkit.errors import ModelFileNotFoundError
 from sdkit.model import cache
-from sdkit.util.records import cached_record, frame_from_data, frame_to_data
+from sdkit.model.records import cached_record, frame_from_data, frame_to_data
 
 if TYPE_CHECKING:
     from sdkit.loops.ltm import LoopDominance
@@ -48,7 +48,7 @@ ENTRY_PREFIX = "loops-"
 #: Raise when the content of a record changes meaning; part of every key.
 REVISION = 1
 _FORMAT = "sdkit-loops-summary-1"
-_ANALYSIS = ("sdkit.ir.core", "sdkit.analysis.stages", "sdkit.model.card", "sdkit.util.records",
+_ANALYSIS = ("sdkit.ir.core", "sdkit.analysis.stages", "sdkit.model.card", "sdkit.model.records",
              "sdkit.loops.summary")
 _PACKAGES = ("numpy", "pandas", "networkx", "sympy")
 _FRAMES = ("relative", "families", "loops")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sdkit.errors import ModelParseError, UnsafeCacheError, UnsafeModelError
 from sdkit.ir import structure
 from sdkit.model import cache, guard
+from sdkit.util.validation import PYSD_OBJECTS as _PYSD_OBJECTS
 
 if TYPE_CHECKING:
     from sdkit.ir.core import ModelIR
@@ -39,14 +40,9 @@ def one_line(err: BaseException) -> str:
     return text
 
 
-#: PySD's names of the objects behind Vensim's stateful functions and external data:
-#: the kind in ``_<kind>_<variable>`` (``_delayn_outflow``) -> how a reader calls it.
-PYSD_OBJECTS = {"delayn": "DELAY N", "delayfixed": "DELAY FIXED", "delay": "DELAY3/DELAY1",
-                "smoothn": "SMOOTH N", "smooth": "SMOOTH", "trend": "TREND",
-                "forecast": "FORECAST", "integ": "INTEG", "initial": "INITIAL",
-                "sampleiftrue": "SAMPLE IF TRUE", "hardcodedlookup": "the lookup",
-                "ext_lookup": "the lookup", "ext_data": "the data",
-                "ext_constant": "the constant"}
+#: PySD's names of the objects behind Vensim's functions (one table, in
+#: :mod:`sdkit.util.validation`, which words warnings with it).
+PYSD_OBJECTS = _PYSD_OBJECTS
 #: The delays among them that have an order.
 _ORDERED_DELAYS = {f"_{kind}_": PYSD_OBJECTS[kind] for kind in ("delayn", "delay", "smooth")}
 

@@ -231,8 +231,8 @@ def make_app(model: Any, runner: Runner, *, lang: str = "en") -> Callable[[Any],
     first session) are shared by every browser session.
     """
     from sdkit.model.card import card_path, load_card
+    from sdkit.model.constants import constant_values
     from sdkit.report.i18n import display_names
-    from sdkit.report.modeldoc import constant_values
 
     sliders_spec = levers(model, constant_values(model), list(runner.defaults))
     baseline = runner({})
@@ -358,9 +358,9 @@ def make_server(model_path: str | Path, *, port: int = 5006, address: str = "127
     from bokeh.application.handlers.function import FunctionHandler
     from bokeh.server.server import Server
 
+    from sdkit.model.constants import constant_values
     from sdkit.model.core import load_model
     from sdkit.report.i18n import check_lang
-    from sdkit.report.modeldoc import constant_values
 
     check_lang(lang)
     model = load_model(model_path)

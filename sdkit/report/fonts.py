@@ -171,7 +171,7 @@ def subset_font(chars: Iterable[str], path: Path | None = None, *,
                 use_cache: bool = True) -> bytes | None:
     """The font subset to ``chars`` (those it has), as OpenType bytes.
 
-    Subsets are kept as verified records in the cache folder (:mod:`sdkit.util.records`),
+    Subsets are kept as verified records in the cache folder (:mod:`sdkit.model.records`),
     keyed by the font's bytes, the subsetter's version and the characters, and read back
     only after their checks pass (fontTools takes seconds for a page's subset).
 
@@ -227,12 +227,12 @@ def _cached_subset(source: Path, wanted: frozenset[int],
     """The subset from its verified record in the cache folder, or made and stored.
 
     The record is data (the font's bytes in base64 and the characters): it is checked
-    like every record (:func:`sdkit.util.records.cached_record`: manifest digest, HMAC, the
+    like every record (:func:`sdkit.model.records.cached_record`: manifest digest, HMAC, the
     fields' types), and the bytes must decode and start like an OpenType or TrueType
     font; they are only ever embedded in a page, never executed.
     """
     from sdkit.model import cache
-    from sdkit.util.records import cached_record
+    from sdkit.model.records import cached_record
 
     points = sorted(wanted)
 

@@ -5,7 +5,7 @@
 * :mod:`sdkit.scenarios.runner`: run scenarios, collect results and stage transitions.
 * :mod:`sdkit.scenarios.bands`: Monte Carlo bands over unsourced assumptions.
 * :mod:`sdkit.scenarios.store`: scenario results as Parquet and CSV.
-* :mod:`sdkit.scenarios.report`: text and Markdown renderings.
+* :mod:`sdkit.report.scenarios`: text and Markdown renderings.
 
 ``sdkit.scenarios`` was a module in sdkit 0.1; its public names are still here.
 """

@@ -30,15 +30,14 @@ from sdkit.errors import ParameterValueError, ScenarioError
 from sdkit.scenarios.spec import Scenario
 from sdkit.sensitivity.metrics import crossing_times, integral_between, values_at
 from sdkit.sensitivity.sampling import Distribution, make_sample, ppf
+from sdkit.sensitivity.study_spec import StudyValidator
 from sdkit.util.schema import toml_key
-from sdkit.util.study_spec import StudyValidator
 
 if TYPE_CHECKING:
     from sdkit.model.core import Model
 
 __all__ = ["BandSpecError", "Assumption", "Outcome", "BandSpec", "BandResults", "PERCENTILES",
-           "DEFAULT_SPEC", "load_band_spec", "design", "outcome_values", "compute_bands",
-           "save_bands"]
+           "DEFAULT_SPEC", "load_band_spec", "design", "outcome_values", "compute_bands"]
 
 #: The percentiles of a band.
 PERCENTILES = (5, 50, 95)
@@ -273,7 +272,7 @@ class BandResults:
     """The outcomes of every scenario's ``deterministic`` run (index ``scenario``) and of
     its runs on the ``design`` sample (``samples``, index ``(scenario, run)``; NaN: a
     transition never reached), the ``base`` scenario, and the model's value of each
-    sampled or tied constant (``defaults``). See :func:`sdkit.scenarios.report.band_summary`.
+    sampled or tied constant (``defaults``). See :func:`sdkit.report.scenarios.band_summary`.
     """
 
     spec: BandSpec
@@ -311,8 +310,8 @@ def compute_bands(spec: BandSpec, scenarios: Sequence[Scenario], *, base: str = 
         inputs, or with other run settings than the first.
     """
     from sdkit.engine.batch import BatchRunner
+    from sdkit.model.constants import constant_values
     from sdkit.model.core import load_model
-    from sdkit.report.modeldoc import constant_values
     from sdkit.util.names import close_matches
 
     names = [s.name for s in scenarios]
@@ -348,18 +347,3 @@ def compute_bands(spec: BandSpec, scenarios: Sequence[Scenario], *, base: str = 
     index = pd.MultiIndex.from_product([names, sample.index], names=["scenario", "run"])
     kept = found.drop(index=found.index[::size]).set_axis(index)
     return BandResults(spec, base, {n: defaults[n] for n in sample.columns}, sample, det, kept)
-
-
-def save_bands(results: BandResults, folder: str | os.PathLike[str]) -> list[Path]:
-    """Write ``summary.csv`` (:func:`sdkit.scenarios.report.band_summary`, one row per
-    scenario and outcome) and ``samples.csv`` (every run's outcomes beside its
-    assumptions) into ``folder``, atomically; return the two paths."""
-    from sdkit.scenarios.report import band_summary
-    from sdkit.util.files import atomic_write
-
-    out = Path(folder)
-    summary = band_summary(results).set_index("scenario")
-    samples = results.samples.join(results.design)
-    return [atomic_write(out / "summary.csv", lambda path: summary.to_csv(path)),
-            atomic_write(out / "samples.csv", lambda path: samples.to_csv(path))]
-

@@ -226,7 +226,7 @@ class ScenarioValidator(SchemaValidator):
     Each title and description language, constant, input and run setting is checked
     on its own, so one error lists the problems of all of them
     (:meth:`~sdkit.util.schema.SchemaValidator.checked`). The study specs'
-    :class:`~sdkit.util.study_spec.StudyValidator` builds on it.
+    :class:`~sdkit.sensitivity.study_spec.StudyValidator` builds on it.
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
 """The validator of sensitivity specs (:func:`sdkit.sensitivity.spec.load_spec`).
 
 It checks the spec against :data:`~sdkit.sensitivity.spec.SPEC_SCHEMA` and the
-model with the accessors of :class:`~sdkit.util.study_spec.StudyValidator`, reporting
+model with the accessors of :class:`~sdkit.sensitivity.study_spec.StudyValidator`, reporting
 every problem of the file in one :class:`~sdkit.sensitivity.spec.SensitivitySpecError`
 (:mod:`sdkit.util.schema`).
 """
@@ -24,9 +24,9 @@ from sdkit.sensitivity.spec import (
     SensitivitySpec,
     SensitivitySpecError,
 )
+from sdkit.sensitivity.study_spec import StudyValidator
 from sdkit.util.limits import check_limit, check_run_size, check_sample_size
 from sdkit.util.schema import toml_key
-from sdkit.util.study_spec import StudyValidator
 from sdkit.util.validation import effective_times
 
 if TYPE_CHECKING:

@@ -79,12 +79,12 @@ MOVED: dict[str, str] = {
     "sdkit.plots_sensitivity": "sdkit.report.plots_sensitivity",
     "sdkit.runner": "sdkit.scenarios.runner",
     "sdkit.scenario_bands": "sdkit.scenarios.bands",
-    "sdkit.scenario_report": "sdkit.scenarios.report",
+    "sdkit.scenario_report": "sdkit.report.scenarios",
     "sdkit.schema": "sdkit.util.schema",
     "sdkit.stages": "sdkit.analysis.stages",
-    "sdkit.store": "sdkit.util.files",
+    "sdkit.store": "sdkit.util.files+sdkit.scenarios.store",
     "sdkit.structure": "sdkit.ir.structure",
-    "sdkit.study_spec": "sdkit.util.study_spec",
+    "sdkit.study_spec": "sdkit.sensitivity.study_spec",
     "sdkit.translation": "sdkit.model.translation",
     "sdkit.validation": "sdkit.util.validation",
     "sdkit.wording": "sdkit.report.wording",
@@ -100,17 +100,35 @@ def _warn(old: str, new: str, stacklevel: int) -> None:
 
 
 class _AliasLoader(importlib.abc.Loader):
-    """Load an old path as the module at its new path (the same module object)."""
+    """Load an old path as the module at its new path (the same module object); an old
+    module split in two (``a+b``) as a module holding the public names of both."""
 
     def __init__(self, target: str) -> None:
         self.target = target
+        self.spec: importlib.machinery.ModuleSpec | None = None
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
-        _warn(spec.name, self.target, stacklevel=8)
-        return importlib.import_module(self.target)
+        # stacklevel 3 (_warn, here, then the import statement: warnings skips importlib)
+        _warn(spec.name, self.target.replace("+", " and "), stacklevel=3)
+        if "+" not in self.target:
+            module = importlib.import_module(self.target)
+            self.spec = module.__spec__
+            return module
+        joined = ModuleType(spec.name, f"{spec.name} (moved to {self.target}).")
+        names: list[str] = []
+        for part in self.target.split("+"):
+            home = importlib.import_module(part)
+            for name in home.__all__:
+                setattr(joined, name, getattr(home, name))
+                names.append(name)
+        joined.__all__ = names  # type: ignore[attr-defined]
+        return joined
 
     def exec_module(self, module: ModuleType) -> None:
-        """Nothing to run: the module at the new path is already executed."""
+        """Give the module at the new path back its own spec (importing it under the old
+        name set the old one); nothing is executed."""
+        if self.spec is not None:
+            module.__spec__ = self.spec
 
 
 class _MovedFinder(importlib.abc.MetaPathFinder):

@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 
 from sdkit.errors import ParameterValueError, SimulationError
-from sdkit.model.translation import PYSD_OBJECTS
 from sdkit.util.limits import check_run_size
 
 if TYPE_CHECKING:
@@ -43,12 +42,21 @@ __all__ = [
     "warning_counts",
     "ModelWarning",
     "SERIES_WARNING",
+    "PYSD_OBJECTS",
 ]
 
 #: PySD's warning each time a constant becomes a time series, which is what inputs are for.
 SERIES_WARNING = "Replacing a constant value with a time-dependent value"
-#: PySD's names of the objects behind Vensim's functions, e.g. ``_delayn_outflow`` (longer
-#: kinds first, so ``delayn`` wins over ``delay``).
+#: PySD's names of the objects behind Vensim's stateful functions and external data:
+#: the kind in ``_<kind>_<variable>`` (``_delayn_outflow``) -> how a reader calls it.
+PYSD_OBJECTS = {"delayn": "DELAY N", "delayfixed": "DELAY FIXED", "delay": "DELAY3/DELAY1",
+                "smoothn": "SMOOTH N", "smooth": "SMOOTH", "trend": "TREND",
+                "forecast": "FORECAST", "integ": "INTEG", "initial": "INITIAL",
+                "sampleiftrue": "SAMPLE IF TRUE", "hardcodedlookup": "the lookup",
+                "ext_lookup": "the lookup", "ext_data": "the data",
+                "ext_constant": "the constant"}
+#: PySD's names of those objects, e.g. ``_delayn_outflow`` (longer kinds first, so
+#: ``delayn`` wins over ``delay``).
 _PYSD_OBJECT = re.compile(
     r"\b_(" + "|".join(sorted(PYSD_OBJECTS, key=len, reverse=True)) + r")_([a-z0-9_]+)")
 #: Categories passed on unchanged (they concern the libraries, not the model).

@@ -1,4 +1,4 @@
-"""The loop-summary cache (sdkit.loops.summary, sdkit.util.records): hits, misses, tampering."""
+"""The loop-summary cache (sdkit.loops.summary, sdkit.model.records): hits, misses, tampering."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from sdkit.errors import UnsafeCacheError
 from sdkit.loops import loop_dominance, ltm
 from sdkit.loops.summary import ENTRY_PREFIX, loop_summary, summarize
 from sdkit.model import cache
+from sdkit.model.records import RECORD_FILE, frame_from_data, frame_to_data
 from sdkit.report.briefing import inputs as briefing_inputs
-from sdkit.util.records import RECORD_FILE, frame_from_data, frame_to_data
 
 
 @pytest.fixture()

@@ -20,9 +20,9 @@ import pytest
 from bokeh.plotting import figure
 
 from sdkit.model.cache import CacheEntryRebuiltWarning
+from sdkit.model.records import RECORD_FILE, cached_record
 from sdkit.report import fonts
 from sdkit.report.briefing.page import page_document
-from sdkit.util.records import RECORD_FILE, cached_record
 
 TEXT = "政策简报 Policy briefing"
 

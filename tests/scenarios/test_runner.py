@@ -15,7 +15,7 @@ from sdkit.analysis.evidence import compare_with_reference, load_reference_modes
 from sdkit.analysis.stages import detect_stages
 from sdkit.cli.app import main
 from sdkit.errors import InputFileError, ParameterValueError, ScenarioError, UnknownVariableError
-from sdkit.scenarios import report as scenario_report
+from sdkit.report import scenarios as scenario_report
 from sdkit.scenarios.runner import RESULT_COLUMNS, TRANSITION_COLUMNS, run_scenarios
 from sdkit.scenarios.spec import load_scenarios
 from sdkit.scenarios.store import load_scenario_results, save_scenario_results

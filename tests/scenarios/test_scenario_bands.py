@@ -17,6 +17,13 @@ from sdkit.cli.app import main
 from sdkit.cli.bands import bands_command
 from sdkit.errors import ParameterValueError, ScenarioError
 from sdkit.report.modeldoc import constant_values
+from sdkit.report.scenarios import (
+    BANDS_BLOCK,
+    QUESTIONS_BLOCK,
+    band_summary,
+    bands_text,
+    scenario_questions,
+)
 from sdkit.scenarios.bands import (
     DEFAULT_SPEC,
     BandSpecError,
@@ -25,13 +32,6 @@ from sdkit.scenarios.bands import (
     design,
     load_band_spec,
     outcome_values,
-)
-from sdkit.scenarios.report import (
-    BANDS_BLOCK,
-    QUESTIONS_BLOCK,
-    band_summary,
-    bands_text,
-    scenario_questions,
 )
 from sdkit.scenarios.spec import load_scenarios
 from sdkit.util.markers import begin_marker, end_marker, extract_block

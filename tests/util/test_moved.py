@@ -8,9 +8,11 @@ old path gives the module at its new path with a DeprecationWarning that names i
 from __future__ import annotations
 
 import importlib
+import json
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -18,21 +20,51 @@ from conftest import REPO
 
 from sdkit.util.moved import MOVED
 
+#: Every module of the flat layout of sdkit 0.1 and its ``__all__`` (from the commit before
+#: the move; the modules that became packages of the same name are among them).
+FLAT = json.loads((Path(__file__).with_name("flat_layout_0_1.json")).read_text("utf-8"))
 
-@pytest.mark.parametrize("old", sorted(MOVED))
+
+@pytest.mark.parametrize("old", sorted(name for name in MOVED if "+" not in MOVED[name]))
 def test_an_old_path_gives_the_new_module_and_says_where_it_went(old: str) -> None:
     sys.modules.pop(old, None)
     with pytest.warns(DeprecationWarning, match=rf"{old} moved to {MOVED[old]}"):
         module = importlib.import_module(old)
     assert module is importlib.import_module(MOVED[old])
+    assert module.__spec__.name == MOVED[old]  # the real module keeps its own spec
 
 
-def test_from_an_old_path_import_a_name() -> None:
+@pytest.mark.parametrize("old", sorted(FLAT))
+def test_every_public_name_of_the_flat_layout_still_imports(old: str) -> None:
+    sys.modules.pop(old, None) if old in MOVED else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        module = importlib.import_module(old)
+        missing = [name for name in FLAT[old] if not hasattr(module, name)]
+    assert missing == []
+
+
+def test_the_warning_points_at_the_line_that_imports(tmp_path: Path) -> None:
+    """Shown by Python's default filters: the warning names the user's own script."""
+    script = tmp_path / "old_user.py"
+    script.write_text("import sdkit.stages\nfrom sdkit.store import save_scenario_results\n",
+                      encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert f"{script}:1: DeprecationWarning: sdkit.stages moved to sdkit.analysis.stages" \
+        in done.stderr
+    assert f"{script}:2: DeprecationWarning: sdkit.store moved to sdkit.util.files and " \
+        "sdkit.scenarios.store" in done.stderr
+
+
+def test_a_module_split_in_two_keeps_the_names_of_both() -> None:
     sys.modules.pop("sdkit.store", None)
-    with pytest.warns(DeprecationWarning, match="sdkit.store moved to sdkit.util.files"):
-        from sdkit.store import write_text_atomic
-    from sdkit.util.files import write_text_atomic as new
-    assert write_text_atomic is new
+    with pytest.warns(DeprecationWarning, match="sdkit.store moved to sdkit.util.files and"):
+        from sdkit.store import save_scenario_results, write_text_atomic
+    from sdkit.scenarios.store import save_scenario_results as saving
+    from sdkit.util.files import write_text_atomic as writing
+    assert write_text_atomic is writing and save_scenario_results is saving
 
 
 @pytest.mark.parametrize(("package", "name", "home"), [

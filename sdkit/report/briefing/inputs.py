@@ -102,7 +102,7 @@ def parameter_frame(model: Any, sectors: dict[str, str] | None = None) -> pd.Dat
     ``sectors`` maps a variable to its sector (default the model file's groups,
     :func:`sdkit.report.modeltext.model_sectors`); ``""`` for a constant of none.
     """
-    from sdkit.report.modeldoc import constant_values
+    from sdkit.model.constants import constant_values
     from sdkit.report.modeltext import model_sectors
 
     values = constant_values(model)

@@ -1,4 +1,4 @@
-"""The verified-record store (sdkit.util.records) shared by the loop summaries and the program
+"""The verified-record store (sdkit.model.records) shared by the loop summaries and the program
 cache."""
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from sdkit.errors import SdkitError, UnsafeCacheError
-from sdkit.model import cache
-from sdkit.util import records
+from sdkit.model import cache, records
 
 NAME = "test-" + "0" * 16
 

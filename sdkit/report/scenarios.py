@@ -7,7 +7,9 @@ and returns strings or data frames; nothing runs a model or touches files.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,8 +36,7 @@ __all__ = [
     "default_years",
     "default_base",
     "differences",
-    "differences_text",
-]
+    "differences_text", "save_bands"]
 
 #: Name of the generated transitions block in a Markdown page (see :mod:`sdkit.util.markers`).
 TABLE_BLOCK = "transitions"
@@ -362,3 +363,16 @@ def bands_text(results: BandResults) -> str:
         lines += ["", "**Not varied** (no constant of the model can vary them):", ""]
         lines += [f"- {name}: {why}" for name, why in spec.not_varied.items()]
     return "\n".join(lines)
+
+
+def save_bands(results: BandResults, folder: str | os.PathLike[str]) -> list[Path]:
+    """Write ``summary.csv`` (:func:`band_summary`, one row per
+    scenario and outcome) and ``samples.csv`` (every run's outcomes beside its
+    assumptions) into ``folder``, atomically; return the two paths."""
+    from sdkit.util.files import atomic_write
+
+    out = Path(folder)
+    summary = band_summary(results).set_index("scenario")
+    samples = results.samples.join(results.design)
+    return [atomic_write(out / "summary.csv", lambda path: summary.to_csv(path)),
+            atomic_write(out / "samples.csv", lambda path: samples.to_csv(path))]
