@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from sdkit.cli.options import ENGINE, ENGINE_HELP, FILE
+from sdkit.cli.options import ENGINE, FILE
 from sdkit.examples import help_epilog
 
 __all__ = ["check_command"]
@@ -34,7 +34,9 @@ __all__ = ["check_command"]
 @click.option("--notes", is_flag=True, help="Also list what was not checked or was clipped.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--engine", type=ENGINE, default="auto", show_default=True,
-              help="What runs the extreme-conditions battery. " + ENGINE_HELP)
+              help="What runs the extreme-conditions battery: auto = sdkit's ensemble engine, "
+                   "all cases at once (the verdicts equal PySD's), PySD where it refuses the "
+                   "model.")
 def check_command(model: Path, no_units: bool, no_balance: bool, no_dt: bool,
                   no_extremes: bool, lenient: bool, notes: bool, as_json: bool,
                   engine: str = "auto") -> None:
