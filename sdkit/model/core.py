@@ -11,6 +11,7 @@ next.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -150,6 +151,17 @@ class Model:
 
             self._programs = ProgramCache()
         return self._programs
+
+    @functools.cached_property
+    def subscripts(self) -> dict[str, tuple[str, ...]]:
+        """Real name -> subscript ranges of each subscripted (array) variable, read once
+        from PySD's documentation of the translated model."""
+        doc = load_translation(self._py_path, self.path).doc
+        if "Subscripts" not in doc.columns:
+            return {}
+        return {str(name): tuple(map(str, subscripts))
+                for name, subscripts in zip(doc["Real Name"], doc["Subscripts"], strict=True)
+                if isinstance(subscripts, list | tuple) and subscripts}
 
     def variable(self, name: str) -> Variable:
         """Return a variable by real name (ignoring case, spaces, underscores) or py name.

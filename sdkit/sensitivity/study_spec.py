@@ -14,7 +14,6 @@ scenario's, names: a spec is never silently validated against another model.
 from __future__ import annotations
 
 import os
-import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,31 +26,11 @@ if TYPE_CHECKING:
 
 __all__ = ["StudyValidator", "subscripted_variables"]
 
-_SUBSCRIPTED: weakref.WeakKeyDictionary[Any, dict[str, tuple[str, ...]]] = \
-    weakref.WeakKeyDictionary()
-
-
 def subscripted_variables(model: Model) -> dict[str, tuple[str, ...]]:
-    """Real name -> subscript ranges of each subscripted (array) variable of ``model``.
-
-    Read from PySD's documentation of the translated model (loaded once per model
-    object); a model without a translation (a stand-in) has none.
-    """
-    found = _SUBSCRIPTED.get(model)
-    if found is not None:
-        return found
-    py_path = getattr(model, "_py_path", None)
-    found = {}
-    if py_path is not None:
-        from sdkit.model.translation import load_translation
-
-        doc = load_translation(py_path, model.path).doc
-        if "Subscripts" in doc.columns:
-            for name, subscripts in zip(doc["Real Name"], doc["Subscripts"], strict=True):
-                if isinstance(subscripts, list | tuple) and subscripts:
-                    found[str(name)] = tuple(map(str, subscripts))
-    _SUBSCRIPTED[model] = found
-    return found
+    """Real name -> subscript ranges of each subscripted (array) variable of ``model``
+    (:attr:`sdkit.model.core.Model.subscripts`, read once per model); a stand-in without
+    a translation has none."""
+    return dict(getattr(model, "subscripts", {}))
 
 
 def _same_file(one: Path, other: Path) -> bool:

@@ -168,3 +168,25 @@ def test_xmile_teacup_metadata(conformance: Path) -> None:
     assert loaded.variable("Heat Loss to Room").kind == "flow"
     assert loaded.variable("Teacup Temperature").kind == "stock"
     assert loaded.variable("Room Temperature").comment == "Ambient Room Temperature"
+
+
+def test_subscripts_are_read_once_and_held_by_the_model(tmp_path, monkeypatch) -> None:
+    """No module-level table: a model holds its subscript ranges (read on first use)."""
+    from sdkit.model import core
+    from sdkit.sensitivity.study_spec import subscripted_variables
+
+    text = ("{UTF-8}\nregion: north, south\n\t~\t\n\t~\t\n\t|\n\n"
+            "demand[region]= 1, 2\n\t~\tunits\n\t~\tDemand per region.\n\t|\n\n"
+            "total= SUM(demand[region!])\n\t~\tunits\n\t~\tAll demand.\n\t|\n\n"
+            "FINAL TIME = 2\n\t~\tyear\n\t~\t\n\t|\nINITIAL TIME = 0\n\t~\tyear\n\t~\t\n\t|\n"
+            "SAVEPER = 1\n\t~\tyear\n\t~\t\n\t|\nTIME STEP = 1\n\t~\tyear\n\t~\t\n\t|\n")
+    path = tmp_path / "regions.mdl"
+    path.write_text(text, encoding="utf-8")
+    model = sdkit.load_model(path, cache_dir=tmp_path / "cache")
+    calls = []
+    real = core.load_translation
+    monkeypatch.setattr(core, "load_translation", lambda *a: calls.append(a) or real(*a))
+    assert subscripted_variables(model) == {"demand": ("region",)}
+    assert subscripted_variables(model) == model.subscripts and len(calls) == 1
+    other = sdkit.load_model(path, cache_dir=tmp_path / "cache")
+    assert "subscripts" not in vars(other)  # each model its own, read when asked
