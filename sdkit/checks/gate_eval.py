@@ -24,6 +24,7 @@ import numpy as np
 from sdkit.engine import runtime
 from sdkit.errors import SdkitError
 from sdkit.ir import core as I
+from sdkit.ir.convert import Converter
 
 if TYPE_CHECKING:
     from sdkit.model.core import Model
@@ -46,7 +47,7 @@ _FN: dict[str, Any] = {
 
 
 # --------------------------------------------------------------------------- equations
-class _SubscriptBuilder(I._Builder):
+class _SubscriptBuilder(Converter):
     """The IR builder, keeping the subscripts of references as ``Opaque("subscript_ref")``."""
 
     def _ReferenceStructure(self, node: Any) -> I.Expr:

@@ -1,8 +1,11 @@
 """The sdkit intermediate representation (IR): one representation of a model.
 
-* :mod:`sdkit.ir.core`: variables, expression trees, stocks, hidden stocks, lookups,
-  built once from PySD's abstract model (:func:`build_ir`).
-* :mod:`sdkit.ir.structure`: the model structure read from PySD's abstract model.
+* :mod:`sdkit.ir.core`: variables, stocks, hidden stocks and the model's one dependency
+  graph, built once from PySD's abstract model (:func:`build_ir`).
+* :mod:`sdkit.ir.expr`: the expression trees of equations, and their walks.
+* :mod:`sdkit.ir.convert`: PySD's abstract syntax -> IR expressions and hidden stocks.
+* :mod:`sdkit.ir.structure`: the variable metadata (units, comments, limits) and flow terms
+  read from PySD's abstract model, shared with :class:`sdkit.model.core.Model`.
 
 The XMILE writer, the ensemble engine, loop analysis and the units check all read the IR.
 ``sdkit.ir`` was a module in sdkit 0.1; its public names are still here.

@@ -34,16 +34,27 @@ by node performs the same floating-point operations as PySD.
 
 from __future__ import annotations
 
-import ast as pyast
-import math
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sdkit.errors import ModelFileNotFoundError, ModelParseError
-from sdkit.ir.structure import Variable, doc_text, element_doc
+from sdkit.ir.expr import (
+    BinOp,
+    Call,
+    Expr,
+    InlineLookup,
+    LookupCall,
+    LookupTable,
+    Num,
+    Opaque,
+    Ref,
+    UnaryOp,
+    references,
+    walk,
+)
+from sdkit.ir.structure import Variable, element_doc
 
 __all__ = [
     "Num", "Ref", "BinOp", "UnaryOp", "Call", "LookupCall", "InlineLookup", "Opaque",
@@ -53,135 +64,6 @@ __all__ = [
 
 #: Python names of the control variables.
 CONTROL = ("initial_time", "final_time", "time_step", "saveper")
-
-
-# --------------------------------------------------------------------------- expressions
-@dataclass(frozen=True)
-class Num:
-    """A numeric literal (``int`` or ``float``, as PySD writes it)."""
-
-    value: float | int
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A reference to a variable, hidden stock, control variable or ``time``, by py name."""
-
-    name: str
-
-
-@dataclass(frozen=True)
-class BinOp:
-    """A binary operation.
-
-    ``op`` is one of ``+ - * / ^`` (arithmetic), ``= <> < <= > >=`` (comparison),
-    ``and or`` (logic).
-    """
-
-    op: str
-    left: Expr
-    right: Expr
-
-
-@dataclass(frozen=True)
-class UnaryOp:
-    """A unary operation: ``op`` is ``-`` (negation) or ``not``."""
-
-    op: str
-    operand: Expr
-
-
-@dataclass(frozen=True)
-class Call:
-    """A built-in function call, named as in PySD's function table.
-
-    Examples: ``min``, ``max``, ``abs``, ``exp``, ``ln``, ``log``, ``sqrt``,
-    ``power``, ``integer``, ``modulo``, ``quantum``, ``if_then_else``, ``step``,
-    ``pulse``, ``pulse_train``, ``ramp``, ``xidz``, ``zidz``, ``active_initial``,
-    ``random_uniform``...
-    """
-
-    fn: str
-    args: tuple[Expr, ...]
-
-
-@dataclass(frozen=True)
-class LookupCall:
-    """Call of a named lookup (graphical function) variable ``table`` at ``arg``."""
-
-    table: str
-    arg: Expr
-
-
-@dataclass(frozen=True)
-class LookupTable:
-    """A graphical function.
-
-    Attributes
-    ----------
-    x, y : tuple of float
-        The points, in model order.
-    x_limits, y_limits : tuple
-        Declared ranges (``(None, None)`` when absent).
-    interpolation : str
-        PySD's keyword: ``"interpolate"`` (hold the end values outside the
-        range), ``"extrapolate"`` (linear extrapolation, XMILE), ``"hold_backward"``
-        or ``"look_forward"``.
-    """
-
-    x: tuple[float, ...]
-    y: tuple[float, ...]
-    x_limits: tuple[Any, Any] = (None, None)
-    y_limits: tuple[Any, Any] = (None, None)
-    interpolation: str = "interpolate"
-
-
-@dataclass(frozen=True)
-class InlineLookup:
-    """A lookup written inside an equation (``WITH LOOKUP``): ``table`` at ``arg``."""
-
-    table: LookupTable
-    arg: Expr
-
-
-@dataclass(frozen=True)
-class Opaque:
-    """A construct kept only by name (``construct``) with its arguments, e.g. ``macro``."""
-
-    construct: str
-    detail: str = ""
-    args: tuple[Expr, ...] = ()
-
-
-Expr = Num | Ref | BinOp | UnaryOp | Call | LookupCall | InlineLookup | Opaque
-
-
-def walk(expr: Expr) -> Iterator[Expr]:
-    """Yield ``expr`` and every sub-expression (pre-order)."""
-    yield expr
-    if isinstance(expr, BinOp):
-        yield from walk(expr.left)
-        yield from walk(expr.right)
-    elif isinstance(expr, UnaryOp):
-        yield from walk(expr.operand)
-    elif isinstance(expr, Call | Opaque):
-        for arg in expr.args:
-            yield from walk(arg)
-    elif isinstance(expr, LookupCall | InlineLookup):
-        yield from walk(expr.arg)
-
-
-def references(expr: Expr | None) -> set[str]:
-    """Names referenced by ``expr`` (variables, hidden stocks, lookups, ``time``)."""
-    if expr is None:
-        return set()
-    found: set[str] = set()
-    for node in walk(expr):
-        if isinstance(node, Ref):
-            found.add(node.name)
-        elif isinstance(node, LookupCall):
-            found.add(node.table)
-    return found
 
 
 # --------------------------------------------------------------------------- model parts
@@ -292,172 +174,6 @@ class ModelIR:
         return found
 
 
-# --------------------------------------------------------------------------- builder
-_PY_OPS = {"^": "**", "*": "*", "/": "/", "+": "+", "-": "-", "=": "==", "<>": "!=",
-           ">=": ">=", ">": ">", "<=": "<=", "<": "<"}
-_AST_OPS = {pyast.Pow: "^", pyast.Mult: "*", pyast.Div: "/", pyast.Add: "+", pyast.Sub: "-",
-            pyast.Eq: "=", pyast.NotEq: "<>", pyast.GtE: ">=", pyast.Gt: ">", pyast.LtE: "<=",
-            pyast.Lt: "<"}
-_LOGIC = {":AND:": "and", ":OR:": "or"}
-_STATEFUL = {
-    "SmoothStructure": ("smooth", "_smooth", {"input": "input", "smooth_time": "smooth_time",
-                                              "initial": "initial", "order": "order"}),
-    "SmoothNStructure": ("smooth_n", "_smooth", {"input": "input", "smooth_time": "smooth_time",
-                                                 "initial": "initial", "order": "order"}),
-    "DelayStructure": ("delay", "_delay", {"input": "input", "delay_time": "delay_time",
-                                           "initial": "initial", "order": "order"}),
-    "DelayNStructure": ("delay_n", "_delayn", {"input": "input", "delay_time": "delay_time",
-                                               "initial": "initial", "order": "order"}),
-    "DelayFixedStructure": ("delay_fixed", "_delayfixed", {
-        "input": "input", "delay_time": "delay_time", "initial": "initial"}),
-    "TrendStructure": ("trend", "_trend", {"input": "input", "average_time": "average_time",
-                                           "initial_trend": "initial_trend"}),
-    "ForecastStructure": ("forecast", "_forecast", {
-        "input": "input", "average_time": "average_time", "horizon": "horizon",
-        "initial_trend": "initial_trend"}),
-    "SampleIfTrueStructure": ("sample_if_true", "_sampleiftrue", {
-        "condition": "condition", "input": "input", "initial": "initial"}),
-    "InitialStructure": ("initial", "_initial", {"initial": "initial"}),
-}
-
-
-class _Builder:
-    """Convert one section of a PySD AbstractModel."""
-
-    def __init__(self, section: Any, macros: tuple[str, ...]) -> None:
-        from pysd.builders.python.namespace import NamespaceManager
-
-        self.section = section
-        self.macros = set(macros)
-        self.namespace = NamespaceManager(section.params)
-        for element in section.elements:
-            self.namespace.add_to_namespace(element.name)
-        self.lookups = {self.namespace.namespace[e.name] for e in section.elements
-                        if any(type(c.ast).__name__ in ("LookupsStructure", "GetLookupsStructure")
-                               for c in e.components)}
-        self.hidden: dict[str, HiddenStock] = {}
-        self.owner = ""
-
-    def ref_name(self, reference: str) -> str:
-        return self.namespace.cleanspace.get(reference, reference)
-
-    def convert(self, node: Any) -> Expr:
-        if isinstance(node, bool):
-            return Num(int(node))
-        if isinstance(node, int | float):
-            return Num(node)
-        kind = type(node).__name__
-        method = getattr(self, "_" + kind, None)
-        if method is not None:
-            return method(node)
-        if kind in _STATEFUL:
-            return self._stateful(node, *_STATEFUL[kind])
-        return Opaque(kind.removesuffix("Structure").lower(), doc_text(node)[:200])
-
-    def _ReferenceStructure(self, node: Any) -> Expr:
-        if getattr(node, "subscripts", None):
-            return Opaque("subscripts", node.reference,
-                          (Ref(self.ref_name(node.reference)),))
-        return Ref(self.ref_name(node.reference))
-
-    def _ParenthesesStructure(self, node: Any) -> Expr:
-        return self.convert(node.argument)
-
-    def _GameStructure(self, node: Any) -> Expr:
-        return self.convert(node.expression)
-
-    def _ArithmeticStructure(self, node: Any) -> Expr:
-        ops, args = list(node.operators), [self.convert(a) for a in node.arguments]
-        if len(args) == 1:
-            if ops[0] == "negative":
-                return UnaryOp("-", args[0])
-            if ops[0] == "positive":
-                return args[0]
-            return Opaque("operator", ops[0], tuple(args))
-        if any(op not in _PY_OPS for op in ops):
-            return Opaque("operator", " ".join(ops), tuple(args))
-        # Parse the expression text PySD generates, with placeholders for the
-        # arguments, so the tree has Python's precedence and associativity.
-        # Numbers are written as PySD writes them (repr), because a negative
-        # literal binds like a unary minus: PySD's ``-2^2`` is Python's ``-2**2``.
-        texts = [repr(a.value) if isinstance(a, Num) and isinstance(a.value, int | float)
-                 and math.isfinite(a.value) else f"_{i}" for i, a in enumerate(args)]
-        text = texts[0] + "".join(f" {_PY_OPS[op]} {texts[i + 1]}" for i, op in enumerate(ops))
-        return self._from_python(pyast.parse(text, mode="eval").body, args)
-
-    def _from_python(self, node: pyast.AST, args: list[Expr]) -> Expr:
-        if isinstance(node, pyast.Name):
-            return args[int(node.id[1:])]
-        if isinstance(node, pyast.Constant) and isinstance(node.value, int | float):
-            return Num(node.value)
-        if isinstance(node, pyast.UnaryOp) and isinstance(node.op, pyast.USub):
-            return UnaryOp("-", self._from_python(node.operand, args))
-        if isinstance(node, pyast.BinOp):
-            return BinOp(_AST_OPS[type(node.op)], self._from_python(node.left, args),
-                         self._from_python(node.right, args))
-        if isinstance(node, pyast.Compare):
-            parts = [node.left, *node.comparators]
-            pairs = [BinOp(_AST_OPS[type(op)], self._from_python(parts[i], args),
-                           self._from_python(parts[i + 1], args))
-                     for i, op in enumerate(node.ops)]
-            result = pairs[0]
-            for pair in pairs[1:]:
-                result = BinOp("and", result, pair)
-            return result
-        raise ModelParseError(f"Unexpected operator structure {pyast.dump(node)}")
-
-    def _LogicStructure(self, node: Any) -> Expr:
-        ops, args = list(node.operators), [self.convert(a) for a in node.arguments]
-        if len(args) == 1:
-            return UnaryOp("not", args[0]) if ops[0] == ":NOT:" else \
-                Opaque("operator", ops[0], tuple(args))
-        # PySD nests the logical calls from the right: a AND (b AND c).
-        result = args[-1]
-        for op, arg in zip(reversed(ops), reversed(args[:-1]), strict=True):
-            if op in _LOGIC:
-                result = BinOp(_LOGIC[op], arg, result)
-            elif op in _PY_OPS:
-                result = BinOp(op, arg, result)
-            else:
-                return Opaque("operator", op, tuple(args))
-        return result
-
-    def _CallStructure(self, node: Any) -> Expr:
-        name = node.function.reference
-        args = tuple(self.convert(a) for a in node.arguments)
-        if name in self.macros:
-            return Opaque("macro", name, args)
-        if name in self.namespace.cleanspace:
-            target = self.namespace.cleanspace[name]
-            if len(args) == 1:
-                return LookupCall(target, args[0])
-            return Opaque("call", target, args)
-        return Call(name, args)
-
-    def _InlineLookupsStructure(self, node: Any) -> Expr:
-        return InlineLookup(self.table(node.lookups), self.convert(node.argument))
-
-    def table(self, node: Any) -> LookupTable:
-        return LookupTable(tuple(node.x), tuple(node.y), tuple(node.x_limits),
-                           tuple(node.y_limits), str(getattr(node, "type", "interpolate")))
-
-    def _stateful(self, node: Any, kind: str, prefix: str, fields: dict[str, str]) -> Expr:
-        args = {}
-        for attr, key in fields.items():
-            if attr == "smooth_time" and not hasattr(node, attr):
-                attr = "delay_time"
-            args[key] = self.convert(getattr(node, attr))
-        py_name = self.namespace.make_python_identifier(self.owner, prefix=prefix)
-        self.hidden[py_name] = HiddenStock(py_name, kind, self.owner, args)
-        return Ref(py_name)
-
-
-def _abstract_model(path: Path, fmt: str) -> Any:
-    from sdkit.model.translation import read_abstract
-
-    return read_abstract(path, fmt)
-
-
 def build_ir(model: Any) -> ModelIR:
     """Build the IR of a model.
 
@@ -472,6 +188,7 @@ def build_ir(model: Any) -> ModelIR:
     -------
     ModelIR
     """
+    from sdkit.ir.convert import Converter, abstract_model
     from sdkit.model.core import SUFFIXES
 
     if hasattr(model, "sections"):
@@ -484,12 +201,12 @@ def build_ir(model: Any) -> ModelIR:
         fmt = SUFFIXES.get(path.suffix.lower(), "")
         if not fmt:
             raise ModelParseError(f"Cannot read {path}: unknown model file suffix.")
-        abstract = _abstract_model(path, fmt)
+        abstract = abstract_model(path, fmt)
     from sdkit.ir import structure
 
     section = abstract.sections[0]
     macros = tuple(s.name for s in abstract.sections[1:])
-    builder = _Builder(section, macros)
+    builder = Converter(section, macros)
     variables: dict[str, IRVariable] = {}
     stocks: dict[str, Stock] = {}
     rates = []
