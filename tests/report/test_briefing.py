@@ -105,6 +105,10 @@ def test_page_is_self_contained(pages: dict[str, str]) -> None:
     # seven panels of the card, timeline, bars, fan, evidence
     assert page.count('class="chart-box"') == 11
     assert '@font-face { font-family: "Sdkit Sans SC"' in pages["zh"]  # the CJK font inline
+    from sdkit.report.fonts import FONT_WAIT_SCRIPT
+
+    for html_page in pages.values():  # the charts wait for the font: a script, never page text
+        assert re.search(r"<script>\s*" + re.escape(FONT_WAIT_SCRIPT.strip()), html_page)
 
 
 def test_findings_are_generated_from_the_numbers(data: BriefingData,

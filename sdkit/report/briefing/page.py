@@ -326,7 +326,12 @@ def render_briefing(data: BriefingData, *, lang: str = "en", other_page: str | N
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
 
-    from sdkit.report.fonts import PAGE_FONTS, font_face_css, page_chars_text
+    from sdkit.report.fonts import (
+        FONT_WAIT_SCRIPT,
+        PAGE_FONTS,
+        font_face_css,
+        page_chars_text,
+    )
 
     check_lang(lang)
     with display_names(data.names):
@@ -347,7 +352,7 @@ def render_briefing(data: BriefingData, *, lang: str = "en", other_page: str | N
             "spec": data.sensitivity_name, "sensitivity": _sensitivity_context(data, lang),
             "command": data.command, "versions": dict(data.versions),
             "generated": data.generated, "other_page": other_page,
-            "time_unit": data.time_unit, "fonts": PAGE_FONTS,
+            "time_unit": data.time_unit, "fonts": PAGE_FONTS, "font_wait": FONT_WAIT_SCRIPT,
             "loop_families": bool(data.loop_names),
             "font_placeholder": FONT_PLACEHOLDER,
         }
