@@ -32,6 +32,7 @@ from sdkit.ir import structure
 from sdkit.ir.structure import Variable
 from sdkit.model import cache, guard
 from sdkit.model.translation import (
+    IR_FILE,
     PY_FILE,
     STRUCTURE_FILE,
     delay_problem,
@@ -137,11 +138,16 @@ class Model:
     @property
     def ir(self) -> ModelIR:
         """The model's IR, parsed from the model file once, on first use."""
+        if self._ir is None:  # the IR the translation stored beside it, else a parse
+            from sdkit.ir.record import read_stored_ir
+
+            self._ir = read_stored_ir(self._py_path.with_name(IR_FILE), self.path)
         if self._ir is None:
             from sdkit.ir.core import build_ir
 
             self._ir = build_ir(self.path)
         return self._ir
+
 
     @property
     def programs(self) -> ProgramCache:

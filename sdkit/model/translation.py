@@ -24,12 +24,14 @@ from sdkit.util.validation import PYSD_OBJECTS as _PYSD_OBJECTS
 if TYPE_CHECKING:
     from sdkit.ir.core import ModelIR
 
-__all__ = ["read_abstract", "translate", "load_translation", "PY_FILE", "STRUCTURE_FILE",
+__all__ = ["read_abstract", "translate", "load_translation", "PY_FILE", "STRUCTURE_FILE", "IR_FILE",
            "one_line", "delay_problem", "PYSD_OBJECTS"]
 
 #: The generated main module and sdkit's structure summary in a cache entry.
 PY_FILE = "model.py"
 STRUCTURE_FILE = "structure.json"
+#: The IR of the translated parse, as data (:mod:`sdkit.ir.record`).
+IR_FILE = "ir.json"
 
 
 def one_line(err: BaseException) -> str:
@@ -224,6 +226,10 @@ def translate(data: bytes, source: Path, fmt: str, workdir: Path) -> ModelIR | N
     if py_file.name != PY_FILE:
         os.replace(py_file, workdir / PY_FILE)
     (workdir / STRUCTURE_FILE).write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    if ir is not None:  # sealed with the entry: a later load reads it instead of parsing
+        from sdkit.ir.record import ir_to_data
+
+        (workdir / IR_FILE).write_text(json.dumps(ir_to_data(ir)), encoding="utf-8")
     return ir
 
 

@@ -12,7 +12,7 @@ from test_loops import eq, mdl
 
 import sdkit
 from sdkit.errors import InputFileError, SdkitError, UnknownVariableError
-from sdkit.loops import loop_dominance
+from sdkit.loops import causal_graph, find_loops, loop_dominance
 from sdkit.loops.coverage import loop_score_bound, permanent_bound, walk_bound
 from sdkit.loops.discovery import total_loop_score
 from sdkit.loops.families import OTHER, passing, resolve_families
@@ -262,3 +262,22 @@ def test_bound_on_a_three_variable_model_is_the_exact_total(folder):
     assert "| 10-20 | 100.0% |" in text
     assert loops_markdown(loop_dominance(model, model.run(), coverage_limit=0), None).count(
         "was not computed") == 1
+
+
+def test_loops_engine_and_checks_take_the_models_ir(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    model = sdkit.load_model(write(tmp_path, "crowding", CROWDING))
+    ir = model.ir
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the model file was parsed again")
+
+    monkeypatch.setattr("sdkit.ir.core.build_ir", forbidden)
+    monkeypatch.setattr("sdkit.loops.graph.build_ir", forbidden)
+    monkeypatch.setattr("sdkit.model.translation.read_abstract", forbidden)
+    loops = find_loops(model, model.run())
+    assert len(loops.loops) == 3
+    from sdkit.engine import Ensemble
+
+    assert Ensemble(model, cache=False).ir is ir
+    assert set(causal_graph(ir).edges) >= {("Stock", "inflow"), ("effect", "inflow")}
