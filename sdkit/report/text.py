@@ -268,8 +268,9 @@ def doc_blocks(model_path: str | Path, reference: str | Path | None = None) -> d
     loaded = load_model(model_path)
     baseline = loaded.run()
     blocks = {"parameters": parameter_table(loaded, constant_values(loaded, baseline))}
-    if reference_for(model_path, reference) is not None:
-        comparison = evidence_of(model_path, reference, baseline=baseline)
+    table = reference_for(model_path, reference)  # resolved once: the card is read once
+    if table is not None:
+        comparison = evidence_of(model_path, table, baseline=baseline)
         blocks["evidence"] = evidence_table(comparison, markdown=True)
     return blocks
 
